@@ -1,0 +1,90 @@
+# mail-e2e - end-to-end e-mail probe for Telegraf.
+#
+# Targets: all (./mail-e2e), check (every test), asan (sanitizer build),
+# bench, fuzz, demo, install, uninstall, clean.  CFLAGS, CPPFLAGS and
+# LDFLAGS come from the environment; DEVFLAGS=-Werror for developers.
+
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+MANDIR     ?= $(PREFIX)/share/man
+DOCDIR     ?= $(PREFIX)/share/doc/mail-e2e
+DESTDIR    ?=
+PKG_CONFIG ?= pkg-config
+CC         ?= cc
+
+CFLAGS     ?= -O2 -g
+WARNINGS    = -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes \
+              -Wmissing-prototypes -Wno-missing-field-initializers
+DEVFLAGS   ?=
+DEPS_CFLAGS := $(shell $(PKG_CONFIG) --cflags libcurl inih)
+DEPS_LIBS   := $(shell $(PKG_CONFIG) --libs libcurl inih)
+ALL_CFLAGS  = -std=c11 -D_DEFAULT_SOURCE $(WARNINGS) $(DEVFLAGS) $(DEPS_CFLAGS) $(CPPFLAGS) $(CFLAGS)
+
+VERSION    := 0.1.0
+
+# Every module of the program; main.c only wires them together.
+SRCS = $(wildcard plugin/*.c)
+HDRS = $(wildcard plugin/*.h)
+
+BUILDDIR ?= build/release
+OBJS = $(SRCS:plugin/%.c=$(BUILDDIR)/%.o)
+
+.PHONY: all check unit asan bench fuzz demo install uninstall clean
+
+all: mail-e2e
+
+mail-e2e: $(BUILDDIR)/mail-e2e
+	cp $< $@
+
+$(BUILDDIR)/mail-e2e: $(OBJS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(OBJS) $(DEPS_LIBS)
+
+$(BUILDDIR)/%.o: plugin/%.c $(HDRS) Makefile
+	@mkdir -p $(BUILDDIR)
+	$(CC) $(ALL_CFLAGS) -DMAIL_E2E_VERSION='"$(VERSION)"' -c -o $@ $<
+
+# --- unit tests: table-driven, each links only the modules it tests -------
+UNIT_test_parse       = plugin/parse.c
+UNIT_test_output      = plugin/output.c plugin/result.c
+UNIT_test_config      = plugin/config.c plugin/parse.c plugin/log.c
+UNIT_test_imap_parse  = plugin/imap_parse.c
+UNIT_test_message     = plugin/message.c
+UNIT_TESTS = $(basename $(notdir $(wildcard tests/unit/test_*.c)))
+UNIT_BINS  = $(UNIT_TESTS:%=$(BUILDDIR)/unit/%)
+
+$(BUILDDIR)/unit/%: tests/unit/%.c tests/unit/unit.h $(HDRS) Makefile
+	@mkdir -p $(BUILDDIR)/unit
+	$(CC) $(ALL_CFLAGS) -Iplugin $(LDFLAGS) -o $@ $< $(UNIT_$*) $(DEPS_LIBS)
+
+unit: $(UNIT_BINS)
+
+# --- sanitizer build (AddressSanitizer + UndefinedBehaviorSanitizer) ------
+SAN_FLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+asan:
+	$(MAKE) BUILDDIR=build/asan CFLAGS="$(SAN_FLAGS)" LDFLAGS="$(SAN_FLAGS)" build/asan/mail-e2e unit
+
+# --- the test suite: the one command README and CI run ---------------------
+check: all unit asan
+	tests/run.sh
+
+bench: all
+	tests/bench/run.sh
+
+fuzz:
+	tests/fuzz/run.sh $(FUZZ_SECONDS)
+
+demo: all
+	tests/demo.sh
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DOCDIR)
+	install -m 0755 mail-e2e $(DESTDIR)$(BINDIR)/mail-e2e
+	install -m 0600 sample.conf $(DESTDIR)$(DOCDIR)/mail-e2e.conf.sample
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/mail-e2e
+	rm -f $(DESTDIR)$(DOCDIR)/mail-e2e.conf.sample
+	-rmdir $(DESTDIR)$(DOCDIR)
+
+clean:
+	rm -rf build mail-e2e tests/out

@@ -1,0 +1,79 @@
+/*
+ * config.h - load and validate the INI file (SPEC §4).
+ *
+ * Contract:
+ *  - config_load() parses FILE with inih, applies [defaults] to every route,
+ *    expands ${VAR}, reads *_password_file, checks file permissions, and
+ *    validates every value.  On success it returns 0 and fills *cfg; the
+ *    caller owns *cfg and releases it with config_free().
+ *  - On any error it returns -1, leaves *cfg empty (nothing to free), and
+ *    writes ONE line into err (at most errlen bytes, NUL-terminated, no
+ *    newline) naming the file, the line where there is one, the section and
+ *    the key:   "mail-e2e.conf:12: [outbound] smtp_port: not a port: 70000"
+ *    The message never contains a secret value.
+ *  - Warnings (group-readable password file) are written through log_warn().
+ *  - Every string in struct config / struct route is heap-allocated and owned
+ *    by the struct; config_free() wipes passwords with explicit_bzero before
+ *    freeing them.
+ */
+#ifndef MAIL_E2E_CONFIG_H
+#define MAIL_E2E_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#define CONFIG_DEFAULT_PATH "/etc/mail-e2e/mail-e2e.conf"
+
+enum tls_mode { TLS_STARTTLS = 0, TLS_IMPLICIT, TLS_NONE };
+enum out_format { FORMAT_INFLUX = 0, FORMAT_JSON };
+enum idle_mode { IDLE_AUTO = 0, IDLE_OFF };
+
+/* Durations are kept in milliseconds. */
+struct route {
+	char *name;               /* section name: [A-Za-z0-9._-]+ */
+	char *from, *to;
+
+	char *smtp_host;
+	int smtp_port;            /* default from smtp_tls: 587 / 465 / 25 */
+	enum tls_mode smtp_tls;
+	char *smtp_username;      /* NULL: no AUTH */
+	char *smtp_password;      /* secret; from smtp_password or _file; may be NULL */
+
+	char *imap_host;
+	int imap_port;            /* default from imap_tls: 143 / 993 / 143 */
+	enum tls_mode imap_tls;
+	char *imap_username;
+	char *imap_password;      /* secret; required (inline or _file) */
+	char *imap_mailbox;       /* default "INBOX" */
+
+	char *tls_ca;             /* NULL: system store */
+	bool insecure_skip_verify;
+
+	long timeout_ms;          /* default 60000 */
+	long connect_timeout_ms;  /* default 10000 */
+	long poll_interval_ms;    /* default 2000 */
+	char *subject_prefix;     /* default "[e2e email monitoring]" */
+	bool delete_found;        /* key "delete", default true */
+	enum idle_mode idle;      /* key "idle", default auto (issue 4) */
+};
+
+struct config {
+	char *path;               /* the file as given */
+	enum out_format format;   /* default influx */
+	char *measurement;        /* default "mail_e2e" */
+	long interval_ms;         /* 0: unset */
+	long shutdown_grace_ms;   /* default 3000 */
+
+	struct route *routes;     /* in file order */
+	size_t n_routes;          /* >= 1 after a successful load */
+};
+
+int config_load(const char *path, struct config *cfg, char *err, size_t errlen);
+void config_free(struct config *cfg);
+
+/* Print the routes for --check-config: one block per route, never a secret
+ * (passwords show as "(set)" / "(from file)"). */
+void config_print(const struct config *cfg, FILE *out);
+
+#endif

@@ -1,0 +1,26 @@
+/*
+ * parse.h - small, pure, bounded parsers for configuration values.
+ *
+ * Contract: each function parses the whole NUL-terminated string s (no
+ * leading/trailing junk accepted, no whitespace trimming), writes *out only
+ * on success, and returns 0 on success or -1 on failure.  No allocation, no
+ * global state, never atoi/strtol without range checks.
+ */
+#ifndef MAIL_E2E_PARSE_H
+#define MAIL_E2E_PARSE_H
+
+#include <stdbool.h>
+
+/* "250ms", "10s", "2m", "1h", or a bare number of seconds ("30").  A
+ * decimal number is accepted ("1.5s", "0.5").  Result in milliseconds,
+ * rounded down; 0 is allowed (callers enforce their own minimum); anything
+ * above one week (604800000 ms) fails. */
+int parse_duration_ms(const char *s, long *out);
+
+/* true/false, yes/no, on/off, 1/0 (case-insensitive). */
+int parse_bool(const char *s, bool *out);
+
+/* 1..65535, decimal digits only. */
+int parse_port(const char *s, int *out);
+
+#endif

@@ -1,0 +1,60 @@
+/*
+ * result.h - the outcome of one route probe, as every output format sees it.
+ *
+ * Contract: a struct probe_result is plain data, filled in by the probe engine
+ * and read by output.c.  It owns no heap memory: every string lives in a
+ * fixed-size array inside the struct, so results can be copied by value.
+ * Times are monotonic-clock seconds relative to the cycle start; a negative
+ * value means "not reached".  Wall-clock stamps (for JSON) are derived from
+ * cycle_start_ns + the monotonic offset, so they never disagree with the
+ * durations.
+ */
+#ifndef MAIL_E2E_RESULT_H
+#define MAIL_E2E_RESULT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum result_class {
+	RESULT_SUCCESS = 0,
+	RESULT_TIMEOUT = 1,
+	RESULT_SMTP_CONNECT_FAILED = 2,
+	RESULT_SMTP_TLS_FAILED = 3,
+	RESULT_SMTP_AUTH_FAILED = 4,
+	RESULT_SMTP_REJECTED = 5,
+	RESULT_IMAP_CONNECT_FAILED = 6,
+	RESULT_IMAP_TLS_FAILED = 7,
+	RESULT_IMAP_AUTH_FAILED = 8,
+	RESULT_IMAP_ERROR = 9,
+	RESULT_INTERNAL_ERROR = 10,
+};
+
+/* "success", "timeout", ... as in SPEC §5; never NULL. */
+const char *result_name(enum result_class r);
+
+#define RESULT_TOKEN_LEN 32      /* 128 bits as lower-case hex */
+#define RESULT_ERROR_MAX 256     /* error text, truncated, secrets never included */
+
+struct probe_result {
+	enum result_class result;
+	char token[RESULT_TOKEN_LEN + 1];
+	char error[RESULT_ERROR_MAX];  /* "" on success */
+
+	int64_t cycle_start_ns;        /* CLOCK_REALTIME at cycle start, ns */
+
+	/* Offsets in seconds from the cycle start (monotonic); < 0: not reached. */
+	double t_smtp_start;           /* SMTP connect begins */
+	double t_smtp_done;            /* final reply after DATA read */
+	double t_imap_start;           /* IMAP connect begins */
+	double t_imap_search_start;    /* IMAP ready (mailbox selected), searching */
+	double t_found;                /* probe seen in the mailbox */
+	double t_end;                  /* result known */
+
+	int tries;                     /* searches made; < 0: IMAP not reached */
+	int smtp_code;                 /* last SMTP reply code; < 0: none read */
+};
+
+/* Initialise every time to "not reached", counters to -1, strings empty. */
+void result_init(struct probe_result *r, int64_t cycle_start_ns);
+
+#endif
