@@ -1,0 +1,253 @@
+/*
+ * conn.c - see conn.h.  The debug callback is always installed (VERBOSE on)
+ * because classification needs it even when nobody reads the trace; it
+ * costs a few string compares per protocol line.
+ */
+#include "conn.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "clock.h"
+#include "log.h"
+
+/* Copy the n-th (0-based) space-separated word of line into dst. */
+static void nth_word(const char *line, int n, char *dst, size_t dstlen)
+{
+	const char *p = line;
+	size_t len = 0;
+
+	for (int i = 0; i < n; i++) {
+		while (*p && *p != ' ')
+			p++;
+		while (*p == ' ')
+			p++;
+	}
+	while (p[len] && p[len] != ' ' && p[len] != '\r' && p[len] != '\n')
+		len++;
+	if (len >= dstlen)
+		len = dstlen - 1;
+	memcpy(dst, p, len);
+	dst[len] = '\0';
+}
+
+static bool word_in(const char *word, const char *const *list)
+{
+	for (; *list; list++)
+		if (strcasecmp(word, *list) == 0)
+			return true;
+	return false;
+}
+
+static const char *const smtp_safe[] = {
+	"EHLO", "HELO", "STARTTLS", "MAIL", "RCPT", "DATA", "QUIT", "RSET",
+	"NOOP", NULL
+};
+static const char *const imap_safe[] = {
+	"CAPABILITY", "STARTTLS", "SELECT", "EXAMINE", "NOOP", "LOGOUT", "IDLE",
+	"UID", "SEARCH", "STORE", "EXPUNGE", "LIST", "STATUS", "CHECK", "ENABLE",
+	"NAMESPACE", NULL
+};
+
+size_t conn_redact_client_line(enum conn_proto proto, const char *line,
+                               char *dst, size_t dstlen)
+{
+	char tag[32], verb[32], mech[32];
+	int verb_at = proto == CONN_IMAP ? 1 : 0;
+	int n;
+
+	nth_word(line, verb_at, verb, sizeof(verb));
+	if (proto == CONN_IMAP && strcasecmp(line, "DONE") == 0)
+		n = snprintf(dst, dstlen, "DONE");
+	else if (word_in(verb, proto == CONN_IMAP ? imap_safe : smtp_safe))
+		n = snprintf(dst, dstlen, "%s", line);
+	else if (strcasecmp(verb, "AUTH") == 0 || strcasecmp(verb, "AUTHENTICATE") == 0) {
+		nth_word(line, verb_at + 1, mech, sizeof(mech));
+		nth_word(line, 0, tag, sizeof(tag));
+		if (proto == CONN_IMAP)
+			n = snprintf(dst, dstlen, "%s %s %s ***", tag, verb, mech);
+		else
+			n = snprintf(dst, dstlen, "%s %s ***", verb, mech);
+	} else if (proto == CONN_IMAP && strcasecmp(verb, "LOGIN") == 0) {
+		nth_word(line, 0, tag, sizeof(tag));
+		n = snprintf(dst, dstlen, "%s LOGIN ***", tag);
+	} else
+		n = snprintf(dst, dstlen, "***");
+	if (n < 0)
+		return 0;
+	return (size_t)n < dstlen ? (size_t)n : dstlen - 1;
+}
+
+void conn_trace_line(const struct conn_watch *w, const char *dir, const char *line)
+{
+	if (log_trace_enabled())
+		log_debug("%s %s %s", w->label, dir, line);
+}
+
+static void copy_line(char *dst, size_t dstlen, const char *src, size_t n)
+{
+	while (n > 0 && (src[n - 1] == '\r' || src[n - 1] == '\n'))
+		n--;
+	if (n >= dstlen)
+		n = dstlen - 1;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+static void on_server_line(struct conn_watch *w, const char *line)
+{
+	w->greeting_seen = true;
+	snprintf(w->last_reply, sizeof(w->last_reply), "%s", line);
+	conn_trace_line(w, "<", line);
+	if (w->proto != CONN_SMTP)
+		return;
+	if (isdigit((unsigned char)line[0]) && isdigit((unsigned char)line[1]) &&
+	    isdigit((unsigned char)line[2]))
+		w->last_code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
+	if (strcasecmp(w->last_verb, "EHLO") == 0) {
+		w->ehlo_seen = true;
+		if (strncasecmp(line + 3, "-AUTH", 5) == 0 || strncasecmp(line + 3, " AUTH", 5) == 0)
+			if (line[8] == ' ' || line[8] == '=')
+				w->auth_offered = true;
+	}
+	if (w->body_sent && w->t_final_reply_ns == 0)
+		w->t_final_reply_ns = clock_mono_ns();
+}
+
+static void on_client_line(struct conn_watch *w, const char *line)
+{
+	char shown[256];
+
+	nth_word(line, w->proto == CONN_IMAP ? 1 : 0, w->last_verb, sizeof(w->last_verb));
+	if (w->proto == CONN_SMTP && strcasecmp(w->last_verb, "EHLO") == 0) {
+		w->auth_offered = false;
+		w->ehlo_seen = false;
+	}
+	conn_redact_client_line(w->proto, line, shown, sizeof(shown));
+	conn_trace_line(w, ">", shown);
+}
+
+static void on_text(struct conn_watch *w, const char *line)
+{
+	const char *p = strstr(line, "SSL connection using ");
+	if (p) {
+		w->tls_up = true;
+		nth_word(p + strlen("SSL connection using "), 0, w->tls_version,
+		         sizeof(w->tls_version));
+	}
+	if (log_trace_enabled())
+		log_debug("%s * %s", w->label, line);
+}
+
+/* Split data into lines and hand each to fn. */
+static void each_line(struct conn_watch *w, const char *data, size_t size,
+                      void (*fn)(struct conn_watch *, const char *))
+{
+	char line[512];
+
+	while (size > 0) {
+		const char *nl = memchr(data, '\n', size);
+		size_t n = nl ? (size_t)(nl - data) + 1 : size;
+		copy_line(line, sizeof(line), data, n);
+		if (line[0])
+			fn(w, line);
+		data += n;
+		size -= n;
+	}
+}
+
+static int debug_cb(CURL *h, curl_infotype type, char *data, size_t size, void *ud)
+{
+	struct conn_watch *w = ud;
+	(void)h;
+
+	switch (type) {
+	case CURLINFO_TEXT:
+		each_line(w, data, size, on_text);
+		break;
+	case CURLINFO_HEADER_IN:
+		each_line(w, data, size, on_server_line);
+		break;
+	case CURLINFO_HEADER_OUT:
+		each_line(w, data, size, on_client_line);
+		break;
+	case CURLINFO_DATA_OUT:
+		if (w->proto == CONN_SMTP) {
+			w->body_sent = true;
+			if (log_trace_enabled())
+				log_debug("%s > (%zu bytes of message data)", w->label, size);
+		}
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+const char *conn_error_text(const struct conn_watch *w, CURLcode code)
+{
+	return w->errbuf[0] ? w->errbuf : curl_easy_strerror(code);
+}
+
+#define SET(opt, val) do {                                                  \
+	CURLcode rc_ = curl_easy_setopt(h, opt, val);                       \
+	if (rc_ != CURLE_OK) {                                              \
+		snprintf(err, errlen, "libcurl refused %s: %s", #opt,       \
+		         curl_easy_strerror(rc_));                          \
+		goto fail;                                                  \
+	}                                                                   \
+} while (0)
+
+CURL *conn_easy_new(const struct conn_params *p, struct conn_watch *watch,
+                    char *err, size_t errlen)
+{
+	char url[600];
+	bool v6 = strchr(p->host, ':') != NULL;
+	const struct route *r = p->route;
+	long connect_ms = r->connect_timeout_ms < p->timeout_ms ? r->connect_timeout_ms : p->timeout_ms;
+	CURL *h;
+
+	if (snprintf(url, sizeof(url), "%s://%s%s%s:%d/",
+	             p->tls == TLS_IMPLICIT ? p->scheme_tls : p->scheme_plain,
+	             v6 ? "[" : "", p->host, v6 ? "]" : "", p->port) >= (int)sizeof(url)) {
+		snprintf(err, errlen, "host name too long");
+		return NULL;
+	}
+	h = curl_easy_init();
+	if (!h) {
+		snprintf(err, errlen, "curl_easy_init failed");
+		return NULL;
+	}
+	watch->errbuf[0] = '\0';
+	SET(CURLOPT_URL, url);
+	SET(CURLOPT_PROTOCOLS_STR, p->proto_list);
+	SET(CURLOPT_NOSIGNAL, 1L);
+	SET(CURLOPT_ERRORBUFFER, watch->errbuf);
+	SET(CURLOPT_VERBOSE, 1L);
+	SET(CURLOPT_DEBUGFUNCTION, debug_cb);
+	SET(CURLOPT_DEBUGDATA, watch);
+	SET(CURLOPT_CONNECTTIMEOUT_MS, connect_ms > 0 ? connect_ms : 1L);
+	SET(CURLOPT_TIMEOUT_MS, p->timeout_ms > 0 ? p->timeout_ms : 1L);
+	SET(CURLOPT_SERVER_RESPONSE_TIMEOUT, (long)((p->timeout_ms + 999) / 1000));
+	/* Each probe measures a fresh connection, never one left by another route. */
+	SET(CURLOPT_FRESH_CONNECT, 1L);
+	SET(CURLOPT_USE_SSL, p->tls == TLS_STARTTLS ? (long)CURLUSESSL_ALL : (long)CURLUSESSL_NONE);
+	if (p->tls != TLS_NONE) {
+		if (r->tls_ca)
+			SET(CURLOPT_CAINFO, r->tls_ca);
+		SET(CURLOPT_SSL_VERIFYPEER, r->insecure_skip_verify ? 0L : 1L);
+		SET(CURLOPT_SSL_VERIFYHOST, r->insecure_skip_verify ? 0L : 2L);
+		SET(CURLOPT_CERTINFO, 1L);
+	}
+	if (p->username) {
+		SET(CURLOPT_USERNAME, p->username);
+		SET(CURLOPT_PASSWORD, p->password ? p->password : "");
+		SET(CURLOPT_SASL_IR, 1L);
+	}
+	return h;
+fail:
+	curl_easy_cleanup(h);
+	return NULL;
+}

@@ -1,0 +1,70 @@
+/*
+ * conn.h - what the SMTP and IMAP legs share: a libcurl easy handle set up
+ * for one server (TLS mode, CA, verification, timeouts, credentials), and a
+ * debug callback that both traces the dialogue (secrets redacted) and
+ * remembers where the dialogue got to, so a failure can be classified.
+ *
+ * Contract:
+ *  - conn_easy_new() returns a new easy handle, or NULL (allocation or an
+ *    option libcurl refused; err says which).  The caller owns the handle and
+ *    `watch` must outlive it (libcurl calls back into it).  Credentials are
+ *    copied by libcurl; the caller's strings may be wiped right after.
+ *  - conn_redact_client_line() writes a trace-safe copy of a line the client
+ *    sends: only known harmless verbs are shown in full; LOGIN, AUTH and
+ *    AUTHENTICATE keep their verb and mechanism and lose the rest; anything
+ *    else (SASL continuation data) becomes "***".
+ *  - conn_trace_line() logs one dialogue line at D! level when --trace is on.
+ */
+#ifndef MAIL_E2E_CONN_H
+#define MAIL_E2E_CONN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <curl/curl.h>
+
+#include "config.h"
+
+enum conn_proto { CONN_SMTP, CONN_IMAP };
+
+struct conn_watch {
+	char label[96];            /* "route/smtp", for logs */
+	enum conn_proto proto;
+	bool greeting_seen;        /* a server line was read */
+	bool tls_up;               /* libcurl reported a TLS session */
+	char tls_version[16];      /* "TLSv1.3", or "" */
+	char last_verb[16];        /* verb of the last client command */
+	char last_reply[200];      /* last server line (no secrets: servers' own text) */
+	int last_code;             /* SMTP reply code of that line, or 0 */
+	bool ehlo_seen;            /* an EHLO reply was read */
+	bool auth_offered;         /* SMTP: the last EHLO reply listed AUTH */
+	bool body_sent;            /* SMTP: message data went out */
+	int64_t t_final_reply_ns;  /* SMTP: monotonic time of the reply to the body */
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+struct conn_params {
+	const char *scheme_plain;  /* "smtp" / "imap" */
+	const char *scheme_tls;    /* "smtps" / "imaps" */
+	const char *proto_list;    /* CURLOPT_PROTOCOLS_STR: "smtp,smtps" */
+	const char *host;
+	int port;
+	enum tls_mode tls;
+	const char *username;      /* NULL: no login */
+	const char *password;
+	const struct route *route; /* CA, verification, connect timeout */
+	long timeout_ms;           /* whole transfer bound */
+};
+
+CURL *conn_easy_new(const struct conn_params *p, struct conn_watch *watch,
+                    char *err, size_t errlen);
+
+size_t conn_redact_client_line(enum conn_proto proto, const char *line,
+                               char *dst, size_t dstlen);
+
+void conn_trace_line(const struct conn_watch *w, const char *dir,
+                     const char *line);
+
+/* The text of a failed transfer: libcurl's error buffer, else its strerror. */
+const char *conn_error_text(const struct conn_watch *w, CURLcode code);
+
+#endif

@@ -1,0 +1,88 @@
+/*
+ * imap.h - the IMAP leg of a probe.
+ *
+ * libcurl connects, negotiates TLS or STARTTLS and logs in (CONNECT_ONLY on
+ * the shared multi handle); from then on this module speaks IMAP itself over
+ * curl_easy_send/recv, non-blocking, so one event loop serves every route:
+ *
+ *   CAPABILITY -> SELECT (note UIDNEXT) -> [caller sends the message]
+ *   -> NOOP + UID SEARCH ... HEADER X-Mail-E2E-Probe <token>
+ *   -> IDLE until EXISTS (or sleep poll_interval) -> search again ...
+ *   -> found: UID STORE \Deleted + UID EXPUNGE (UIDPLUS) -> LOGOUT
+ *
+ * Contract:
+ *  - imap_open() adds a connect transfer to `multi` and returns the session,
+ *    or NULL with err filled.  The caller owns the session and frees it with
+ *    imap_free() (which removes the handle from the multi, after cutting the
+ *    socket so libcurl cannot block on its own LOGOUT).
+ *  - When the multi reports CURLMSG_DONE for imap_easy(s), the caller calls
+ *    imap_connected(s, code).
+ *  - imap_step(s, now) does all pending I/O and timers; call it after every
+ *    wake-up.  imap_wait_fd() says which socket and events to wait for, and
+ *    imap_next_timer() when the session next needs a step without I/O.
+ *  - imap_state() tells how far the probe got; FOUND and FAILED stick once
+ *    reached.  On IMAP_FAILED, imap_outcome() holds the classified failure.
+ *    On IMAP_FOUND the session goes on by itself: it deletes the probe (if
+ *    configured) and logs out.  imap_closed() is true once the session has
+ *    nothing left to do.
+ */
+#ifndef MAIL_E2E_IMAP_H
+#define MAIL_E2E_IMAP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <curl/curl.h>
+
+#include "config.h"
+#include "result.h"
+
+enum imap_state {
+	IMAP_CONNECTING,   /* libcurl is connecting and logging in */
+	IMAP_PREPARING,    /* CAPABILITY / SELECT under way */
+	IMAP_READY,        /* mailbox selected, UIDNEXT noted: send now */
+	IMAP_WATCHING,     /* searching for the token */
+	IMAP_FOUND,        /* seen; deleting and logging out */
+	IMAP_FAILED,       /* see imap_outcome() */
+};
+
+struct imap_outcome {
+	enum result_class result;  /* for IMAP_FAILED */
+	char error[RESULT_ERROR_MAX];
+	bool logged_in;            /* libcurl's connect and login succeeded */
+	int tries;                 /* searches sent */
+	int commands;              /* IMAP commands sent by us (bench) */
+	int64_t t_found_ns;        /* monotonic moment the probe was seen */
+	int64_t t_ready_ns;        /* mailbox selected */
+	bool used_idle;
+	char tls_version[16];
+};
+
+struct imap_session;
+
+struct imap_session *imap_open(CURLM *multi, const struct route *r,
+                               long timeout_ms, char *err, size_t errlen);
+CURL *imap_easy(const struct imap_session *s);
+void imap_connected(struct imap_session *s, CURLcode code);
+
+/* Start looking for token (the message was just accepted). */
+void imap_watch(struct imap_session *s, const char *token);
+
+/* Stop: the probe has its result (or was abandoned); log out politely if the
+ * connection is usable, bounded by `until` (monotonic ns). */
+void imap_finish(struct imap_session *s, int64_t now, int64_t until);
+
+void imap_step(struct imap_session *s, int64_t now);
+enum imap_state imap_state(const struct imap_session *s);
+bool imap_closed(const struct imap_session *s);
+const struct imap_outcome *imap_outcome(const struct imap_session *s);
+
+/* Is a command reply outstanding, and since when (monotonic ns)? */
+bool imap_awaiting_reply(const struct imap_session *s, int64_t *since, const char **what);
+
+/* fd to poll (or CURL_SOCKET_BAD) and whether to wait for writability. */
+curl_socket_t imap_wait_fd(const struct imap_session *s, bool *want_write);
+int64_t imap_next_timer(const struct imap_session *s);   /* 0: none */
+
+void imap_free(struct imap_session *s);
+
+#endif

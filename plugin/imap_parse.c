@@ -1,0 +1,297 @@
+/*
+ * imap_parse.c - see imap_parse.h.  Written to be fuzzed: every index is
+ * checked against the buffer it reads, numbers are parsed with overflow
+ * checks, and nothing allocates.
+ */
+#include "imap_parse.h"
+
+#include <ctype.h>
+#include <string.h>
+#include <strings.h>
+
+void imap_reader_init(struct imap_reader *r)
+{
+	memset(r, 0, sizeof(*r));
+}
+
+static void reader_keep(struct imap_reader *r, char c)
+{
+	if (r->len < IMAP_KEEP)
+		r->text[r->len++] = c;
+	else
+		r->truncated = true;
+}
+
+static void tail_push(struct imap_reader *r, char c)
+{
+	if (r->tail_len == sizeof(r->tail)) {
+		memmove(r->tail, r->tail + 1, sizeof(r->tail) - 1);
+		r->tail_len--;
+	}
+	r->tail[r->tail_len++] = c;
+}
+
+/* Does the segment just ended finish with "{digits}" or "{digits+}"?  The
+ * literal length is capped far above anything sane; a bigger number is
+ * treated as no literal, which leaves the stream to the caller's timeout. */
+static bool tail_literal(const struct imap_reader *r, uint64_t *size)
+{
+	size_t i = r->tail_len;
+	uint64_t v = 0, mul = 1;
+	size_t digits = 0;
+
+	if (i == 0 || r->tail[i - 1] != '}')
+		return false;
+	i--;
+	if (i > 0 && r->tail[i - 1] == '+')
+		i--;
+	while (i > 0 && isdigit((unsigned char)r->tail[i - 1])) {
+		if (++digits > 12)
+			return false;
+		v += (uint64_t)(r->tail[i - 1] - '0') * mul;
+		mul *= 10;
+		i--;
+	}
+	if (digits == 0 || i == 0 || r->tail[i - 1] != '{')
+		return false;
+	*size = v;
+	return true;
+}
+
+static void reader_reset(struct imap_reader *r)
+{
+	r->len = 0;
+	r->truncated = false;
+	r->tail_len = 0;
+	r->in_literal = false;
+	r->literal_left = 0;
+}
+
+int imap_reader_feed(struct imap_reader *r, const char *data, size_t n,
+                     imap_response_cb cb, void *ctx)
+{
+	for (size_t i = 0; i < n; i++) {
+		char c = data[i];
+		uint64_t lit;
+
+		if (r->in_literal) {
+			/* Skip literal bytes in bulk. */
+			size_t avail = n - i;
+			size_t skip = r->literal_left < avail ? (size_t)r->literal_left : avail;
+			r->literal_left -= skip;
+			i += skip - 1;
+			if (r->literal_left == 0)
+				r->in_literal = false;
+			continue;
+		}
+		if (c == '\r')
+			continue;       /* CR only matters as part of CRLF */
+		if (c != '\n') {
+			reader_keep(r, c);
+			tail_push(r, c);
+			continue;
+		}
+		if (tail_literal(r, &lit)) {
+			r->tail_len = 0;
+			if (lit > 0) {
+				r->in_literal = true;
+				r->literal_left = lit;
+			}
+			continue;       /* the response goes on after the literal */
+		}
+		r->text[r->len] = '\0';
+		{
+			bool truncated = r->truncated;
+			int rc;
+			reader_reset(r);
+			rc = cb(ctx, r->text, truncated);
+			if (rc != 0)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+/* Copy the next space-delimited atom of *p into dst (at most dstlen-1
+ * bytes, the rest skipped) and advance *p past it and one space. */
+static size_t next_atom(const char **p, char *dst, size_t dstlen)
+{
+	size_t n = 0;
+	const char *s = *p;
+
+	while (*s && *s != ' ') {
+		if (n + 1 < dstlen)
+			dst[n++] = *s;
+		s++;
+	}
+	if (dstlen)
+		dst[n] = '\0';
+	if (*s == ' ')
+		s++;
+	*p = s;
+	return n;
+}
+
+static enum imap_status status_word(const char *w)
+{
+	if (strcasecmp(w, "OK") == 0) return IMAP_ST_OK;
+	if (strcasecmp(w, "NO") == 0) return IMAP_ST_NO;
+	if (strcasecmp(w, "BAD") == 0) return IMAP_ST_BAD;
+	if (strcasecmp(w, "BYE") == 0) return IMAP_ST_BYE;
+	if (strcasecmp(w, "PREAUTH") == 0) return IMAP_ST_PREAUTH;
+	return IMAP_ST_NONE;
+}
+
+void imap_parse_response(const char *text, struct imap_response *out)
+{
+	const char *p = text;
+	char word[16];
+
+	memset(out, 0, sizeof(*out));
+	out->rest = "";
+	if (text[0] == '+' && (text[1] == ' ' || text[1] == '\0')) {
+		out->kind = IMAP_CONTINUATION;
+		out->rest = text[1] ? text + 2 : text + 1;
+		return;
+	}
+	if (text[0] == '*' && text[1] == ' ') {
+		out->kind = IMAP_UNTAGGED;
+		p = text + 2;
+	} else {
+		if (next_atom(&p, out->tag, sizeof(out->tag)) == 0 || *p == '\0') {
+			out->kind = IMAP_GARBAGE;
+			out->rest = text;
+			return;
+		}
+		out->kind = IMAP_TAGGED;
+	}
+	{
+		const char *after = p;
+		next_atom(&after, word, sizeof(word));
+		out->status = status_word(word);
+		out->rest = out->status == IMAP_ST_NONE ? p : after;
+	}
+	if (out->kind == IMAP_TAGGED && out->status == IMAP_ST_NONE)
+		out->kind = IMAP_GARBAGE;
+}
+
+/* Parse a decimal uint32 at *p, advancing it; false on none or overflow. */
+static bool parse_u32(const char **p, uint32_t *out)
+{
+	const char *s = *p;
+	uint64_t v = 0;
+
+	if (!isdigit((unsigned char)*s))
+		return false;
+	while (isdigit((unsigned char)*s)) {
+		v = v * 10 + (uint64_t)(*s - '0');
+		if (v > UINT32_MAX)
+			return false;
+		s++;
+	}
+	*out = (uint32_t)v;
+	*p = s;
+	return true;
+}
+
+bool imap_parse_exists(const char *text, uint32_t *n)
+{
+	const char *p = text;
+	uint32_t v;
+
+	if (strncmp(p, "* ", 2) != 0)
+		return false;
+	p += 2;
+	if (!parse_u32(&p, &v) || *p != ' ')
+		return false;
+	p++;
+	if (strcasecmp(p, "EXISTS") != 0)
+		return false;
+	*n = v;
+	return true;
+}
+
+bool imap_parse_code_number(const char *rest, const char *name, uint32_t *out)
+{
+	size_t nl = strlen(name);
+	const char *p = rest;
+
+	if (*p != '[' || strncasecmp(p + 1, name, nl) != 0 || p[1 + nl] != ' ')
+		return false;
+	p += 2 + nl;
+	if (!parse_u32(&p, out) || *p != ']')
+		return false;
+	return true;
+}
+
+bool imap_parse_search(const char *text, uint32_t *uids, size_t max, size_t *count)
+{
+	const char *p = text;
+	size_t n = 0;
+
+	*count = 0;
+	if (strncasecmp(p, "* SEARCH", 8) != 0 || (p[8] != '\0' && p[8] != ' '))
+		return false;
+	p += 8;
+	while (*p == ' ') {
+		uint32_t v;
+		p++;
+		if (*p == '(')      /* ESEARCH-style modifiers: not ours */
+			break;
+		if (!parse_u32(&p, &v))
+			return false;
+		if (n < max)
+			uids[n++] = v;
+	}
+	if (*p != '\0' && *p != '(')
+		return false;
+	*count = n;
+	return true;
+}
+
+/* Find the capability list in text: after "* CAPABILITY " or inside
+ * "[CAPABILITY ...]".  Returns its start and sets *end, or NULL. */
+static const char *capability_list(const char *text, const char **end)
+{
+	const char *p;
+
+	if (strncasecmp(text, "* CAPABILITY ", 13) == 0) {
+		p = text + 13;
+		*end = p + strlen(p);
+		return p;
+	}
+	p = strchr(text, '[');
+	if (p && strncasecmp(p + 1, "CAPABILITY ", 11) == 0) {
+		const char *close = strchr(p, ']');
+		p += 12;
+		*end = close ? close : p + strlen(p);
+		return p;
+	}
+	return NULL;
+}
+
+bool imap_is_capability(const char *text)
+{
+	const char *end;
+	return capability_list(text, &end) != NULL;
+}
+
+bool imap_capability_has(const char *text, const char *cap)
+{
+	const char *end;
+	const char *p = capability_list(text, &end);
+	size_t cl = strlen(cap);
+
+	if (!p)
+		return false;
+	while (p < end) {
+		const char *w = p;
+		while (p < end && *p != ' ')
+			p++;
+		if ((size_t)(p - w) == cl && strncasecmp(w, cap, cl) == 0)
+			return true;
+		while (p < end && *p == ' ')
+			p++;
+	}
+	return false;
+}

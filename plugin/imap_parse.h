@@ -1,0 +1,78 @@
+/*
+ * imap_parse.h - pure parsing of IMAP server responses (RFC 3501 subset).
+ *
+ * Contract:
+ *  - struct imap_reader frames a byte stream into complete responses: a
+ *    response is a line ending in CRLF (a bare LF is tolerated), continued
+ *    across literals "{n}" / "{n+}".  Literal contents are skipped, not
+ *    stored.  Only the first IMAP_KEEP bytes of a response are kept; the rest
+ *    is consumed and dropped, so a 1 MiB line costs no memory and the
+ *    callback learns it was truncated.  No allocation; the reader lives
+ *    inside its owner.
+ *  - imap_reader_feed() calls cb(ctx, text, truncated) once per complete
+ *    response with NUL-terminated text (no CRLF).  If cb returns non-zero,
+ *    feeding stops and that value is returned; unconsumed bytes are dropped.
+ *    Returns 0 when all bytes were consumed.
+ *  - The imap_parse_* helpers read one response text and never write
+ *    outside their arguments.
+ */
+#ifndef MAIL_E2E_IMAP_PARSE_H
+#define MAIL_E2E_IMAP_PARSE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define IMAP_KEEP 4096
+
+struct imap_reader {
+	char text[IMAP_KEEP + 1];
+	size_t len;             /* bytes kept in text */
+	bool truncated;         /* more bytes than IMAP_KEEP in this response */
+	bool in_literal;
+	uint64_t literal_left;  /* bytes of literal still to skip */
+	char tail[24];          /* last bytes of the current segment: finds "{n}" */
+	size_t tail_len;
+};
+
+typedef int (*imap_response_cb)(void *ctx, const char *text, bool truncated);
+
+void imap_reader_init(struct imap_reader *r);
+int imap_reader_feed(struct imap_reader *r, const char *data, size_t n,
+                     imap_response_cb cb, void *ctx);
+
+enum imap_kind { IMAP_UNTAGGED, IMAP_CONTINUATION, IMAP_TAGGED, IMAP_GARBAGE };
+enum imap_status { IMAP_ST_NONE, IMAP_ST_OK, IMAP_ST_NO, IMAP_ST_BAD,
+                   IMAP_ST_BYE, IMAP_ST_PREAUTH };
+
+struct imap_response {
+	enum imap_kind kind;
+	char tag[32];              /* tagged only */
+	enum imap_status status;   /* OK/NO/BAD/BYE/PREAUTH, or NONE */
+	const char *rest;          /* points into the text: after tag and status */
+};
+
+/* Split a response into kind, tag, status; never fails (GARBAGE instead). */
+void imap_parse_response(const char *text, struct imap_response *out);
+
+/* "* 12 EXISTS" -> 12.  Returns true if text is an EXISTS response. */
+bool imap_parse_exists(const char *text, uint32_t *n);
+
+/* A response code "[NAME number]" anywhere at the start of rest, e.g.
+ * "[UIDNEXT 4]": true and *out = 4. */
+bool imap_parse_code_number(const char *rest, const char *name, uint32_t *out);
+
+/* "* SEARCH 3 7 9": stores up to max UIDs in uids, *count = how many were
+ * stored (extra ones are dropped).  Returns false if text is not a SEARCH
+ * response or a number is malformed. */
+bool imap_parse_search(const char *text, uint32_t *uids, size_t max, size_t *count);
+
+/* True if a capability list in "* CAPABILITY ..." or "[CAPABILITY ...]"
+ * contains cap (case-insensitive, whole word). */
+bool imap_capability_has(const char *text, const char *cap);
+
+/* True if text is an untagged "* CAPABILITY" response or carries a
+ * "[CAPABILITY ...]" response code. */
+bool imap_is_capability(const char *text);
+
+#endif

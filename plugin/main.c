@@ -1,0 +1,418 @@
+/*
+ * main.c - wires the modules together: command line, configuration, the
+ * streaming loop for Telegraf's inputs.execd, and --once.
+ *
+ * The loop is single-threaded.  While no cycle runs it poll()s stdin and the
+ * signal pipe; while a cycle runs, the cycle's own wait (curl_multi_wait)
+ * watches them too, so a signal or end of stdin is noticed at once, and
+ * signals during a cycle merge into one pending cycle.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "clock.h"
+#include "config.h"
+#include "cycle.h"
+#include "log.h"
+#include "output.h"
+
+#ifndef MAIL_E2E_VERSION
+#define MAIL_E2E_VERSION "dev"
+#endif
+
+#define EXIT_USAGE 64
+#define EXIT_CONFIG 78
+
+struct options {
+	const char *config_path;
+	bool once, check_config, trace;
+	int format;             /* -1: from the file */
+};
+
+struct runner {
+	const struct config *cfg;
+	enum out_format format;
+	bool all_success;       /* --once: every route succeeded so far */
+	unsigned lines;
+};
+
+static int sig_pipe[2] = { -1, -1 };
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+	int saved = errno;
+	char c = (char)sig;
+
+	if (sig == SIGTERM || sig == SIGINT)
+		stop_requested = 1;
+	/* Full pipe: a wake-up is already pending, losing this byte is fine. */
+	if (write(sig_pipe[1], &c, 1) < 0) {
+	}
+	errno = saved;
+}
+
+static int setup_signals(void)
+{
+	struct sigaction sa;
+	const int sigs[] = { SIGHUP, SIGUSR1, SIGUSR2, SIGTERM, SIGINT };
+
+	if (pipe(sig_pipe) != 0)
+		return -1;
+	for (int i = 0; i < 2; i++) {
+		int fl = fcntl(sig_pipe[i], F_GETFL);
+		if (fl < 0 || fcntl(sig_pipe[i], F_SETFL, fl | O_NONBLOCK) != 0 ||
+		    fcntl(sig_pipe[i], F_SETFD, FD_CLOEXEC) != 0)
+			return -1;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		if (sigaction(sigs[i], &sa, NULL) != 0)
+			return -1;
+	/* A closed stdout must be an EPIPE we can report, not a silent death. */
+	sa.sa_handler = SIG_IGN;
+	return sigaction(SIGPIPE, &sa, NULL);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: mail-e2e [-c FILE] [--once] [--format influx|json] [--check-config]\n"
+		"                [--trace] [--version] [--help]\n"
+		"\n"
+		"Sends a tagged message over SMTP, finds it over IMAP, reports the times.\n"
+		"Without --once it waits on stdin: each line (or SIGHUP/SIGUSR1/SIGUSR2)\n"
+		"runs one probe cycle, as Telegraf's inputs.execd expects.\n"
+		"\n"
+		"  -c, --config, -config FILE  INI file (default %s)\n"
+		"  --once                      run one cycle, exit 0 if every route succeeded, else 1\n"
+		"  --format influx|json        output format (overrides the file)\n"
+		"  --check-config              validate the file, print the routes, exit 0 or 78\n"
+		"  --trace                     protocol dialogue on stderr (D! lines, secrets hidden)\n"
+		"  --version, --help           print and exit\n"
+		"\n"
+		"Exit: 0 ok, 1 failed route (--once) or fatal error, 64 usage, 78 bad config.\n",
+		CONFIG_DEFAULT_PATH);
+}
+
+/* Go's flag package style "-config FILE" is what Telegraf users write; map
+ * single-dash long options onto the double-dash ones before getopt. */
+static int parse_args(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "once", no_argument, NULL, 'o' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "check-config", no_argument, NULL, 'k' },
+		{ "trace", no_argument, NULL, 't' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+
+	o->config_path = CONFIG_DEFAULT_PATH;
+	o->format = -1;
+	opterr = 0;
+	while ((ch = getopt_long_only(argc, argv, "c:", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': o->config_path = optarg; break;
+		case 'o': o->once = true; break;
+		case 'k': o->check_config = true; break;
+		case 't': o->trace = true; break;
+		case 'f':
+			if (strcmp(optarg, "influx") == 0)
+				o->format = FORMAT_INFLUX;
+			else if (strcmp(optarg, "json") == 0)
+				o->format = FORMAT_JSON;
+			else {
+				log_error("--format: expected influx or json, got '%.40s'", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'V':
+			printf("mail-e2e %s (libcurl %s)\n", MAIL_E2E_VERSION, curl_version_info(CURLVERSION_NOW)->version);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case '?':
+			log_error("unknown option or missing value: %.60s (see --help)",
+			          argv[optind - 1]);
+			return EXIT_USAGE;
+		default:
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		log_error("unexpected argument: %.60s", argv[optind]);
+		return EXIT_USAGE;
+	}
+	return -1;   /* go on */
+}
+
+/* Write all of buf to fd 1; false on failure (EPIPE included). */
+static bool write_stdout(const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(STDOUT_FILENO, buf, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			log_error("cannot write to stdout: %s", strerror(errno));
+			return false;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+	return true;
+}
+
+static void emit(void *ctx, const struct route *r, const struct probe_result *res)
+{
+	struct runner *run = ctx;
+	char line[OUTPUT_LINE_MAX];
+	ssize_t n = output_format_line(run->format, run->cfg->measurement, r, res,
+	                               line, sizeof(line));
+
+	if (res->result != RESULT_SUCCESS)
+		run->all_success = false;
+	if (n < 0) {
+		log_error("%s: result line too long to format", r->name);
+		run->all_success = false;
+		return;
+	}
+	if (!write_stdout(line, (size_t)n))
+		exit(1);   /* the reader is gone: nothing left worth doing */
+	run->lines++;
+}
+
+/* Drain stdin without blocking.  Returns the number of complete lines read;
+ * sets *eof at end of input.  Content is discarded: only newlines count. */
+static unsigned read_signals(bool *eof)
+{
+	char buf[65536];
+	unsigned lines = 0;
+
+	for (;;) {
+		ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+		if (n > 0) {
+			for (ssize_t i = 0; i < n; i++)
+				lines += buf[i] == '\n';
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return lines;
+		*eof = true;   /* 0 = end of input; other errors mean the same to us */
+		return lines;
+	}
+}
+
+static bool drain_sig_pipe(void)
+{
+	char buf[64];
+	bool cycle_signal = false;
+	ssize_t n;
+
+	while ((n = read(sig_pipe[0], buf, sizeof(buf))) > 0)
+		for (ssize_t i = 0; i < n; i++)
+			if (buf[i] == SIGHUP || buf[i] == SIGUSR1 || buf[i] == SIGUSR2)
+				cycle_signal = true;
+	return cycle_signal;
+}
+
+static int run_once(struct runner *run)
+{
+	struct cycle *c = cycle_start(run->cfg, emit, run);
+	struct curl_waitfd fds[1] = { { sig_pipe[0], CURL_WAIT_POLLIN, 0 } };
+
+	if (!c) {
+		log_error("out of memory starting the cycle");
+		return 1;
+	}
+	while (!cycle_finished(c)) {
+		if (cycle_run(c, fds, 1, 1000) != 0) {
+			cycle_free(c);
+			return 1;
+		}
+		if (fds[0].revents)
+			drain_sig_pipe();
+		if (stop_requested) {
+			log_warn("interrupted: %u route(s) abandoned", cycle_pending(c));
+			cycle_free(c);
+			return 1;
+		}
+	}
+	cycle_free(c);
+	return run->all_success && run->lines == run->cfg->n_routes ? 0 : 1;
+}
+
+struct stream_state {
+	bool pending;           /* a cycle is due (signals merged) */
+	bool eof;
+	int64_t eof_at;
+	int64_t next_tick;      /* interval mode, 0: off */
+};
+
+static void note_inputs(struct stream_state *st, const struct curl_waitfd *fds, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		if (!fds[i].revents)
+			continue;
+		if (fds[i].fd == STDIN_FILENO) {
+			if (read_signals(&st->eof) > 0 && !st->eof)
+				st->pending = true;
+			if (st->eof && !st->eof_at)
+				st->eof_at = clock_mono_ns();
+		} else if (drain_sig_pipe()) {
+			st->pending = true;
+		}
+	}
+}
+
+static int build_fds(const struct stream_state *st, struct curl_waitfd *fds)
+{
+	int n = 0;
+
+	if (!st->eof)
+		fds[n++] = (struct curl_waitfd){ STDIN_FILENO, CURL_WAIT_POLLIN, 0 };
+	fds[n++] = (struct curl_waitfd){ sig_pipe[0], CURL_WAIT_POLLIN, 0 };
+	return n;
+}
+
+/* Idle wait (no cycle running), same shape as cycle_run's wait. */
+static void idle_wait(struct curl_waitfd *fds, unsigned n, int wait_ms)
+{
+	struct pollfd pfd[2];
+
+	for (unsigned i = 0; i < n; i++)
+		pfd[i] = (struct pollfd){ fds[i].fd, POLLIN, 0 };
+	if (poll(pfd, n, wait_ms) < 0)
+		return;   /* EINTR: the signal pipe has the news */
+	for (unsigned i = 0; i < n; i++)
+		fds[i].revents = pfd[i].revents ? CURL_WAIT_POLLIN : 0;
+}
+
+static int wait_budget_ms(const struct stream_state *st, const struct config *cfg, int64_t now)
+{
+	int64_t wait = 1000 * NS_PER_MS;
+
+	if (st->next_tick && st->next_tick - now < wait)
+		wait = st->next_tick - now;
+	if (st->eof && st->eof_at + cfg->shutdown_grace_ms * NS_PER_MS - now < wait)
+		wait = st->eof_at + cfg->shutdown_grace_ms * NS_PER_MS - now;
+	return wait > 0 ? (int)(wait / NS_PER_MS) + 1 : 0;
+}
+
+static int run_stream(struct runner *run)
+{
+	const struct config *cfg = run->cfg;
+	struct stream_state st = { 0 };
+	struct cycle *c = NULL;
+	int fl = fcntl(STDIN_FILENO, F_GETFL);
+
+	if (fl < 0 || fcntl(STDIN_FILENO, F_SETFL, fl | O_NONBLOCK) != 0)
+		st.eof = true;   /* no usable stdin: behave as if it closed */
+	if (cfg->interval_ms > 0) {
+		st.pending = true;
+		st.next_tick = clock_mono_ns() + cfg->interval_ms * NS_PER_MS;
+	}
+	log_info("mail-e2e %s: %zu route(s), waiting for signals", MAIL_E2E_VERSION, cfg->n_routes);
+	while (!stop_requested) {
+		struct curl_waitfd fds[2];
+		unsigned n;
+		int64_t now = clock_mono_ns();
+
+		if (st.eof && (!c || now - st.eof_at >= cfg->shutdown_grace_ms * NS_PER_MS))
+			break;
+		if (st.next_tick && now >= st.next_tick) {
+			st.pending = true;
+			while (st.next_tick <= now)
+				st.next_tick += cfg->interval_ms * NS_PER_MS;
+		}
+		if (!c && st.pending && !st.eof) {
+			st.pending = false;
+			c = cycle_start(cfg, emit, run);
+			if (!c) {
+				log_error("out of memory starting a cycle");
+				return 1;
+			}
+		}
+		n = (unsigned)build_fds(&st, fds);
+		if (c) {
+			if (cycle_run(c, fds, n, wait_budget_ms(&st, cfg, now)) != 0) {
+				cycle_free(c);
+				return 1;
+			}
+		} else {
+			idle_wait(fds, n, wait_budget_ms(&st, cfg, now));
+		}
+		note_inputs(&st, fds, n);
+		if (c && cycle_finished(c)) {
+			cycle_free(c);
+			c = NULL;
+		}
+	}
+	if (c && cycle_pending(c) > 0)
+		log_warn("shutting down: %u route(s) abandoned mid-probe", cycle_pending(c));
+	cycle_free(c);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct options opt = { 0 };
+	struct config cfg;
+	struct runner run = { 0 };
+	char err[512];
+	int rc;
+
+	rc = parse_args(argc, argv, &opt);
+	if (rc >= 0)
+		return rc;
+	log_set_trace(opt.trace);
+	if (config_load(opt.config_path, &cfg, err, sizeof(err)) != 0) {
+		log_error("%s", err);
+		return EXIT_CONFIG;
+	}
+	if (opt.format >= 0)
+		cfg.format = (enum out_format)opt.format;
+	if (opt.check_config) {
+		config_print(&cfg, stdout);
+		rc = fflush(stdout) == 0 ? 0 : 1;
+		config_free(&cfg);
+		return rc;
+	}
+	if (setup_signals() != 0) {
+		log_error("cannot set up signal handling: %s", strerror(errno));
+		config_free(&cfg);
+		return 1;
+	}
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		log_error("libcurl initialisation failed");
+		config_free(&cfg);
+		return 1;
+	}
+	run.cfg = &cfg;
+	run.format = cfg.format;
+	run.all_success = true;
+	rc = opt.once ? run_once(&run) : run_stream(&run);
+	curl_global_cleanup();
+	config_free(&cfg);
+	return rc;
+}

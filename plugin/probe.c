@@ -1,0 +1,258 @@
+/*
+ * probe.c - see probe.h.
+ *
+ * IMAP goes first: the mailbox is selected and UIDNEXT noted before the
+ * message is sent, so only messages newer than the send can count, and the
+ * search can start the moment SMTP has its final reply.
+ */
+#include "probe.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "clock.h"
+#include "imap.h"
+#include "log.h"
+#include "message.h"
+#include "smtp.h"
+
+/* A command unanswered this long when the deadline hits is a stalled server
+ * (imap_error), not a message that is merely late (timeout). */
+#define STALL_NS (1 * NS_PER_S)
+/* curl enforces its own timeouts; ours is a backstop just after them. */
+#define BACKSTOP_NS (250 * NS_PER_MS)
+
+enum stage { ST_IMAP_PREP, ST_SMTP, ST_WATCH, ST_CLEANUP, ST_DONE };
+
+struct probe {
+	const struct route *route;
+	CURLM *multi;
+	enum stage stage;
+	bool ready;
+	int64_t t0_ns, deadline_ns;
+	struct probe_result res;
+	struct imap_session *imap;
+	struct smtp_send *smtp;
+	char *msg;
+	size_t msg_len;
+};
+
+static double offset(const struct probe *p, int64_t t)
+{
+	return (double)(t - p->t0_ns) / (double)NS_PER_S;
+}
+
+static long remaining_ms(const struct probe *p, int64_t now)
+{
+	int64_t left = (p->deadline_ns - now) / NS_PER_MS;
+	return left > 0 ? (long)left : 1;
+}
+
+/* The verdict is in: record it once; the line can be written. */
+static void conclude(struct probe *p, enum result_class r, int64_t now, const char *error)
+{
+	if (p->ready)
+		return;
+	p->ready = true;
+	p->res.result = r;
+	p->res.t_end = offset(p, now);
+	if (r != RESULT_SUCCESS)
+		snprintf(p->res.error, sizeof(p->res.error), "%s", error ? error : "");
+	if (p->imap) {
+		const struct imap_outcome *o = imap_outcome(p->imap);
+		if (o->logged_in)
+			p->res.tries = o->tries;
+		imap_finish(p->imap, now, now + 2 * NS_PER_S);
+	}
+	p->stage = ST_CLEANUP;
+}
+
+struct probe *probe_start(CURLM *multi, const struct route *r,
+                          int64_t cycle_real_ns, int64_t cycle_mono_ns)
+{
+	struct probe *p = calloc(1, sizeof(*p));
+	char err[RESULT_ERROR_MAX];
+
+	if (!p)
+		return NULL;
+	p->route = r;
+	p->multi = multi;
+	p->t0_ns = cycle_mono_ns;
+	p->deadline_ns = cycle_mono_ns + r->timeout_ms * NS_PER_MS;
+	result_init(&p->res, cycle_real_ns);
+	if (message_new_token(p->res.token) != 0) {
+		conclude(p, RESULT_INTERNAL_ERROR, clock_mono_ns(), "no randomness for the token");
+		return p;
+	}
+	p->res.t_imap_start = offset(p, clock_mono_ns());
+	p->imap = imap_open(multi, r, r->timeout_ms, err, sizeof(err));
+	if (!p->imap)
+		conclude(p, RESULT_INTERNAL_ERROR, clock_mono_ns(), err);
+	return p;
+}
+
+bool probe_owns(const struct probe *p, CURL *easy)
+{
+	return (p->imap && imap_easy(p->imap) == easy) ||
+	       (p->smtp && smtp_send_easy(p->smtp) == easy);
+}
+
+static void start_smtp(struct probe *p, int64_t now)
+{
+	char err[RESULT_ERROR_MAX];
+
+	p->msg = message_build(p->route->from, p->route->to, p->route->subject_prefix,
+	                       p->route->name, p->res.token, time(NULL), &p->msg_len);
+	if (!p->msg) {
+		conclude(p, RESULT_INTERNAL_ERROR, now, "out of memory building the message");
+		return;
+	}
+	p->stage = ST_SMTP;
+	p->res.t_smtp_start = offset(p, now);
+	p->smtp = smtp_send_start(p->multi, p->route, p->msg, p->msg_len,
+	                          remaining_ms(p, now), err, sizeof(err));
+	if (!p->smtp)
+		conclude(p, RESULT_INTERNAL_ERROR, now, err);
+}
+
+static void smtp_done(struct probe *p, CURLcode code)
+{
+	struct smtp_outcome o;
+	int64_t now = clock_mono_ns();
+
+	smtp_send_finish(p->smtp, code, &o);
+	/* Free at once: the SMTP socket is cut before libcurl can park it. */
+	smtp_send_free(p->smtp);
+	p->smtp = NULL;
+	p->res.smtp_code = o.code;
+	if (!o.ok) {
+		conclude(p, o.result, now, o.error);
+		return;
+	}
+	p->res.t_smtp_done = offset(p, o.t_done_ns);
+	p->res.t_imap_search_start = offset(p, now);
+	p->stage = ST_WATCH;
+	imap_watch(p->imap, p->res.token);
+}
+
+void probe_on_done(struct probe *p, CURL *easy, CURLcode code)
+{
+	if (p->smtp && smtp_send_easy(p->smtp) == easy)
+		smtp_done(p, code);
+	else if (p->imap && imap_easy(p->imap) == easy)
+		imap_connected(p->imap, code);
+}
+
+/* What the deadline means depends on how far the probe got. */
+static void on_deadline(struct probe *p, int64_t now)
+{
+	char why[RESULT_ERROR_MAX];
+	int64_t since;
+	const char *what;
+	long secs = p->route->timeout_ms / 1000;
+
+	if (p->stage == ST_SMTP || (p->imap && imap_state(p->imap) == IMAP_CONNECTING)) {
+		if (now < p->deadline_ns + BACKSTOP_NS)
+			return;   /* let libcurl report its own, more precise, timeout */
+		if (p->stage == ST_SMTP)
+			conclude(p, RESULT_SMTP_REJECTED, now, "SMTP dialogue timed out");
+		else
+			conclude(p, RESULT_IMAP_CONNECT_FAILED, now, "IMAP connect timed out");
+		return;
+	}
+	if (p->imap && imap_awaiting_reply(p->imap, &since, &what) &&
+	    (now - since >= STALL_NS || p->stage == ST_IMAP_PREP)) {
+		snprintf(why, sizeof(why), "IMAP server did not answer %s within %.1fs",
+		         what, (double)(now - since) / NS_PER_S);
+		conclude(p, RESULT_IMAP_ERROR, now, why);
+		return;
+	}
+	snprintf(why, sizeof(why), "probe not found within %lds", secs);
+	conclude(p, RESULT_TIMEOUT, now, why);
+}
+
+void probe_step(struct probe *p, int64_t now)
+{
+	if (p->imap)
+		imap_step(p->imap, now);
+	if (!p->ready && p->imap) {
+		const struct imap_outcome *o = imap_outcome(p->imap);
+		switch (imap_state(p->imap)) {
+		case IMAP_FAILED:
+			conclude(p, o->result, now, o->error);
+			break;
+		case IMAP_READY:
+			if (p->stage == ST_IMAP_PREP)
+				start_smtp(p, now);
+			break;
+		case IMAP_FOUND:
+			p->res.t_found = offset(p, o->t_found_ns);
+			conclude(p, RESULT_SUCCESS, o->t_found_ns, NULL);
+			log_debug("%s: found after %d search(es), waited with %s",
+			          p->route->name, o->tries, o->used_idle ? "IDLE" : "polling");
+			break;
+		default:
+			break;
+		}
+	}
+	if (!p->ready && now >= p->deadline_ns)
+		on_deadline(p, now);
+	if (p->ready && p->stage == ST_CLEANUP && (!p->imap || imap_closed(p->imap)) && !p->smtp)
+		p->stage = ST_DONE;
+}
+
+bool probe_result_ready(const struct probe *p) { return p->ready; }
+const struct probe_result *probe_result(const struct probe *p) { return &p->res; }
+const struct route *probe_route(const struct probe *p) { return p->route; }
+bool probe_finished(const struct probe *p) { return p->stage == ST_DONE; }
+
+void probe_wait_fds(const struct probe *p, struct curl_waitfd *fds,
+                    unsigned *n, unsigned max)
+{
+	bool want_write;
+	curl_socket_t fd;
+
+	if (!p->imap || *n >= max)
+		return;
+	fd = imap_wait_fd(p->imap, &want_write);
+	if (fd == CURL_SOCKET_BAD)
+		return;
+	fds[*n].fd = fd;
+	fds[*n].events = CURL_WAIT_POLLIN | (want_write ? CURL_WAIT_POLLOUT : 0);
+	fds[*n].revents = 0;
+	(*n)++;
+}
+
+int64_t probe_next_timer(const struct probe *p)
+{
+	int64_t t = p->ready ? 0 : p->deadline_ns;
+	int64_t it = p->imap ? imap_next_timer(p->imap) : 0;
+
+	if (!p->ready && (p->stage == ST_SMTP || (p->imap && imap_state(p->imap) == IMAP_CONNECTING)))
+		t = p->deadline_ns + BACKSTOP_NS;
+	if (it && (t == 0 || it < t))
+		t = it;
+	return t;
+}
+
+int probe_imap_commands(const struct probe *p)
+{
+	return p->imap ? imap_outcome(p->imap)->commands : 0;
+}
+
+const char *probe_wait_mode(const struct probe *p)
+{
+	return p->imap && imap_outcome(p->imap)->used_idle ? "idle" : "poll";
+}
+
+void probe_free(struct probe *p)
+{
+	if (!p)
+		return;
+	smtp_send_free(p->smtp);
+	imap_free(p->imap);
+	free(p->msg);
+	free(p);
+}

@@ -1,0 +1,221 @@
+/*
+ * smtp.c - see smtp.h.
+ *
+ * Classification uses where the dialogue got to (conn_watch), not only the
+ * CURLcode, because libcurl reports very different failures with the same
+ * code (a refused RCPT and a dropped connection are both CURLE_SEND_ERROR).
+ */
+#include "smtp.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include "clock.h"
+#include "conn.h"
+#include "log.h"
+
+struct smtp_send {
+	CURLM *multi;
+	CURL *easy;
+	struct curl_slist *rcpt;
+	const struct route *route;
+	const char *msg;
+	size_t len, sent;
+	bool added;
+	struct conn_watch watch;
+};
+
+static size_t read_cb(char *buf, size_t size, size_t nitems, void *ud)
+{
+	struct smtp_send *s = ud;
+	size_t room = size * nitems;
+	size_t left = s->len - s->sent;
+	size_t n = left < room ? left : room;
+
+	/* No AUTH was offered although we have credentials: stop before the
+	 * message goes out rather than send it unauthenticated. */
+	if (s->route->smtp_username && !s->watch.auth_offered)
+		return CURL_READFUNC_ABORT;
+	memcpy(buf, s->msg + s->sent, n);
+	s->sent += n;
+	return n;
+}
+
+struct smtp_send *smtp_send_start(CURLM *multi, const struct route *r,
+                                  const char *msg, size_t len,
+                                  long timeout_ms, char *err, size_t errlen)
+{
+	struct smtp_send *s = calloc(1, sizeof(*s));
+	struct conn_params p = {
+		.scheme_plain = "smtp", .scheme_tls = "smtps", .proto_list = "smtp,smtps",
+		.host = r->smtp_host, .port = r->smtp_port, .tls = r->smtp_tls,
+		.username = r->smtp_username, .password = r->smtp_password,
+		.route = r, .timeout_ms = timeout_ms,
+	};
+	CURLMcode mc;
+
+	if (!s) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	s->multi = multi;
+	s->route = r;
+	s->msg = msg;
+	s->len = len;
+	s->watch.proto = CONN_SMTP;
+	snprintf(s->watch.label, sizeof(s->watch.label), "%s/smtp", r->name);
+	s->easy = conn_easy_new(&p, &s->watch, err, errlen);
+	if (!s->easy)
+		goto fail;
+	s->rcpt = curl_slist_append(NULL, r->to);
+	if (!s->rcpt) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	if (curl_easy_setopt(s->easy, CURLOPT_MAIL_FROM, r->from) != CURLE_OK ||
+	    curl_easy_setopt(s->easy, CURLOPT_MAIL_RCPT, s->rcpt) != CURLE_OK ||
+	    curl_easy_setopt(s->easy, CURLOPT_READFUNCTION, read_cb) != CURLE_OK ||
+	    curl_easy_setopt(s->easy, CURLOPT_READDATA, s) != CURLE_OK ||
+	    curl_easy_setopt(s->easy, CURLOPT_UPLOAD, 1L) != CURLE_OK ||
+	    curl_easy_setopt(s->easy, CURLOPT_INFILESIZE_LARGE, (curl_off_t)len) != CURLE_OK ||
+	    curl_easy_setopt(s->easy, CURLOPT_PRIVATE, s) != CURLE_OK) {
+		snprintf(err, errlen, "libcurl refused an SMTP option");
+		goto fail;
+	}
+	mc = curl_multi_add_handle(multi, s->easy);
+	if (mc != CURLM_OK) {
+		snprintf(err, errlen, "curl_multi_add_handle: %s", curl_multi_strerror(mc));
+		goto fail;
+	}
+	s->added = true;
+	return s;
+fail:
+	smtp_send_free(s);
+	return NULL;
+}
+
+CURL *smtp_send_easy(const struct smtp_send *s)
+{
+	return s->easy;
+}
+
+static bool is_tls_error(CURLcode c)
+{
+	switch (c) {
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_USE_SSL_FAILED:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_ENGINE_NOTFOUND:
+	case CURLE_SSL_ENGINE_SETFAILED:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+	case CURLE_SSL_INVALIDCERTSTATUS:
+	case CURLE_SSL_CRL_BADFILE:
+	case CURLE_SSL_SHUTDOWN_FAILED:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Which command a failure belongs to, in words a reader of `error` knows. */
+static const char *verb_phase(const char *verb)
+{
+	if (strcasecmp(verb, "MAIL") == 0) return "MAIL FROM";
+	if (strcasecmp(verb, "RCPT") == 0) return "RCPT TO";
+	if (strcasecmp(verb, "DATA") == 0) return "DATA";
+	if (strcasecmp(verb, "EHLO") == 0 || strcasecmp(verb, "HELO") == 0) return "EHLO";
+	if (strcasecmp(verb, "STARTTLS") == 0) return "STARTTLS";
+	if (strcasecmp(verb, "AUTH") == 0) return "AUTH";
+	return verb;
+}
+
+static void classify(const struct smtp_send *s, CURLcode code, struct smtp_outcome *o)
+{
+	const struct conn_watch *w = &s->watch;
+	const char *why = conn_error_text(w, code);
+	bool tls_wanted = s->route->smtp_tls != TLS_NONE;
+
+	if (code == CURLE_COULDNT_RESOLVE_HOST || code == CURLE_COULDNT_CONNECT) {
+		o->result = RESULT_SMTP_CONNECT_FAILED;
+		snprintf(o->error, sizeof(o->error), "%s", why);
+	} else if (is_tls_error(code)) {
+		o->result = RESULT_SMTP_TLS_FAILED;
+		snprintf(o->error, sizeof(o->error), "%s", why);
+	} else if (code == CURLE_LOGIN_DENIED ||
+	           strcasecmp(w->last_verb, "AUTH") == 0 ||
+	           (s->route->smtp_username && w->ehlo_seen && !w->auth_offered &&
+	            (!tls_wanted || w->tls_up))) {
+		o->result = RESULT_SMTP_AUTH_FAILED;
+		if (s->route->smtp_username && w->ehlo_seen && !w->auth_offered)
+			snprintf(o->error, sizeof(o->error), "server offers no AUTH");
+		else if (w->last_code >= 400)
+			snprintf(o->error, sizeof(o->error), "AUTH refused: %s", w->last_reply);
+		else
+			snprintf(o->error, sizeof(o->error), "%s", why);
+	} else if (!w->greeting_seen) {
+		o->result = tls_wanted && s->route->smtp_tls == TLS_IMPLICIT && code == CURLE_OPERATION_TIMEDOUT
+			? RESULT_SMTP_TLS_FAILED : RESULT_SMTP_CONNECT_FAILED;
+		snprintf(o->error, sizeof(o->error), "%s%s",
+		         code == CURLE_OPERATION_TIMEDOUT ? "no greeting: " : "", why);
+	} else if (w->last_verb[0] == '\0') {
+		/* A greeting came but was not a welcome: 421, garbage, or a close. */
+		o->result = RESULT_SMTP_CONNECT_FAILED;
+		snprintf(o->error, sizeof(o->error), "greeting: %s", w->last_reply);
+	} else {
+		const char *phase = w->body_sent ? "message data" : verb_phase(w->last_verb);
+		o->result = RESULT_SMTP_REJECTED;
+		if (code == CURLE_OPERATION_TIMEDOUT)
+			snprintf(o->error, sizeof(o->error), "%s: timed out waiting for the server", phase);
+		else if (w->last_code >= 400 && w->last_reply[0])
+			snprintf(o->error, sizeof(o->error), "%s refused: %s", phase, w->last_reply);
+		else
+			snprintf(o->error, sizeof(o->error), "%s: %s", phase, why);
+	}
+}
+
+void smtp_send_finish(struct smtp_send *s, CURLcode code, struct smtp_outcome *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->code = s->watch.last_code > 0 ? s->watch.last_code : -1;
+	o->t_done_ns = s->watch.t_final_reply_ns ? s->watch.t_final_reply_ns : clock_mono_ns();
+	snprintf(o->tls_version, sizeof(o->tls_version), "%s", s->watch.tls_version);
+	if (code == CURLE_OK) {
+		o->ok = true;
+		o->result = RESULT_SUCCESS;
+		return;
+	}
+	classify(s, code, o);
+}
+
+/* The transfer is over: make libcurl's later QUIT fail at once instead of
+ * blocking the event loop on a server that stalls (the connection may be
+ * parked in the multi's cache, and closing it sends QUIT synchronously). */
+static void cut_connection(struct smtp_send *s)
+{
+	curl_socket_t fd = CURL_SOCKET_BAD;
+
+	if (curl_easy_getinfo(s->easy, CURLINFO_ACTIVESOCKET, &fd) == CURLE_OK &&
+	    fd != CURL_SOCKET_BAD)
+		shutdown(fd, SHUT_RDWR);
+}
+
+void smtp_send_free(struct smtp_send *s)
+{
+	if (!s)
+		return;
+	if (s->easy) {
+		cut_connection(s);
+		if (s->added)
+			curl_multi_remove_handle(s->multi, s->easy);
+		curl_easy_cleanup(s->easy);
+	}
+	curl_slist_free_all(s->rcpt);
+	free(s);
+}
