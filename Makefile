@@ -16,8 +16,9 @@ CFLAGS     ?= -O2 -g
 WARNINGS    = -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes \
               -Wmissing-prototypes -Wno-missing-field-initializers
 DEVFLAGS   ?=
-DEPS_CFLAGS := $(shell $(PKG_CONFIG) --cflags libcurl inih)
-DEPS_LIBS   := $(shell $(PKG_CONFIG) --libs libcurl inih)
+# Lazy (=), so that `make check` / `make demo` can install them first.
+DEPS_CFLAGS = $(shell $(PKG_CONFIG) --cflags libcurl inih)
+DEPS_LIBS   = $(shell $(PKG_CONFIG) --libs libcurl inih)
 ALL_CFLAGS  = -std=c11 -D_DEFAULT_SOURCE $(WARNINGS) $(DEVFLAGS) $(DEPS_CFLAGS) $(CPPFLAGS) $(CFLAGS)
 
 VERSION    := 0.1.0
@@ -29,7 +30,7 @@ HDRS = $(wildcard plugin/*.h)
 BUILDDIR ?= build/release
 OBJS = $(SRCS:plugin/%.c=$(BUILDDIR)/%.o)
 
-.PHONY: all check unit asan bench fuzz demo install uninstall clean
+.PHONY: all check unit asan bench fuzz demo deps install uninstall clean
 
 all: mail-e2e
 
@@ -64,7 +65,12 @@ asan:
 	$(MAKE) BUILDDIR=build/asan CFLAGS="$(SAN_FLAGS)" LDFLAGS="$(SAN_FLAGS)" build/asan/mail-e2e unit
 
 # --- the test suite: the one command README and CI run ---------------------
-check: all unit asan
+# deps installs missing Debian packages (as root); a no-op when all are there.
+deps:
+	tests/install-deps.sh
+
+check: deps
+	$(MAKE) all unit asan
 	tests/run.sh
 
 bench: all
@@ -73,7 +79,8 @@ bench: all
 fuzz:
 	tests/fuzz/run.sh $(FUZZ_SECONDS)
 
-demo: all
+demo: deps
+	$(MAKE) all
 	tests/demo.sh
 
 install: all

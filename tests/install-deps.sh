@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# tests/install-deps.sh - install the Debian packages mail-e2e needs to build,
+# test, benchmark and demo, if any is missing.  A no-op when all are there.
+#
+# The mail server packages would start system-wide daemons on install; a
+# temporary /usr/sbin/policy-rc.d that exits 101 stops that (an existing one
+# is left alone).  Our tests run their own private instances instead.
+set -eu
+
+PACKAGES="build-essential pkg-config libcurl4-openssl-dev libinih-dev
+ca-certificates openssl curl python3 procps iproute2 valgrind clang
+libclang-rt-14-dev postfix dovecot-imapd dovecot-lmtpd dovecot-sieve
+influxdb"
+
+missing=""
+for p in $PACKAGES; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+	echo "E! missing Debian packages:$missing" >&2
+	echo "E! run as root (or: sudo apt-get install$missing)" >&2
+	exit 1
+fi
+
+made_policy=0
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+	printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+	chmod 755 /usr/sbin/policy-rc.d
+	made_policy=1
+fi
+cleanup() { [ "$made_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d; }
+trap cleanup EXIT
+
+echo "I! installing:$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+# postfix asks how it is used; "No configuration" keeps /etc/postfix inert.
+echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+# shellcheck disable=SC2086
+apt-get install -y -q --no-install-recommends $missing

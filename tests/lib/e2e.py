@@ -1,0 +1,352 @@
+"""e2e.py - shared helpers for mail-e2e's scenario tests.
+
+Every scenario test is a small Python script under tests/t/ that imports this
+module, runs the real binary ($MAIL_E2E, set by tests/run.sh) and reports TAP
+lines.  Rules the helpers enforce for every test:
+
+- every run of the binary is checked for leaked secrets: each password a test
+  registers with `secret()` must never appear in stdout or stderr;
+- a test that needs the private Postfix + Dovecot and does not get it fails
+  loudly (never skips);
+- every process started is stopped, also when the test fails.
+"""
+import atexit
+import os
+import re
+import select
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import lineproto  # noqa: E402  (strict line-protocol parser)
+
+ROOT = os.environ.get("TESTS_ROOT") or os.path.abspath(
+    os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+class Tap:
+    """TAP output: ok/not ok lines and the closing 'N passed, N failed'."""
+
+    def __init__(self):
+        self.n = 0
+        self.failed = 0
+
+    def ok(self, cond, desc, detail=None):
+        self.n += 1
+        if cond:
+            print(f"ok {self.n} - {desc}", flush=True)
+        else:
+            self.failed += 1
+            print(f"not ok {self.n} - {desc}", flush=True)
+            if detail is not None:
+                for line in str(detail).splitlines()[:40]:
+                    print(f"#   {line}", flush=True)
+        return bool(cond)
+
+    def eq(self, got, want, desc):
+        return self.ok(got == want, desc, f"got: {got!r}\nwant: {want!r}")
+
+    def done(self):
+        print(f"{self.n - self.failed} passed, {self.failed} failed", flush=True)
+        sys.exit(1 if self.failed or self.n == 0 else 0)
+
+
+T = Tap()
+SECRETS = set()
+_cleanups = []
+_tmpdirs = []
+
+
+def secret(value):
+    """Register a password: no run of the binary may ever print it."""
+    if value:
+        SECRETS.add(value)
+    return value
+
+
+def fatal(msg):
+    """The test cannot run: say so as a failure and stop."""
+    T.ok(False, f"test could not run: {msg}")
+    T.done()
+
+
+def binary():
+    b = os.environ.get("MAIL_E2E")
+    if not b or not os.access(b, os.X_OK):
+        fatal("MAIL_E2E is not set to an executable (run through tests/run.sh)")
+    return b
+
+
+def tmpdir():
+    d = tempfile.mkdtemp(prefix="me2e-t.")
+    _tmpdirs.append(d)
+    return d
+
+
+def write_file(path, text, mode=0o600):
+    with open(path, "w") as f:
+        f.write(text)
+    os.chmod(path, mode)
+    return path
+
+
+def write_config(text, name="mail-e2e.conf", mode=0o600):
+    return write_file(os.path.join(tmpdir(), name), text, mode)
+
+
+def check_no_leak(what, out, err):
+    leaked = [s for s in SECRETS if s in out or s in err]
+    T.ok(not leaked, f"{what}: no password in stdout/stderr",
+         f"leaked {len(leaked)} secret(s)")
+
+
+class Run:
+    def __init__(self, rc, out, err, elapsed):
+        self.rc, self.out, self.err, self.elapsed = rc, out, err, elapsed
+
+    @property
+    def lines(self):
+        return [l for l in self.out.split("\n") if l]
+
+    def __repr__(self):
+        return f"rc={self.rc} elapsed={self.elapsed:.2f}s\nstdout:\n{self.out}\nstderr:\n{self.err}"
+
+
+def run(args, stdin="", timeout=120, what=None, env=None):
+    """Run the binary to completion; check for leaked secrets."""
+    start = time.monotonic()
+    try:
+        p = subprocess.run([binary()] + list(args), input=stdin.encode(),
+                           capture_output=True, timeout=timeout, env=env)
+    except subprocess.TimeoutExpired as e:
+        T.ok(False, f"{what or args}: finished within {timeout}s",
+             (e.stderr or b"").decode(errors="replace"))
+        return Run(-1, (e.stdout or b"").decode(errors="replace"),
+                   (e.stderr or b"").decode(errors="replace"), timeout)
+    r = Run(p.returncode, p.stdout.decode(errors="replace"),
+            p.stderr.decode(errors="replace"), time.monotonic() - start)
+    check_no_leak(what or " ".join(args), r.out, r.err)
+    check_stderr_prefixes(what or " ".join(args), r.err)
+    return r
+
+
+def check_stderr_prefixes(what, err):
+    """Telegraf logs unprefixed stderr lines as errors: there must be none."""
+    bad = [l for l in err.split("\n") if l and not re.match(r"^[EWID]! ", l)
+           and not l.startswith("==")  # sanitizer reports are caught elsewhere
+           ]
+    T.ok(not bad, f"{what}: every stderr line has an E!/W!/I!/D! prefix", "\n".join(bad[:5]))
+
+
+def parse_line(line):
+    """Parse one influx line strictly; returns (measurement, tags, fields, ts)."""
+    return lineproto.parse(line)
+
+
+def parse_lines(out):
+    res = []
+    for line in out.split("\n"):
+        if line:
+            res.append(parse_line(line))
+    return res
+
+
+def by_probe(out):
+    """{probe tag: (tags, fields, ts)} for an influx run; asserts parseable."""
+    d = {}
+    for line in out.split("\n"):
+        if not line:
+            continue
+        try:
+            m, tags, fields, ts = parse_line(line)
+        except ValueError as e:
+            T.ok(False, f"line parses as line protocol: {line[:200]}", str(e))
+            continue
+        d.setdefault(tags.get("probe"), []).append((tags, fields, ts))
+    return d
+
+
+# --- the private mail stack -------------------------------------------------
+
+def stack():
+    """The running private Postfix + Dovecot (tests/run.sh starts it)."""
+    path = os.environ.get("MAILSTACK_ENV")
+    if not path or not os.path.exists(path):
+        fatal("the private Postfix + Dovecot is not running (MAILSTACK_ENV unset)")
+    env = {}
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if line and not line.startswith("#") and "=" in line:
+                k, v = line.split("=", 1)
+                env[k] = v
+    for k, v in env.items():
+        if k.startswith("MS_PASSWORD_"):
+            secret(v)
+    return env
+
+
+def password(env, user):
+    return env["MS_PASSWORD_" + user]
+
+
+def stack_route(env, name="r1", user="bob", sender="alice", smtp="submission",
+                imap="starttls", **extra):
+    """INI text of one route against the stack.  smtp: submission (STARTTLS +
+    AUTH), smtps (implicit TLS + AUTH), plain (port 25 style, no TLS, no AUTH).
+    imap: starttls, tls, noidle.  extra: more keys (None removes a key)."""
+    d = env["MS_DOMAIN"]
+    keys = {
+        "from": f"{sender}@{d}", "to": f"{user}@{d}",
+        "smtp_host": env["MS_HOST"], "tls_ca": env["MS_CA"],
+        "imap_username": user, "imap_password": password(env, user),
+        "timeout": "20s", "poll_interval": "200ms",
+    }
+    if smtp == "submission":
+        keys.update(smtp_port=env["MS_SUBMISSION_PORT"], smtp_tls="starttls",
+                    smtp_username=sender, smtp_password=password(env, sender))
+    elif smtp == "smtps":
+        keys.update(smtp_port=env["MS_SMTPS_PORT"], smtp_tls="tls",
+                    smtp_username=sender, smtp_password=password(env, sender))
+    elif smtp == "plain":
+        keys.update(smtp_port=env["MS_SMTP_PORT"], smtp_tls="none")
+    else:
+        raise ValueError(smtp)
+    if imap == "starttls":
+        keys.update(imap_host=env.get("MS_IMAP_HOST", env["MS_HOST"]),
+                    imap_port=env["MS_IMAP_PORT"], imap_tls="starttls")
+    elif imap == "tls":
+        keys.update(imap_host=env["MS_HOST"], imap_port=env["MS_IMAPS_PORT"], imap_tls="tls")
+    elif imap == "noidle":
+        keys.update(imap_host=env.get("MS_IMAP_NOIDLE_HOST", env["MS_HOST"]),
+                    imap_port=env["MS_IMAP_NOIDLE_PORT"], imap_tls="starttls")
+    else:
+        raise ValueError(imap)
+    for k, v in extra.items():
+        if v is None:
+            keys.pop(k, None)
+        else:
+            keys[k] = v
+    body = "".join(f"{k} = {v}\n" for k, v in keys.items())
+    return f"[{name}]\n{body}\n"
+
+
+def config_text(*routes, defaults=None):
+    head = ""
+    if defaults:
+        head = "[defaults]\n" + "".join(f"{k} = {v}\n" for k, v in defaults.items()) + "\n"
+    return head + "".join(routes)
+
+
+def imap_inspect(env, user, mailbox="INBOX"):
+    """Open an IMAP session (Python's imaplib, implicit TLS) for checking what
+    is in a mailbox; returns the logged-in, selected connection."""
+    import imaplib
+    import ssl
+    ctx = ssl.create_default_context(cafile=env["MS_CA"])
+    c = imaplib.IMAP4_SSL(env["MS_HOST"], int(env["MS_IMAPS_PORT"]), ssl_context=ctx)
+    c.login(user, password(env, user))
+    c.select(mailbox)
+    return c
+
+
+def probe_messages(env, user, mailbox="INBOX"):
+    """UIDs of messages carrying an X-Mail-E2E-Probe header."""
+    c = imap_inspect(env, user, mailbox)
+    try:
+        typ, data = c.uid("SEARCH", None, "HEADER", "X-Mail-E2E-Probe", "")
+        return [int(x) for x in (data[0] or b"").split()]
+    finally:
+        c.logout()
+
+
+# --- streaming mode ---------------------------------------------------------
+
+class Stream:
+    """mail-e2e in streaming mode, as Telegraf's execd runs it."""
+
+    def __init__(self, config_path, args=()):
+        self.p = subprocess.Popen([binary(), "-config", config_path] + list(args),
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE)
+        self.out_buf = b""
+        self.err_buf = b""
+        self.lines = []
+        _cleanups.append(self.kill)
+
+    def signal(self, text="\n"):
+        self.p.stdin.write(text.encode() if isinstance(text, str) else text)
+        self.p.stdin.flush()
+
+    def close_stdin(self):
+        try:
+            self.p.stdin.close()
+        except BrokenPipeError:
+            pass
+
+    def _pump(self, timeout):
+        fds = [f for f in (self.p.stdout, self.p.stderr) if f and not f.closed]
+        r, _, _ = select.select(fds, [], [], max(timeout, 0))
+        got = False
+        for f in r:
+            chunk = os.read(f.fileno(), 65536)
+            if not chunk:
+                continue
+            got = True
+            if f is self.p.stdout:
+                self.out_buf += chunk
+                *done, self.out_buf = self.out_buf.split(b"\n")
+                self.lines += [d.decode(errors="replace") for d in done]
+            else:
+                self.err_buf += chunk
+        return got
+
+    def wait_lines(self, n, timeout):
+        """Wait until at least n stdout lines arrived; returns True if so."""
+        end = time.monotonic() + timeout
+        while len(self.lines) < n and time.monotonic() < end:
+            if not self._pump(end - time.monotonic()) and self.p.poll() is not None:
+                break
+        return len(self.lines) >= n
+
+    def wait_exit(self, timeout):
+        """Wait for the process to exit, reading its output; returns rc or None."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            self._pump(min(0.05, max(end - time.monotonic(), 0)))
+            if self.p.poll() is not None:
+                while self._pump(0):
+                    pass
+                return self.p.returncode
+        return None
+
+    @property
+    def err(self):
+        return self.err_buf.decode(errors="replace")
+
+    def kill(self):
+        if self.p.poll() is None:
+            self.p.kill()
+            self.p.wait()
+
+    def finish(self, what):
+        """Check stderr hygiene and secrets once the process is done."""
+        check_no_leak(what, "\n".join(self.lines), self.err)
+        check_stderr_prefixes(what, self.err)
+
+
+def _cleanup():
+    for fn in reversed(_cleanups):
+        try:
+            fn()
+        except Exception:
+            pass
+    import shutil
+    for d in _tmpdirs:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+atexit.register(_cleanup)

@@ -1,0 +1,236 @@
+/*
+ * test_imap_parse.c - table-driven tests of the IMAP response reader and
+ * parsers (plugin/imap_parse.c), linked alone.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "imap_parse.h"
+#include "unit.h"
+
+/* --- reader framing ------------------------------------------------------ */
+
+struct collected {
+	char text[8][IMAP_KEEP + 1];
+	bool truncated[8];
+	int n;
+};
+
+static int collect(void *ctx, const char *text, bool truncated)
+{
+	struct collected *c = ctx;
+	if (c->n < 8) {
+		snprintf(c->text[c->n], sizeof(c->text[c->n]), "%s", text);
+		c->truncated[c->n] = truncated;
+	}
+	c->n++;
+	return 0;
+}
+
+struct frame_case {
+	const char *name;
+	const char *input;
+	size_t chunk;          /* feed in pieces of this size (0: all at once) */
+	int n;                 /* responses expected */
+	const char *first, *second;
+};
+
+static const struct frame_case frames[] = {
+	{ "one CRLF line", "* OK hello\r\n", 0, 1, "* OK hello", NULL },
+	{ "bare LF tolerated", "* OK hello\n", 0, 1, "* OK hello", NULL },
+	{ "two lines", "* 3 EXISTS\r\nm1 OK done\r\n", 0, 2, "* 3 EXISTS", "m1 OK done" },
+	{ "byte by byte", "* 3 EXISTS\r\nm1 OK done\r\n", 1, 2, "* 3 EXISTS", "m1 OK done" },
+	{ "incomplete line waits", "* OK no end", 0, 0, NULL, NULL },
+	{ "literal skipped", "* 1 FETCH (BODY[] {5}\r\nab\r\nc)\r\nm2 OK\r\n", 0, 2,
+	  "* 1 FETCH (BODY[] {5})", "m2 OK" },
+	{ "literal split across chunks", "* 1 FETCH (X {5}\r\nab\r\nc)\r\nm2 OK\r\n", 3, 2,
+	  "* 1 FETCH (X {5})", "m2 OK" },
+	{ "literal+ form", "* X {3+}\r\nabc\r\nm1 OK\r\n", 0, 2, "* X {3+}", "m1 OK" },
+	{ "zero literal", "* X {0}\r\n rest\r\n", 0, 1, "* X {0} rest", NULL },
+	{ "brace not at end is text", "* OK {5} x\r\n", 0, 1, "* OK {5} x", NULL },
+	{ "huge literal number ignored", "* X {9999999999999}\r\nm1 OK\r\n", 0, 2,
+	  "* X {9999999999999}", "m1 OK" },
+	{ "empty line", "\r\nm1 OK\r\n", 0, 2, "", "m1 OK" },
+};
+
+static void test_frames(void)
+{
+	for (size_t i = 0; i < sizeof(frames) / sizeof(frames[0]); i++) {
+		const struct frame_case *f = &frames[i];
+		struct imap_reader r;
+		struct collected c = { 0 };
+		size_t len = strlen(f->input), chunk = f->chunk ? f->chunk : len;
+
+		imap_reader_init(&r);
+		for (size_t off = 0; off < len; off += chunk) {
+			size_t n = len - off < chunk ? len - off : chunk;
+			imap_reader_feed(&r, f->input + off, n, collect, &c);
+		}
+		CHECK(c.n == f->n, "frame %s: %d responses (want %d)", f->name, c.n, f->n);
+		if (f->first)
+			CHECK(strcmp(c.text[0], f->first) == 0, "frame %s: first is '%s'", f->name, c.text[0]);
+		if (f->second)
+			CHECK(strcmp(c.text[1], f->second) == 0, "frame %s: second is '%s'", f->name, c.text[1]);
+	}
+}
+
+static void test_huge_line(void)
+{
+	size_t big = 1 << 20;
+	char *buf = malloc(big + 16);
+	struct imap_reader r;
+	struct collected c = { 0 };
+
+	memset(buf, 'x', big);
+	memcpy(buf, "* OK ", 5);
+	memcpy(buf + big, "\r\nm1 OK\r\n", 9);
+	imap_reader_init(&r);
+	for (size_t off = 0; off < big + 9; off += 4000)
+		imap_reader_feed(&r, buf + off, (big + 9 - off) < 4000 ? big + 9 - off : 4000,
+		                 collect, &c);
+	CHECK(c.n == 2, "1 MiB line: framed as one response, then the next (%d)", c.n);
+	CHECK(c.truncated[0] && strlen(c.text[0]) == IMAP_KEEP, "1 MiB line: kept %d bytes, truncated", IMAP_KEEP);
+	CHECK(!c.truncated[1] && strcmp(c.text[1], "m1 OK") == 0, "1 MiB line: following response intact");
+	free(buf);
+}
+
+static int stop_at_first(void *ctx, const char *text, bool truncated)
+{
+	(void)text; (void)truncated;
+	(*(int *)ctx)++;
+	return 7;
+}
+
+static void test_stop(void)
+{
+	struct imap_reader r;
+	int calls = 0;
+	int rc;
+
+	imap_reader_init(&r);
+	rc = imap_reader_feed(&r, "a OK\r\nb OK\r\n", 12, stop_at_first, &calls);
+	CHECK(rc == 7 && calls == 1, "callback's non-zero return stops feeding");
+}
+
+/* --- response parsing ---------------------------------------------------- */
+
+struct resp_case {
+	const char *text;
+	enum imap_kind kind;
+	const char *tag;
+	enum imap_status status;
+	const char *rest;
+};
+
+static const struct resp_case resps[] = {
+	{ "m1 OK done", IMAP_TAGGED, "m1", IMAP_ST_OK, "done" },
+	{ "m2 NO [NONEXISTENT] Mailbox doesn't exist", IMAP_TAGGED, "m2", IMAP_ST_NO,
+	  "[NONEXISTENT] Mailbox doesn't exist" },
+	{ "m3 bad error", IMAP_TAGGED, "m3", IMAP_ST_BAD, "error" },
+	{ "* BYE shutting down", IMAP_UNTAGGED, "", IMAP_ST_BYE, "shutting down" },
+	{ "* OK [UIDNEXT 5] Predicted", IMAP_UNTAGGED, "", IMAP_ST_OK, "[UIDNEXT 5] Predicted" },
+	{ "* 4 EXISTS", IMAP_UNTAGGED, "", IMAP_ST_NONE, "4 EXISTS" },
+	{ "+ idling", IMAP_CONTINUATION, "", IMAP_ST_NONE, "idling" },
+	{ "+", IMAP_CONTINUATION, "", IMAP_ST_NONE, "" },
+	{ "garbage", IMAP_GARBAGE, "", IMAP_ST_NONE, "garbage" },
+	{ "", IMAP_GARBAGE, "", IMAP_ST_NONE, "" },
+	{ "m1 HELLO world", IMAP_GARBAGE, "m1", IMAP_ST_NONE, "HELLO world" },
+	{ "m1 OK", IMAP_TAGGED, "m1", IMAP_ST_OK, "" },
+};
+
+static void test_responses(void)
+{
+	for (size_t i = 0; i < sizeof(resps) / sizeof(resps[0]); i++) {
+		const struct resp_case *c = &resps[i];
+		struct imap_response r;
+
+		imap_parse_response(c->text, &r);
+		CHECK(r.kind == c->kind && r.status == c->status &&
+		      (c->kind != IMAP_TAGGED || strcmp(r.tag, c->tag) == 0) &&
+		      strcmp(r.rest, c->rest) == 0,
+		      "response '%s': kind %d tag '%s' status %d rest '%s'",
+		      c->text, r.kind, r.tag, r.status, r.rest);
+	}
+}
+
+static void test_exists_and_codes(void)
+{
+	static const struct { const char *text; bool ok; uint32_t n; } ex[] = {
+		{ "* 4 EXISTS", true, 4 }, { "* 0 exists", true, 0 },
+		{ "* 4294967295 EXISTS", true, 4294967295u },
+		{ "* 4294967296 EXISTS", false, 0 }, { "* 4 RECENT", false, 0 },
+		{ "* EXISTS", false, 0 }, { "* 4 EXISTS x", false, 0 }, { "m1 4 EXISTS", false, 0 },
+	};
+	static const struct { const char *rest; const char *name; bool ok; uint32_t n; } codes[] = {
+		{ "[UIDNEXT 12] Predicted", "UIDNEXT", true, 12 },
+		{ "[uidnext 7]", "UIDNEXT", true, 7 },
+		{ "[UIDVALIDITY 12]", "UIDNEXT", false, 0 },
+		{ "[UIDNEXT] x", "UIDNEXT", false, 0 },
+		{ "[UIDNEXT 12", "UIDNEXT", false, 0 },
+		{ "[UIDNEXT -1]", "UIDNEXT", false, 0 },
+		{ "UIDNEXT 12", "UIDNEXT", false, 0 },
+	};
+	for (size_t i = 0; i < sizeof(ex) / sizeof(ex[0]); i++) {
+		uint32_t n = 99;
+		bool ok = imap_parse_exists(ex[i].text, &n);
+		CHECK(ok == ex[i].ok && (!ok || n == ex[i].n), "exists '%s' -> %d %u", ex[i].text, ok, n);
+	}
+	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
+		uint32_t n = 99;
+		bool ok = imap_parse_code_number(codes[i].rest, codes[i].name, &n);
+		CHECK(ok == codes[i].ok && (!ok || n == codes[i].n), "code '%s' -> %d %u",
+		      codes[i].rest, ok, n);
+	}
+}
+
+static void test_search(void)
+{
+	static const struct { const char *text; bool ok; size_t count; uint32_t first; } s[] = {
+		{ "* SEARCH", true, 0, 0 }, { "* SEARCH 5", true, 1, 5 },
+		{ "* SEARCH 5 9 12", true, 3, 5 }, { "* search 7", true, 1, 7 },
+		{ "* SEARCH 5 x", false, 0, 0 }, { "* SEARCHING 5", false, 0, 0 },
+		{ "* SEARCH 99999999999", false, 0, 0 }, { "* 5 EXISTS", false, 0, 0 },
+		{ "* SEARCH 1 2 3 4 5 6 7 8 9 10", true, 4, 1 },   /* capped at max */
+		{ "* SEARCH 3 (MODSEQ 5)", true, 1, 3 },
+	};
+	for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++) {
+		uint32_t uids[4] = { 0 };
+		size_t count = 99;
+		bool ok = imap_parse_search(s[i].text, uids, 4, &count);
+		CHECK(ok == s[i].ok && (!ok || (count == s[i].count && (count == 0 || uids[0] == s[i].first))),
+		      "search '%s' -> %d count %zu first %u", s[i].text, ok, count, uids[0]);
+	}
+}
+
+static void test_capability(void)
+{
+	static const struct { const char *text; const char *cap; bool is, has; } c[] = {
+		{ "* CAPABILITY IMAP4rev1 IDLE UIDPLUS", "IDLE", true, true },
+		{ "* CAPABILITY IMAP4rev1 IDLE UIDPLUS", "UIDPLUS", true, true },
+		{ "* CAPABILITY IMAP4rev1 IDLEX", "IDLE", true, false },
+		{ "* CAPABILITY IMAP4rev1 XIDLE", "IDLE", true, false },
+		{ "* capability idle", "IDLE", true, true },
+		{ "m1 OK [CAPABILITY IMAP4rev1 IDLE] Logged in", "IDLE", true, true },
+		{ "m1 OK [CAPABILITY IMAP4rev1] IDLE", "IDLE", true, false },
+		{ "* OK [CAPABILITY IMAP4rev1 UIDPLUS", "UIDPLUS", true, true },
+		{ "* OK IDLE", "IDLE", false, false },
+		{ "* SEARCH 1", "IDLE", false, false },
+	};
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		CHECK(imap_is_capability(c[i].text) == c[i].is &&
+		      imap_capability_has(c[i].text, c[i].cap) == c[i].has,
+		      "capability '%s' has %s: %d", c[i].text, c[i].cap, c[i].has);
+	}
+}
+
+int main(void)
+{
+	test_frames();
+	test_huge_line();
+	test_stop();
+	test_responses();
+	test_exists_and_codes();
+	test_search();
+	test_capability();
+	return unit_done();
+}
