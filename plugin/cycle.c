@@ -49,10 +49,11 @@ fail:
 	return NULL;
 }
 
-static void drain_messages(struct cycle *c)
+/* Hand every finished transfer to its probe; returns how many there were. */
+static int drain_messages(struct cycle *c)
 {
 	CURLMsg *m;
-	int left;
+	int left, done = 0;
 
 	while ((m = curl_multi_info_read(c->multi, &left))) {
 		if (m->msg != CURLMSG_DONE)
@@ -62,6 +63,21 @@ static void drain_messages(struct cycle *c)
 				probe_on_done(c->probes[i], m->easy_handle, m->data.result);
 				break;
 			}
+		}
+		done++;
+	}
+	return done;
+}
+
+static void step_all(struct cycle *c)
+{
+	int64_t now = clock_mono_ns();
+
+	for (size_t i = 0; i < c->n; i++) {
+		probe_step(c->probes[i], now);
+		if (!c->emitted[i] && probe_result_ready(c->probes[i])) {
+			c->emitted[i] = true;
+			c->emit(c->ctx, probe_route(c->probes[i]), probe_result(c->probes[i]));
 		}
 	}
 }
@@ -88,7 +104,7 @@ int cycle_run(struct cycle *c, struct curl_waitfd *extra, unsigned n_extra,
               int max_wait_ms)
 {
 	unsigned n = 0;
-	int running;
+	int running, done;
 	CURLMcode mc;
 
 	if (n_extra > c->fds_cap - c->n) {
@@ -108,30 +124,17 @@ int cycle_run(struct cycle *c, struct curl_waitfd *extra, unsigned n_extra,
 	for (unsigned i = 0; i < n_extra; i++)
 		extra[i].revents = c->fds[i].revents;
 
-	mc = curl_multi_perform(c->multi, &running);
-	if (mc != CURLM_OK) {
-		log_error("curl_multi_perform: %s", curl_multi_strerror(mc));
-		return -1;
-	}
-	drain_messages(c);
-	{
-		int64_t now = clock_mono_ns();
-		for (size_t i = 0; i < c->n; i++) {
-			probe_step(c->probes[i], now);
-			if (!c->emitted[i] && probe_result_ready(c->probes[i])) {
-				c->emitted[i] = true;
-				c->emit(c->ctx, probe_route(c->probes[i]), probe_result(c->probes[i]));
-			}
+	/* Until nothing new happens: a finished transfer lets its probe step
+	 * (and maybe start the next transfer) now, not after the next wait. */
+	do {
+		mc = curl_multi_perform(c->multi, &running);
+		if (mc != CURLM_OK) {
+			log_error("curl_multi_perform: %s", curl_multi_strerror(mc));
+			return -1;
 		}
-	}
-	/* Steps may have started transfers (SMTP after IMAP ready): let libcurl
-	 * begin them now rather than after the next wait. */
-	mc = curl_multi_perform(c->multi, &running);
-	if (mc != CURLM_OK) {
-		log_error("curl_multi_perform: %s", curl_multi_strerror(mc));
-		return -1;
-	}
-	drain_messages(c);
+		done = drain_messages(c);
+		step_all(c);
+	} while (done > 0);
 	return 0;
 }
 

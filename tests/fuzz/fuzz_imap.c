@@ -1,0 +1,46 @@
+/*
+ * fuzz_imap.c - libFuzzer target for every parser of IMAP server replies:
+ * the framing reader (fed in two chunks split at a fuzzer-chosen point) and
+ * each per-response parser on every response it frames.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "imap_parse.h"
+
+static int on_response(void *ctx, const char *text, bool truncated)
+{
+	struct imap_response r;
+	uint32_t n, uids[16];
+	size_t count;
+
+	(void)ctx;
+	(void)truncated;
+	imap_parse_response(text, &r);
+	imap_parse_exists(text, &n);
+	imap_parse_code_number(r.rest, "UIDNEXT", &n);
+	imap_parse_search(text, uids, 16, &count);
+	if (count > 16)
+		abort();
+	imap_is_capability(text);
+	imap_capability_has(text, "IDLE");
+	return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct imap_reader r;
+	size_t split;
+
+	if (size == 0)
+		return 0;
+	split = data[0] % size;
+	imap_reader_init(&r);
+	imap_reader_feed(&r, (const char *)data + 1, split ? split - 1 : 0, on_response, NULL);
+	imap_reader_feed(&r, (const char *)data + (split ? split : 1),
+	                 size - (split ? split : 1), on_response, NULL);
+	return 0;
+}
