@@ -18,7 +18,7 @@ WARNINGS    = -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes \
 DEVFLAGS   ?=
 # Lazy (=), so that `make check` / `make demo` can install them first.
 DEPS_CFLAGS = $(shell $(PKG_CONFIG) --cflags libcurl inih)
-DEPS_LIBS   = $(shell $(PKG_CONFIG) --libs libcurl inih)
+DEPS_LIBS   = $(shell $(PKG_CONFIG) --libs libcurl inih) -lm
 ALL_CFLAGS  = -std=c11 -D_DEFAULT_SOURCE $(WARNINGS) $(DEVFLAGS) $(DEPS_CFLAGS) $(CPPFLAGS) $(CFLAGS)
 
 VERSION    := 0.1.0

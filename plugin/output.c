@@ -1,0 +1,343 @@
+/*
+ * output.c - see output.h.
+ *
+ * A small append-only writer (struct out) collects the line; any overflow
+ * marks it failed, so the caller gets -1 rather than a silently cut line.
+ */
+#include "output.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+struct out {
+	char *buf;
+	size_t cap, len;
+	bool overflow;
+};
+
+static void put(struct out *o, const char *s, size_t n)
+{
+	if (o->overflow || o->len + n >= o->cap) {
+		o->overflow = true;
+		return;
+	}
+	memcpy(o->buf + o->len, s, n);
+	o->len += n;
+	o->buf[o->len] = '\0';
+}
+
+static void puts_(struct out *o, const char *s) { put(o, s, strlen(s)); }
+
+static void putf(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void putf(struct out *o, const char *fmt, ...)
+{
+	char tmp[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(tmp)) {
+		o->overflow = true;
+		return;
+	}
+	put(o, tmp, (size_t)n);
+}
+
+/* --- line protocol escaping ---------------------------------------------- */
+
+/* Escape s, backslash-escaping every byte in `special`; control characters
+ * become a space (line protocol cannot carry them). */
+static ssize_t escape_set(const char *s, const char *special, bool backslash_to_slash,
+                          const char *empty_as, char *dst, size_t dstlen)
+{
+	struct out o = { dst, dstlen, 0, false };
+
+	if (dstlen == 0)
+		return -1;
+	dst[0] = '\0';
+	if (!*s && empty_as)
+		s = empty_as;
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		char ch = (char)c;
+		if (c < 0x20 || c == 0x7f)
+			ch = ' ';
+		if (ch == '\\' && backslash_to_slash)
+			ch = '/';
+		if (strchr(special, ch) && ch != '\0')
+			put(&o, "\\", 1);
+		put(&o, &ch, 1);
+	}
+	return o.overflow ? -1 : (ssize_t)o.len;
+}
+
+ssize_t lp_escape_measurement(const char *s, char *dst, size_t dstlen)
+{
+	return escape_set(s, ", ", true, "-", dst, dstlen);
+}
+
+/* A backslash in a tag value would escape the separator after it if it came
+ * last; no valid config puts one there (addresses and hosts are checked), so
+ * the rare one left is written as '/'. */
+ssize_t lp_escape_tag(const char *s, char *dst, size_t dstlen)
+{
+	return escape_set(s, ", =", true, "-", dst, dstlen);
+}
+
+ssize_t lp_escape_field_string(const char *s, char *dst, size_t dstlen)
+{
+	return escape_set(s, "\"\\", false, NULL, dst, dstlen);
+}
+
+/* --- JSON escaping ------------------------------------------------------- */
+
+/* Length of a valid UTF-8 sequence at s, or 0 if it is not one. */
+static size_t utf8_len(const unsigned char *s)
+{
+	size_t n;
+	unsigned cp;
+
+	if (s[0] < 0x80) return 1;
+	if ((s[0] & 0xe0) == 0xc0) { n = 2; cp = s[0] & 0x1f; }
+	else if ((s[0] & 0xf0) == 0xe0) { n = 3; cp = s[0] & 0x0f; }
+	else if ((s[0] & 0xf8) == 0xf0) { n = 4; cp = s[0] & 0x07; }
+	else return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+ssize_t json_escape(const char *s, char *dst, size_t dstlen)
+{
+	struct out o = { dst, dstlen, 0, false };
+	const unsigned char *p = (const unsigned char *)s;
+
+	if (dstlen == 0)
+		return -1;
+	dst[0] = '\0';
+	while (*p) {
+		size_t n;
+		if (*p == '"' || *p == '\\') {
+			put(&o, "\\", 1);
+			put(&o, (const char *)p, 1);
+			p++;
+		} else if (*p < 0x20 || *p == 0x7f) {
+			putf(&o, "\\u%04x", *p);
+			p++;
+		} else if ((n = utf8_len(p)) > 0) {
+			put(&o, (const char *)p, n);
+			p += n;
+		} else {
+			puts_(&o, "\xef\xbf\xbd");   /* U+FFFD */
+			p++;
+		}
+	}
+	return o.overflow ? -1 : (ssize_t)o.len;
+}
+
+/* --- shared pieces -------------------------------------------------------- */
+
+static void server_name(const char *host, int port, char *dst, size_t dstlen)
+{
+	bool v6 = strchr(host, ':') != NULL;
+	snprintf(dst, dstlen, "%s%s%s:%d", v6 ? "[" : "", host, v6 ? "]" : "", port);
+}
+
+static bool reached(double t) { return t >= 0 && isfinite(t); }
+
+/* Durations in the output: only when both ends were reached. */
+static bool span(double from, double to, double *out)
+{
+	if (!reached(from) || !reached(to) || to < from)
+		return false;
+	*out = to - from;
+	return true;
+}
+
+/* --- influx --------------------------------------------------------------- */
+
+static void lp_tag(struct out *o, const char *key, const char *value)
+{
+	char esc[1024];
+
+	if (lp_escape_tag(value, esc, sizeof(esc)) < 0) {
+		o->overflow = true;
+		return;
+	}
+	putf(o, ",%s=%s", key, esc);
+}
+
+static void lp_float(struct out *o, bool *first, const char *key, double v)
+{
+	if (!isfinite(v))
+		return;
+	putf(o, "%s%s=%.6f", *first ? " " : ",", key, v);
+	*first = false;
+}
+
+static void lp_int(struct out *o, bool *first, const char *key, long long v)
+{
+	putf(o, "%s%s=%lldi", *first ? " " : ",", key, v);
+	*first = false;
+}
+
+static void format_influx(struct out *o, const char *measurement, const struct route *r,
+                          const struct probe_result *res)
+{
+	char esc[RESULT_ERROR_MAX * 2 + 8], server[600];
+	bool first = true;
+	double d = 0;
+
+	if (lp_escape_measurement(measurement, esc, sizeof(esc)) < 0) {
+		o->overflow = true;
+		return;
+	}
+	puts_(o, esc);
+	lp_tag(o, "probe", r->name);
+	lp_tag(o, "from", r->from);
+	lp_tag(o, "to", r->to);
+	server_name(r->smtp_host, r->smtp_port, server, sizeof(server));
+	lp_tag(o, "smtp_server", server);
+	server_name(r->imap_host, r->imap_port, server, sizeof(server));
+	lp_tag(o, "imap_server", server);
+	lp_tag(o, "result", result_name(res->result));
+
+	lp_int(o, &first, "success", res->result == RESULT_SUCCESS);
+	lp_int(o, &first, "result_code", res->result);
+	lp_float(o, &first, "total_time", reached(res->t_end) ? res->t_end : 0.0);
+	if (span(res->t_smtp_start, res->t_smtp_done, &d))
+		lp_float(o, &first, "smtp_time", d);
+	if (span(res->t_smtp_done, res->t_found, &d))
+		lp_float(o, &first, "delivery_time", d);
+	if (res->tries >= 0)
+		lp_int(o, &first, "tries", res->tries);
+	if (res->smtp_code >= 0)
+		lp_int(o, &first, "smtp_code", res->smtp_code);
+	if (res->result != RESULT_SUCCESS && res->error[0]) {
+		if (lp_escape_field_string(res->error, esc, sizeof(esc)) < 0) {
+			o->overflow = true;
+			return;
+		}
+		putf(o, ",error=\"%s\"", esc);
+	}
+	putf(o, " %lld\n", (long long)res->cycle_start_ns);
+}
+
+/* --- JSON ----------------------------------------------------------------- */
+
+static void json_str(struct out *o, const char *key, const char *value)
+{
+	char esc[RESULT_ERROR_MAX * 6 + 8];
+
+	if (!value) {
+		putf(o, ",\"%s\":null", key);
+		return;
+	}
+	if (json_escape(value, esc, sizeof(esc)) < 0) {
+		o->overflow = true;
+		return;
+	}
+	putf(o, ",\"%s\":\"%s\"", key, esc);
+}
+
+/* ISO 8601 UTC with microseconds, for cycle start + offset seconds. */
+static void json_time(struct out *o, const char *key, int64_t start_ns, double offset)
+{
+	int64_t ns;
+	time_t secs;
+	struct tm tm;
+	char stamp[40];
+
+	if (!reached(offset)) {
+		putf(o, ",\"%s\":null", key);
+		return;
+	}
+	ns = start_ns + (int64_t)llround(offset * 1e9);
+	secs = (time_t)(ns / 1000000000);
+	if (!gmtime_r(&secs, &tm) || strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm) == 0) {
+		putf(o, ",\"%s\":null", key);
+		return;
+	}
+	putf(o, ",\"%s\":\"%s.%06lldZ\"", key, stamp, (long long)((ns % 1000000000) / 1000));
+}
+
+static void json_num(struct out *o, const char *key, bool present, double v)
+{
+	if (present && isfinite(v))
+		putf(o, ",\"%s\":%.6f", key, v);
+	else
+		putf(o, ",\"%s\":null", key);
+}
+
+static void json_int(struct out *o, const char *key, bool present, long long v)
+{
+	if (present)
+		putf(o, ",\"%s\":%lld", key, v);
+	else
+		putf(o, ",\"%s\":null", key);
+}
+
+static void format_json(struct out *o, const struct route *r, const struct probe_result *res)
+{
+	char server[600], probe[512];
+	double d = 0;
+	bool ok = res->result == RESULT_SUCCESS;
+
+	if (json_escape(r->name, probe, sizeof(probe)) < 0) {
+		o->overflow = true;
+		return;
+	}
+	putf(o, "{\"probe\":\"%s\",\"success\":%s", probe, ok ? "true" : "false");
+	json_str(o, "result", result_name(res->result));
+	json_int(o, "result_code", true, res->result);
+	json_str(o, "hash", res->token[0] ? res->token : NULL);
+	json_time(o, "start", res->cycle_start_ns, 0.0);
+	json_time(o, "start_time_smtp", res->cycle_start_ns, res->t_smtp_start);
+	json_time(o, "start_time_imap", res->cycle_start_ns, res->t_imap_start);
+	json_time(o, "start_time_imap_search", res->cycle_start_ns, res->t_imap_search_start);
+	json_time(o, "found", res->cycle_start_ns, res->t_found);
+	json_time(o, "end", res->cycle_start_ns, res->t_end);
+	json_int(o, "tries", res->tries >= 0, res->tries);
+	json_num(o, "total_duration", reached(res->t_end), res->t_end);
+	json_num(o, "smtp_duration", span(res->t_smtp_start, res->t_smtp_done, &d), d);
+	json_num(o, "delivery_duration", span(res->t_smtp_done, res->t_found, &d), d);
+	json_num(o, "imap_duration", span(res->t_imap_start, res->t_end, &d), d);
+	json_int(o, "smtp_code", res->smtp_code >= 0, res->smtp_code);
+	json_str(o, "error", ok || !res->error[0] ? NULL : res->error);
+	json_str(o, "from", r->from);
+	json_str(o, "to", r->to);
+	server_name(r->smtp_host, r->smtp_port, server, sizeof(server));
+	json_str(o, "smtp_server", server);
+	server_name(r->imap_host, r->imap_port, server, sizeof(server));
+	json_str(o, "imap_server", server);
+	puts_(o, "}\n");
+}
+
+ssize_t output_format_line(enum out_format fmt, const char *measurement,
+                           const struct route *route,
+                           const struct probe_result *res,
+                           char *buf, size_t buflen)
+{
+	struct out o = { buf, buflen, 0, false };
+
+	if (buflen == 0)
+		return -1;
+	buf[0] = '\0';
+	if (fmt == FORMAT_JSON)
+		format_json(&o, route, res);
+	else
+		format_influx(&o, measurement, route, res);
+	return o.overflow ? -1 : (ssize_t)o.len;
+}

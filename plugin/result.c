@@ -1,0 +1,39 @@
+/*
+ * result.c - see result.h.
+ */
+#include "result.h"
+
+#include <string.h>
+
+static const char *const names[] = {
+	[RESULT_SUCCESS] = "success",
+	[RESULT_TIMEOUT] = "timeout",
+	[RESULT_SMTP_CONNECT_FAILED] = "smtp_connect_failed",
+	[RESULT_SMTP_TLS_FAILED] = "smtp_tls_failed",
+	[RESULT_SMTP_AUTH_FAILED] = "smtp_auth_failed",
+	[RESULT_SMTP_REJECTED] = "smtp_rejected",
+	[RESULT_IMAP_CONNECT_FAILED] = "imap_connect_failed",
+	[RESULT_IMAP_TLS_FAILED] = "imap_tls_failed",
+	[RESULT_IMAP_AUTH_FAILED] = "imap_auth_failed",
+	[RESULT_IMAP_ERROR] = "imap_error",
+	[RESULT_INTERNAL_ERROR] = "internal_error",
+};
+
+const char *result_name(enum result_class r)
+{
+	if ((unsigned)r < sizeof(names) / sizeof(names[0]) && names[r])
+		return names[r];
+	return "internal_error";
+}
+
+void result_init(struct probe_result *r, int64_t cycle_start_ns)
+{
+	memset(r, 0, sizeof(*r));
+	r->result = RESULT_INTERNAL_ERROR;
+	r->cycle_start_ns = cycle_start_ns;
+	r->t_smtp_start = r->t_smtp_done = -1;
+	r->t_imap_start = r->t_imap_search_start = -1;
+	r->t_found = r->t_end = -1;
+	r->tries = -1;
+	r->smtp_code = -1;
+}
