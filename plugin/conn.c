@@ -137,7 +137,8 @@ static void on_text(struct conn_watch *w, const char *line)
 		nth_word(p + strlen("SSL connection using "), 0, w->tls_version,
 		         sizeof(w->tls_version));
 	}
-	if (log_trace_enabled())
+	/* libcurl's "reached easy.c:NNN" notes on every recv are noise. */
+	if (log_trace_enabled() && strncmp(line, "reached ", 8) != 0)
 		log_debug("%s * %s", w->label, line);
 }
 

@@ -316,7 +316,8 @@ static void on_untagged(struct imap_session *s, const char *text,
 	}
 	if (imap_parse_code_number(r->rest, "UIDNEXT", &n))
 		s->uidnext = n;
-	if (imap_parse_exists(text, &n)) {
+	/* EXISTS before the search began (SELECT's count) says nothing new. */
+	if (imap_parse_exists(text, &n) && s->t_watch_ns != 0) {
 		s->t_last_exists_ns = now;
 		if (s->phase == PH_IDLING) {
 			queue_line(s, "DONE");
