@@ -39,12 +39,14 @@ struct route {
 	enum tls_mode smtp_tls;
 	char *smtp_username;      /* NULL: no AUTH */
 	char *smtp_password;      /* secret; from smtp_password or _file; may be NULL */
+	char *smtp_password_file; /* path it came from, or NULL (not secret) */
 
 	char *imap_host;
 	int imap_port;            /* default from imap_tls: 143 / 993 / 143 */
 	enum tls_mode imap_tls;
 	char *imap_username;
 	char *imap_password;      /* secret; required (inline or _file) */
+	char *imap_password_file; /* path it came from, or NULL (not secret) */
 	char *imap_mailbox;       /* default "INBOX" */
 
 	char *tls_ca;             /* NULL: system store */

@@ -281,6 +281,15 @@ static void json_num(struct out *o, const char *key, bool present, double v)
 		putf(o, ",\"%s\":null", key);
 }
 
+/* A duration between two offsets, or null when either end was not reached. */
+static void json_span(struct out *o, const char *key, double from, double to)
+{
+	double d = 0;
+	bool present = span(from, to, &d);
+
+	json_num(o, key, present, d);
+}
+
 static void json_int(struct out *o, const char *key, bool present, long long v)
 {
 	if (present)
@@ -292,7 +301,6 @@ static void json_int(struct out *o, const char *key, bool present, long long v)
 static void format_json(struct out *o, const struct route *r, const struct probe_result *res)
 {
 	char server[600], probe[512];
-	double d = 0;
 	bool ok = res->result == RESULT_SUCCESS;
 
 	if (json_escape(r->name, probe, sizeof(probe)) < 0) {
@@ -311,9 +319,9 @@ static void format_json(struct out *o, const struct route *r, const struct probe
 	json_time(o, "end", res->cycle_start_ns, res->t_end);
 	json_int(o, "tries", res->tries >= 0, res->tries);
 	json_num(o, "total_duration", reached(res->t_end), res->t_end);
-	json_num(o, "smtp_duration", span(res->t_smtp_start, res->t_smtp_done, &d), d);
-	json_num(o, "delivery_duration", span(res->t_smtp_done, res->t_found, &d), d);
-	json_num(o, "imap_duration", span(res->t_imap_start, res->t_end, &d), d);
+	json_span(o, "smtp_duration", res->t_smtp_start, res->t_smtp_done);
+	json_span(o, "delivery_duration", res->t_smtp_done, res->t_found);
+	json_span(o, "imap_duration", res->t_imap_start, res->t_end);
 	json_int(o, "smtp_code", res->smtp_code >= 0, res->smtp_code);
 	json_str(o, "error", ok || !res->error[0] ? NULL : res->error);
 	json_str(o, "from", r->from);

@@ -1,0 +1,950 @@
+/*
+ * config.c - see config.h.
+ *
+ * Two passes.  First inih reads the file into sections of key/value pairs,
+ * through our own line reader, which counts lines (inih 55 as Debian builds
+ * it reports none to the handler), rejects lines longer than inih's buffer
+ * instead of letting inih split them, strips leading blanks (so indented
+ * keys are keys, not inih "continuation lines") and sees every [section]
+ * header, empty ones included.  Then every route is built from its own keys,
+ * the [defaults] keys and the built-in defaults, validating each value where
+ * it was written, so an error names the line that holds it.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "parse.h"
+
+#define DEFAULTS "defaults"
+
+struct kv {
+	char *key, *value;
+	int line;
+};
+
+struct section {
+	char *name;
+	int line;
+	struct kv *kvs;
+	size_t n, cap;
+};
+
+struct loader {
+	const char *path;
+	FILE *f;
+	int line;
+	char *buf;
+	size_t bufcap;
+	struct section *secs;
+	size_t nsecs, cap;
+	struct section *cur;
+	char *err;
+	size_t errlen;
+	bool failed;
+	bool holds_password;
+};
+
+/* --- errors -------------------------------------------------------------- */
+
+static void failf(struct loader *L, int line, const char *section, const char *key,
+                  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* Record the first error only: later ones are usually its consequences. */
+static void failf(struct loader *L, int line, const char *section, const char *key,
+                  const char *fmt, ...)
+{
+	char msg[300];
+	va_list ap;
+	int n = 0;
+
+	if (L->failed)
+		return;
+	L->failed = true;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	n = snprintf(L->err, L->errlen, "%s:", L->path);
+	if (line > 0 && n >= 0 && (size_t)n < L->errlen)
+		n += snprintf(L->err + n, L->errlen - (size_t)n, "%d:", line);
+	if (section && n >= 0 && (size_t)n < L->errlen)
+		n += snprintf(L->err + n, L->errlen - (size_t)n, " [%s]", section);
+	if (key && n >= 0 && (size_t)n < L->errlen)
+		n += snprintf(L->err + n, L->errlen - (size_t)n, " %s:", key);
+	if (n >= 0 && (size_t)n < L->errlen)
+		snprintf(L->err + n, L->errlen - (size_t)n, " %s", msg);
+}
+
+/* A value quoted in an error: cut, control characters made visible. */
+static const char *shown(const char *v, char *buf, size_t len)
+{
+	size_t i = 0;
+
+	for (; *v && i + 4 < len; v++)
+		buf[i++] = ((unsigned char)*v < 0x20 || *v == 0x7f) ? '?' : *v;
+	if (*v && len > 4) {
+		memcpy(buf + i, "...", 3);
+		i += 3;
+	}
+	buf[i] = '\0';
+	return buf;
+}
+
+/* --- pass 1: reading ------------------------------------------------------ */
+
+static bool valid_section_name(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '-' || *s == '_' || *s == '.'))
+			return false;
+	return true;
+}
+
+static struct section *find_section(struct loader *L, const char *name)
+{
+	for (size_t i = 0; i < L->nsecs; i++)
+		if (strcmp(L->secs[i].name, name) == 0)
+			return &L->secs[i];
+	return NULL;
+}
+
+static void add_section(struct loader *L, const char *name)
+{
+	struct section *s = find_section(L, name);
+
+	if (!valid_section_name(name)) {
+		char b[64];
+		failf(L, L->line, NULL, NULL, "bad section name [%s]: use letters, digits, '-', '_', '.'",
+		      shown(name, b, sizeof(b)));
+		L->cur = NULL;
+		return;
+	}
+	if (s) {
+		failf(L, L->line, name, NULL, "duplicate section (first at line %d)", s->line);
+		L->cur = s;
+		return;
+	}
+	if (L->nsecs == L->cap) {
+		size_t cap = L->cap ? L->cap * 2 : 8;
+		struct section *n = realloc(L->secs, cap * sizeof(*n));
+		if (!n) {
+			failf(L, 0, NULL, NULL, "out of memory");
+			return;
+		}
+		L->secs = n;
+		L->cap = cap;
+	}
+	s = &L->secs[L->nsecs];
+	memset(s, 0, sizeof(*s));
+	s->name = strdup(name);
+	s->line = L->line;
+	if (!s->name) {
+		failf(L, 0, NULL, NULL, "out of memory");
+		return;
+	}
+	L->nsecs++;
+	L->cur = s;
+}
+
+/* Looks at a "[name]" line the way inih will, to register the section. */
+static void see_header(struct loader *L, const char *line)
+{
+	const char *end = strchr(line, ']');
+	char name[256];
+	size_t n;
+
+	if (!end) {
+		failf(L, L->line, NULL, NULL, "section header without ']'");
+		return;
+	}
+	n = (size_t)(end - line - 1);
+	if (n >= sizeof(name))
+		n = sizeof(name) - 1;
+	memcpy(name, line + 1, n);
+	name[n] = '\0';
+	add_section(L, name);
+}
+
+/* inih's line reader (fgets-like).  num is inih's buffer size. */
+static char *read_line(char *str, int num, void *stream)
+{
+	struct loader *L = stream;
+	ssize_t len = getline(&L->buf, &L->bufcap, L->f);
+	char *p;
+
+	if (len < 0)
+		return NULL;
+	L->line++;
+	while (len > 0 && (L->buf[len - 1] == '\n' || L->buf[len - 1] == '\r'))
+		L->buf[--len] = '\0';
+	p = L->buf;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if ((ssize_t)strlen(p) + 2 > num) {
+		failf(L, L->line, L->cur ? L->cur->name : NULL, NULL,
+		      "line too long (at most %d characters; put long secrets in a *_password_file)",
+		      num - 2);
+		p = "";
+	}
+	if (*p == '[')
+		see_header(L, p);
+	snprintf(str, (size_t)num, "%s\n", p);
+	return str;
+}
+
+static bool is_secret_key(const char *key)
+{
+	size_t n = strlen(key);
+	return n >= 9 && strcmp(key + n - 9, "_password") == 0;
+}
+
+static int on_pair(void *user, const char *section, const char *key, const char *value)
+{
+	struct loader *L = user;
+	struct section *s = L->cur;
+	struct kv *kv;
+	size_t vlen = strlen(value);
+
+	(void)section;
+	if (!s) {
+		if (!L->failed)
+			failf(L, L->line, NULL, key, "key outside any [section]");
+		return 0;
+	}
+	for (size_t i = 0; i < s->n; i++) {
+		if (strcmp(s->kvs[i].key, key) == 0) {
+			failf(L, L->line, s->name, key, "duplicate key (first at line %d)", s->kvs[i].line);
+			return 0;
+		}
+	}
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 16;
+		struct kv *n = realloc(s->kvs, cap * sizeof(*n));
+		if (!n) {
+			failf(L, 0, NULL, NULL, "out of memory");
+			return 0;
+		}
+		s->kvs = n;
+		s->cap = cap;
+	}
+	kv = &s->kvs[s->n];
+	/* One pair of surrounding double quotes is a common habit: drop it. */
+	if (vlen >= 2 && value[0] == '"' && value[vlen - 1] == '"')
+		kv->value = strndup(value + 1, vlen - 2);
+	else
+		kv->value = strdup(value);
+	kv->key = strdup(key);
+	kv->line = L->line;
+	if (!kv->key || !kv->value) {
+		free(kv->key);
+		free(kv->value);
+		failf(L, 0, NULL, NULL, "out of memory");
+		return 0;
+	}
+	s->n++;
+	if (is_secret_key(key))
+		L->holds_password = true;
+	return 1;
+}
+
+/* --- ${VAR} expansion ------------------------------------------------------ */
+
+/* Expands kv->value in place.  "$$" is a literal "$"; a "$" not followed by
+ * "{" or "$" is kept as is. */
+static int expand(struct loader *L, const struct section *s, struct kv *kv)
+{
+	const char *p = kv->value;
+	char *out = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&out, &len);
+
+	if (!m) {
+		failf(L, 0, NULL, NULL, "out of memory");
+		return -1;
+	}
+	while (*p) {
+		if (p[0] == '$' && p[1] == '$') {
+			fputc('$', m);
+			p += 2;
+		} else if (p[0] == '$' && p[1] == '{') {
+			const char *end = strchr(p + 2, '}');
+			char name[128];
+			const char *v;
+			size_t n = end ? (size_t)(end - p - 2) : 0;
+			if (!end || n == 0 || n >= sizeof(name)) {
+				failf(L, kv->line, s->name, kv->key, "unterminated or empty ${...}");
+				goto fail;
+			}
+			memcpy(name, p + 2, n);
+			name[n] = '\0';
+			v = getenv(name);
+			if (!v) {
+				failf(L, kv->line, s->name, kv->key,
+				      "environment variable %s is not set", name);
+				goto fail;
+			}
+			fputs(v, m);
+			p = end + 1;
+		} else {
+			fputc(*p++, m);
+		}
+	}
+	if (fclose(m) != 0) {
+		free(out);
+		failf(L, 0, NULL, NULL, "out of memory");
+		return -1;
+	}
+	explicit_bzero(kv->value, strlen(kv->value));
+	free(kv->value);
+	kv->value = out;
+	return 0;
+fail:
+	fclose(m);
+	if (out) {
+		explicit_bzero(out, len);
+		free(out);
+	}
+	return -1;
+}
+
+/* --- pass 2: building routes ---------------------------------------------- */
+
+enum ktype {
+	K_TEXT, K_ADDRESS, K_HOST, K_PORT, K_TLS, K_BOOL, K_DURATION, K_USER,
+	K_SECRET, K_SECRET_FILE, K_CA_FILE, K_IDLE, K_MAILBOX, K_PREFIX,
+};
+
+struct keydef {
+	const char *name;
+	enum ktype type;
+	size_t off;          /* field in struct route */
+	const char *def;     /* built-in default, NULL: none */
+};
+
+#define R(f) offsetof(struct route, f)
+
+static const struct keydef route_keys[] = {
+	{ "from", K_ADDRESS, R(from), NULL },
+	{ "to", K_ADDRESS, R(to), NULL },
+	{ "smtp_host", K_HOST, R(smtp_host), NULL },
+	{ "smtp_tls", K_TLS, R(smtp_tls), "starttls" },
+	{ "smtp_port", K_PORT, R(smtp_port), NULL },
+	{ "smtp_username", K_USER, R(smtp_username), NULL },
+	{ "smtp_password", K_SECRET, R(smtp_password), NULL },
+	{ "smtp_password_file", K_SECRET_FILE, R(smtp_password), NULL },
+	{ "imap_host", K_HOST, R(imap_host), NULL },
+	{ "imap_tls", K_TLS, R(imap_tls), "starttls" },
+	{ "imap_port", K_PORT, R(imap_port), NULL },
+	{ "imap_username", K_USER, R(imap_username), NULL },
+	{ "imap_password", K_SECRET, R(imap_password), NULL },
+	{ "imap_password_file", K_SECRET_FILE, R(imap_password), NULL },
+	{ "imap_mailbox", K_MAILBOX, R(imap_mailbox), "INBOX" },
+	{ "tls_ca", K_CA_FILE, R(tls_ca), NULL },
+	{ "insecure_skip_verify", K_BOOL, R(insecure_skip_verify), "false" },
+	{ "timeout", K_DURATION, R(timeout_ms), "60s" },
+	{ "connect_timeout", K_DURATION, R(connect_timeout_ms), "10s" },
+	{ "poll_interval", K_DURATION, R(poll_interval_ms), "2s" },
+	{ "subject_prefix", K_PREFIX, R(subject_prefix), "[e2e email monitoring]" },
+	{ "delete", K_BOOL, R(delete_found), "true" },
+	{ "idle", K_IDLE, R(idle), "auto" },
+};
+#define N_ROUTE_KEYS (sizeof(route_keys) / sizeof(route_keys[0]))
+
+static const char *const process_keys[] = { "format", "measurement", "interval", "shutdown_grace" };
+
+static const struct keydef *route_key(const char *name)
+{
+	for (size_t i = 0; i < N_ROUTE_KEYS; i++)
+		if (strcmp(route_keys[i].name, name) == 0)
+			return &route_keys[i];
+	return NULL;
+}
+
+static bool is_process_key(const char *name)
+{
+	for (size_t i = 0; i < sizeof(process_keys) / sizeof(process_keys[0]); i++)
+		if (strcmp(process_keys[i], name) == 0)
+			return true;
+	return false;
+}
+
+static struct kv *find_kv(const struct section *s, const char *key)
+{
+	if (s)
+		for (size_t i = 0; i < s->n; i++)
+			if (strcmp(s->kvs[i].key, key) == 0)
+				return &s->kvs[i];
+	return NULL;
+}
+
+static bool has_control(const char *v)
+{
+	for (; *v; v++)
+		if ((unsigned char)*v < 0x20 || *v == 0x7f)
+			return true;
+	return false;
+}
+
+static bool valid_address(const char *v)
+{
+	const char *at = strrchr(v, '@');
+
+	if (!at || at == v || !at[1] || strlen(v) > 254)
+		return false;
+	for (; *v; v++)
+		if ((unsigned char)*v <= 0x20 || strchr("<>()[]\\,;:\"", *v))
+			return false;
+	return true;
+}
+
+static bool valid_host(const char *v)
+{
+	if (!*v || strlen(v) > 253)
+		return false;
+	for (; *v; v++)
+		if (!((*v >= 'a' && *v <= 'z') || (*v >= 'A' && *v <= 'Z') ||
+		      (*v >= '0' && *v <= '9') || *v == '.' || *v == '-' || *v == '_' || *v == ':'))
+			return false;
+	return true;
+}
+
+static bool printable_ascii(const char *v)
+{
+	for (; *v; v++)
+		if ((unsigned char)*v < 0x20 || (unsigned char)*v > 0x7e)
+			return false;
+	return true;
+}
+
+/* Refuse a file holding a password that others may read or write; warn
+ * when the group may read it. */
+static int check_secret_mode(struct loader *L, const char *path, int line,
+                             const char *section, const char *key)
+{
+	struct stat st;
+
+	if (stat(path, &st) != 0) {
+		failf(L, line, section, key, "cannot stat %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (st.st_mode & 0007) {
+		failf(L, line, section, key,
+		      "%s holds a password and is accessible by others (mode %04o): chmod 600 it",
+		      path, (unsigned)(st.st_mode & 07777));
+		return -1;
+	}
+	if (st.st_mode & 0040)
+		log_warn("%s holds a password and is readable by its group (mode %04o)",
+		         path, (unsigned)(st.st_mode & 07777));
+	return 0;
+}
+
+/* The password is the file's first line, without its line ending. */
+static char *read_secret_file(struct loader *L, const struct kv *kv, const char *section)
+{
+	FILE *f;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+
+	if (check_secret_mode(L, kv->value, kv->line, section, kv->key) != 0)
+		return NULL;
+	f = fopen(kv->value, "r");
+	if (!f) {
+		failf(L, kv->line, section, kv->key, "cannot read %s: %s", kv->value, strerror(errno));
+		return NULL;
+	}
+	n = getline(&line, &cap, f);
+	fclose(f);
+	if (n < 0) {
+		free(line);
+		failf(L, kv->line, section, kv->key, "%s is empty", kv->value);
+		return NULL;
+	}
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		line[--n] = '\0';
+	if (n == 0 || has_control(line)) {
+		failf(L, kv->line, section, kv->key, "%s: %s", kv->value,
+		      n == 0 ? "the password (first line) is empty"
+		             : "the password contains a control character");
+		explicit_bzero(line, cap);
+		free(line);
+		return NULL;
+	}
+	return line;
+}
+
+/* Parse one value into the route field described by k. */
+static int apply(struct loader *L, struct route *r, const struct keydef *k,
+                 const char *value, int line, const char *section)
+{
+	char *base = (char *)r;
+	char b[80];
+	bool bv;
+	long ms;
+	int port;
+
+	if (k->type != K_SECRET_FILE && has_control(value)) {
+		failf(L, line, section, k->name, "contains a control character (CR/LF are never allowed)");
+		return -1;
+	}
+	switch (k->type) {
+	case K_ADDRESS:
+		if (!valid_address(value)) {
+			failf(L, line, section, k->name, "not an e-mail address: \"%s\"", shown(value, b, sizeof(b)));
+			return -1;
+		}
+		break;
+	case K_HOST:
+		if (!valid_host(value)) {
+			failf(L, line, section, k->name, "not a host name or IP address: \"%s\"",
+			      shown(value, b, sizeof(b)));
+			return -1;
+		}
+		break;
+	case K_PORT:
+		if (parse_port(value, &port) != 0) {
+			failf(L, line, section, k->name, "not a port (1-65535): \"%s\"", shown(value, b, sizeof(b)));
+			return -1;
+		}
+		*(int *)(base + k->off) = port;
+		return 0;
+	case K_TLS:
+		if (strcmp(value, "starttls") == 0)
+			*(enum tls_mode *)(base + k->off) = TLS_STARTTLS;
+		else if (strcmp(value, "tls") == 0)
+			*(enum tls_mode *)(base + k->off) = TLS_IMPLICIT;
+		else if (strcmp(value, "none") == 0)
+			*(enum tls_mode *)(base + k->off) = TLS_NONE;
+		else {
+			failf(L, line, section, k->name, "expected starttls, tls or none, got \"%s\"",
+			      shown(value, b, sizeof(b)));
+			return -1;
+		}
+		return 0;
+	case K_IDLE:
+		if (strcmp(value, "auto") == 0)
+			*(enum idle_mode *)(base + k->off) = IDLE_AUTO;
+		else if (strcmp(value, "off") == 0)
+			*(enum idle_mode *)(base + k->off) = IDLE_OFF;
+		else {
+			failf(L, line, section, k->name, "expected auto or off, got \"%s\"", shown(value, b, sizeof(b)));
+			return -1;
+		}
+		return 0;
+	case K_BOOL:
+		if (parse_bool(value, &bv) != 0) {
+			failf(L, line, section, k->name, "expected true/false, yes/no, on/off or 1/0, got \"%s\"",
+			      shown(value, b, sizeof(b)));
+			return -1;
+		}
+		*(bool *)(base + k->off) = bv;
+		return 0;
+	case K_DURATION:
+		if (parse_duration_ms(value, &ms) != 0) {
+			failf(L, line, section, k->name,
+			      "not a duration (250ms, 10s, 2m, 1h, at most 1 week): \"%s\"", shown(value, b, sizeof(b)));
+			return -1;
+		}
+		if ((k->off == R(poll_interval_ms) && ms < 100) || ms < 1) {
+			failf(L, line, section, k->name, "too short: %s", k->off == R(poll_interval_ms) ? "at least 100ms" : "must be above 0");
+			return -1;
+		}
+		*(long *)(base + k->off) = ms;
+		return 0;
+	case K_USER:
+	case K_SECRET:
+	case K_MAILBOX:
+		if (!*value) {
+			failf(L, line, section, k->name, "empty");
+			return -1;
+		}
+		break;
+	case K_PREFIX:
+		if (!printable_ascii(value) || strlen(value) > 200) {
+			failf(L, line, section, k->name, "only printable ASCII, at most 200 characters");
+			return -1;
+		}
+		break;
+	case K_CA_FILE:
+		if (access(value, R_OK) != 0) {
+			failf(L, line, section, k->name, "cannot read %s: %s", shown(value, b, sizeof(b)), strerror(errno));
+			return -1;
+		}
+		break;
+	case K_SECRET_FILE:
+	case K_TEXT:
+		break;
+	}
+	{
+		char **field = (char **)(base + k->off);
+		char *copy = strdup(value);
+		if (!copy) {
+			failf(L, 0, NULL, NULL, "out of memory");
+			return -1;
+		}
+		if (*field) {
+			explicit_bzero(*field, strlen(*field));
+			free(*field);
+		}
+		*field = copy;
+	}
+	return 0;
+}
+
+/* Which of KEY / KEY_file supplies a password: the route's own section
+ * decides if it names either, else [defaults]; both in one section is an
+ * error. */
+static int pick_password(struct loader *L, struct route *r, const struct section *route_sec,
+                         const struct section *defs, const char *key, char **file_field)
+{
+	char file_key[40];
+	const struct section *from = route_sec;
+	struct kv *inline_kv, *file_kv;
+
+	snprintf(file_key, sizeof(file_key), "%s_file", key);
+	if (!find_kv(route_sec, key) && !find_kv(route_sec, file_key))
+		from = defs;
+	inline_kv = find_kv(from, key);
+	file_kv = find_kv(from, file_key);
+	if (inline_kv && file_kv) {
+		failf(L, file_kv->line, from->name, file_key, "set together with %s (line %d): keep one",
+		      key, inline_kv->line);
+		return -1;
+	}
+	if (inline_kv)
+		return apply(L, r, route_key(key), inline_kv->value, inline_kv->line, from->name);
+	if (file_kv) {
+		char *secret = read_secret_file(L, file_kv, from->name);
+		char **field = (char **)((char *)r + route_key(key)->off);
+		if (!secret)
+			return -1;
+		*field = secret;
+		*file_field = strdup(file_kv->value);
+		if (!*file_field) {
+			failf(L, 0, NULL, NULL, "out of memory");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Key types whose route field is a heap string (K_SECRET_FILE shares its
+ * field with K_SECRET, so it is not counted twice). */
+static bool is_string_type(enum ktype t)
+{
+	return t != K_PORT && t != K_TLS && t != K_BOOL && t != K_DURATION &&
+	       t != K_IDLE && t != K_SECRET_FILE;
+}
+
+static void free_route(struct route *r)
+{
+	for (size_t i = 0; i < N_ROUTE_KEYS; i++) {
+		char **field = (char **)((char *)r + route_keys[i].off);
+		if (!is_string_type(route_keys[i].type) || !*field)
+			continue;
+		explicit_bzero(*field, strlen(*field));
+		free(*field);
+		*field = NULL;
+	}
+	free(r->name);
+	free(r->smtp_password_file);
+	free(r->imap_password_file);
+	memset(r, 0, sizeof(*r));
+}
+
+static int build_route(struct loader *L, struct route *r, const struct section *sec,
+                       const struct section *defs)
+{
+	memset(r, 0, sizeof(*r));
+	r->name = strdup(sec->name);
+	if (!r->name) {
+		failf(L, 0, NULL, NULL, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < sec->n; i++) {
+		const char *key = sec->kvs[i].key;
+		if (is_process_key(key)) {
+			failf(L, sec->kvs[i].line, sec->name, key, "allowed only in [%s]", DEFAULTS);
+			return -1;
+		}
+		if (!route_key(key)) {
+			failf(L, sec->kvs[i].line, sec->name, key, "unknown key");
+			return -1;
+		}
+	}
+	for (size_t i = 0; i < N_ROUTE_KEYS; i++) {
+		const struct keydef *k = &route_keys[i];
+		const struct section *from = sec;
+		struct kv *kv = find_kv(sec, k->name);
+		if (k->type == K_SECRET || k->type == K_SECRET_FILE)
+			continue;   /* pick_password below */
+		if (!kv) {
+			kv = find_kv(defs, k->name);
+			from = defs;
+		}
+		if (kv) {
+			if (apply(L, r, k, kv->value, kv->line, from->name) != 0)
+				return -1;
+		} else if (k->def) {
+			if (apply(L, r, k, k->def, 0, NULL) != 0)
+				return -1;
+		}
+	}
+	if (pick_password(L, r, sec, defs, "smtp_password", &r->smtp_password_file) != 0 ||
+	    pick_password(L, r, sec, defs, "imap_password", &r->imap_password_file) != 0)
+		return -1;
+
+	{
+		static const char *const required[] = { "from", "to", "smtp_host", "imap_host", "imap_username" };
+		for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
+			char **field = (char **)((char *)r + route_key(required[i])->off);
+			if (!*field) {
+				failf(L, sec->line, sec->name, required[i], "required, not set here or in [%s]", DEFAULTS);
+				return -1;
+			}
+		}
+	}
+	if (!r->imap_password) {
+		failf(L, sec->line, sec->name, "imap_password", "required: set imap_password or imap_password_file");
+		return -1;
+	}
+	if (r->smtp_username && !r->smtp_password) {
+		failf(L, sec->line, sec->name, "smtp_password", "smtp_username is set: set smtp_password or smtp_password_file");
+		return -1;
+	}
+	if (!r->smtp_username && r->smtp_password) {
+		failf(L, sec->line, sec->name, "smtp_username", "a password is set but no smtp_username");
+		return -1;
+	}
+	if (!r->smtp_port)
+		r->smtp_port = r->smtp_tls == TLS_IMPLICIT ? 465 : r->smtp_tls == TLS_NONE ? 25 : 587;
+	if (!r->imap_port)
+		r->imap_port = r->imap_tls == TLS_IMPLICIT ? 993 : 143;
+	return 0;
+}
+
+/* [defaults]: process-wide keys, and every route key checked once where it
+ * is written, even if each route overrides it. */
+static int build_process(struct loader *L, struct config *cfg, const struct section *defs)
+{
+	struct route scratch;
+	char b[80];
+
+	cfg->format = FORMAT_INFLUX;
+	cfg->shutdown_grace_ms = 3000;
+	cfg->interval_ms = 0;
+	cfg->measurement = strdup("mail_e2e");
+	if (!cfg->measurement) {
+		failf(L, 0, NULL, NULL, "out of memory");
+		return -1;
+	}
+	if (!defs)
+		return 0;
+	memset(&scratch, 0, sizeof(scratch));
+	for (size_t i = 0; i < defs->n; i++) {
+		const struct kv *kv = &defs->kvs[i];
+		const struct keydef *k = route_key(kv->key);
+		int rc = 0;
+
+		if (has_control(kv->value)) {
+			failf(L, kv->line, defs->name, kv->key, "contains a control character (CR/LF are never allowed)");
+			rc = -1;
+		} else if (strcmp(kv->key, "format") == 0) {
+			if (strcmp(kv->value, "influx") == 0)
+				cfg->format = FORMAT_INFLUX;
+			else if (strcmp(kv->value, "json") == 0)
+				cfg->format = FORMAT_JSON;
+			else {
+				failf(L, kv->line, defs->name, kv->key, "expected influx or json, got \"%s\"",
+				      shown(kv->value, b, sizeof(b)));
+				rc = -1;
+			}
+		} else if (strcmp(kv->key, "measurement") == 0) {
+			if (!*kv->value || !printable_ascii(kv->value)) {
+				failf(L, kv->line, defs->name, kv->key, "must be non-empty printable ASCII");
+				rc = -1;
+			} else {
+				free(cfg->measurement);
+				cfg->measurement = strdup(kv->value);
+				if (!cfg->measurement) {
+					failf(L, 0, NULL, NULL, "out of memory");
+					rc = -1;
+				}
+			}
+		} else if (strcmp(kv->key, "interval") == 0 || strcmp(kv->key, "shutdown_grace") == 0) {
+			long ms;
+			bool interval = kv->key[0] == 'i';
+			if (parse_duration_ms(kv->value, &ms) != 0) {
+				failf(L, kv->line, defs->name, kv->key, "not a duration (250ms, 10s, 2m, 1h): \"%s\"",
+				      shown(kv->value, b, sizeof(b)));
+				rc = -1;
+			} else if (interval && ms != 0 && ms < 1000) {
+				failf(L, kv->line, defs->name, kv->key, "at least 1s (or 0 for none)");
+				rc = -1;
+			} else if (!interval && ms > 4000) {
+				failf(L, kv->line, defs->name, kv->key,
+				      "at most 4s: Telegraf sends SIGTERM 5s after closing stdin");
+				rc = -1;
+			} else if (interval) {
+				cfg->interval_ms = ms;
+			} else {
+				cfg->shutdown_grace_ms = ms;
+			}
+		} else if (!k) {
+			failf(L, kv->line, defs->name, kv->key, "unknown key");
+			rc = -1;
+		} else if (k->type != K_SECRET && k->type != K_SECRET_FILE) {
+			rc = apply(L, &scratch, k, kv->value, kv->line, defs->name);
+		}
+		if (rc != 0) {
+			free_route(&scratch);
+			return -1;
+		}
+	}
+	free_route(&scratch);
+	return 0;
+}
+
+static void free_loader(struct loader *L)
+{
+	for (size_t i = 0; i < L->nsecs; i++) {
+		struct section *s = &L->secs[i];
+		for (size_t j = 0; j < s->n; j++) {
+			explicit_bzero(s->kvs[j].value, strlen(s->kvs[j].value));
+			free(s->kvs[j].value);
+			free(s->kvs[j].key);
+		}
+		free(s->kvs);
+		free(s->name);
+	}
+	free(L->secs);
+	if (L->buf) {
+		explicit_bzero(L->buf, L->bufcap);
+		free(L->buf);
+	}
+}
+
+int config_load(const char *path, struct config *cfg, char *err, size_t errlen)
+{
+	struct loader L = { .path = path, .err = err, .errlen = errlen };
+	const struct section *defs;
+	size_t n_routes = 0;
+	int rc;
+
+	memset(cfg, 0, sizeof(*cfg));
+	if (errlen)
+		err[0] = '\0';
+	L.f = fopen(path, "r");
+	if (!L.f) {
+		failf(&L, 0, NULL, NULL, "cannot open: %s", strerror(errno));
+		return -1;
+	}
+	rc = ini_parse_stream(read_line, &L, on_pair, &L);
+	fclose(L.f);
+	if (rc > 0)
+		failf(&L, rc, NULL, NULL, "syntax error: expected \"key = value\", \"[section]\" or a comment");
+	else if (rc < 0)
+		failf(&L, 0, NULL, NULL, "could not parse (out of memory)");
+	for (size_t i = 0; i < L.nsecs && !L.failed; i++)
+		for (size_t j = 0; j < L.secs[i].n && !L.failed; j++)
+			expand(&L, &L.secs[i], &L.secs[i].kvs[j]);
+	if (L.failed)
+		goto fail;
+	if (L.holds_password && check_secret_mode(&L, path, 0, NULL, NULL) != 0)
+		goto fail;
+
+	defs = find_section(&L, DEFAULTS);
+	for (size_t i = 0; i < L.nsecs; i++)
+		n_routes += strcmp(L.secs[i].name, DEFAULTS) != 0;
+	if (n_routes == 0) {
+		failf(&L, 0, NULL, NULL, "no route defined: add a [NAME] section with from, to, smtp_host, imap_host ...");
+		goto fail;
+	}
+	cfg->path = strdup(path);
+	cfg->routes = calloc(n_routes, sizeof(*cfg->routes));
+	if (!cfg->path || !cfg->routes) {
+		failf(&L, 0, NULL, NULL, "out of memory");
+		goto fail;
+	}
+	if (build_process(&L, cfg, defs) != 0)
+		goto fail;
+	for (size_t i = 0; i < L.nsecs; i++) {
+		if (strcmp(L.secs[i].name, DEFAULTS) == 0)
+			continue;
+		if (build_route(&L, &cfg->routes[cfg->n_routes], &L.secs[i], defs) != 0) {
+			free_route(&cfg->routes[cfg->n_routes]);
+			goto fail;
+		}
+		cfg->n_routes++;
+	}
+	free_loader(&L);
+	return 0;
+fail:
+	free_loader(&L);
+	config_free(cfg);
+	return -1;
+}
+
+void config_free(struct config *cfg)
+{
+	for (size_t i = 0; i < cfg->n_routes; i++)
+		free_route(&cfg->routes[i]);
+	free(cfg->routes);
+	free(cfg->path);
+	free(cfg->measurement);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+static const char *tls_name(enum tls_mode m)
+{
+	return m == TLS_STARTTLS ? "starttls" : m == TLS_IMPLICIT ? "tls" : "none";
+}
+
+static void print_secret(FILE *out, const char *key, const char *value, const char *file)
+{
+	if (file)
+		fprintf(out, "  %s = (from %s)\n", key, file);
+	else if (value)
+		fprintf(out, "  %s = (set)\n", key);
+}
+
+void config_print(const struct config *cfg, FILE *out)
+{
+	fprintf(out, "config %s: OK, %zu route(s)\n", cfg->path, cfg->n_routes);
+	fprintf(out, "format = %s\nmeasurement = %s\ninterval = %ldms\nshutdown_grace = %ldms\n",
+	        cfg->format == FORMAT_JSON ? "json" : "influx", cfg->measurement,
+	        cfg->interval_ms, cfg->shutdown_grace_ms);
+	for (size_t i = 0; i < cfg->n_routes; i++) {
+		const struct route *r = &cfg->routes[i];
+		fprintf(out, "\n[%s]\n  from = %s\n  to = %s\n", r->name, r->from, r->to);
+		fprintf(out, "  smtp = %s:%d (%s)\n", r->smtp_host, r->smtp_port, tls_name(r->smtp_tls));
+		if (r->smtp_username)
+			fprintf(out, "  smtp_username = %s\n", r->smtp_username);
+		else
+			fprintf(out, "  smtp_username = (none: no AUTH)\n");
+		print_secret(out, "smtp_password", r->smtp_password, r->smtp_password_file);
+		fprintf(out, "  imap = %s:%d (%s)\n  imap_username = %s\n", r->imap_host,
+		        r->imap_port, tls_name(r->imap_tls), r->imap_username);
+		print_secret(out, "imap_password", r->imap_password, r->imap_password_file);
+		fprintf(out, "  imap_mailbox = %s\n  tls_ca = %s\n  insecure_skip_verify = %s\n",
+		        r->imap_mailbox, r->tls_ca ? r->tls_ca : "(system store)",
+		        r->insecure_skip_verify ? "true" : "false");
+		fprintf(out, "  timeout = %ldms\n  connect_timeout = %ldms\n  poll_interval = %ldms\n",
+		        r->timeout_ms, r->connect_timeout_ms, r->poll_interval_ms);
+		fprintf(out, "  idle = %s\n  subject_prefix = %s\n  delete = %s\n",
+		        r->idle == IDLE_AUTO ? "auto" : "off", r->subject_prefix,
+		        r->delete_found ? "true" : "false");
+	}
+}
