@@ -99,8 +99,11 @@ static void copy_line(char *dst, size_t dstlen, const char *src, size_t n)
 static void on_server_line(struct conn_watch *w, const char *line)
 {
 	w->greeting_seen = true;
-	snprintf(w->last_reply, sizeof(w->last_reply), "%s", line);
 	conn_trace_line(w, "<", line);
+	/* libcurl says QUIT after a refusal; its 221 must not hide the refusal. */
+	if (w->quit_sent)
+		return;
+	snprintf(w->last_reply, sizeof(w->last_reply), "%s", line);
 	if (w->proto != CONN_SMTP)
 		return;
 	if (isdigit((unsigned char)line[0]) && isdigit((unsigned char)line[1]) &&
@@ -120,7 +123,14 @@ static void on_client_line(struct conn_watch *w, const char *line)
 {
 	char shown[256];
 
-	nth_word(line, w->proto == CONN_IMAP ? 1 : 0, w->last_verb, sizeof(w->last_verb));
+	char verb[sizeof(w->last_verb)];
+
+	nth_word(line, w->proto == CONN_IMAP ? 1 : 0, verb, sizeof(verb));
+	/* Remember the command a refusal answers, not libcurl's QUIT after it. */
+	if (strcasecmp(verb, "QUIT") == 0 || strcasecmp(verb, "LOGOUT") == 0)
+		w->quit_sent = true;
+	else
+		snprintf(w->last_verb, sizeof(w->last_verb), "%s", verb);
 	if (w->proto == CONN_SMTP && strcasecmp(w->last_verb, "EHLO") == 0) {
 		w->auth_offered = false;
 		w->ehlo_seen = false;

@@ -38,6 +38,7 @@ struct conn_watch {
 	bool ehlo_seen;            /* an EHLO reply was read */
 	bool auth_offered;         /* SMTP: the last EHLO reply listed AUTH */
 	bool body_sent;            /* SMTP: message data went out */
+	bool quit_sent;            /* QUIT/LOGOUT sent: later replies are not news */
 	int64_t t_final_reply_ns;  /* SMTP: monotonic time of the reply to the body */
 	char errbuf[CURL_ERROR_SIZE];
 };

@@ -197,7 +197,7 @@ def stack_route(env, name="r1", user="bob", sender="alice", smtp="submission",
                 imap="starttls", **extra):
     """INI text of one route against the stack.  smtp: submission (STARTTLS +
     AUTH), smtps (implicit TLS + AUTH), plain (port 25 style, no TLS, no AUTH).
-    imap: starttls, tls, noidle.  extra: more keys (None removes a key)."""
+    imap: starttls, tls, none, noidle.  extra: more keys (None removes a key)."""
     d = env["MS_DOMAIN"]
     keys = {
         "from": f"{sender}@{d}", "to": f"{user}@{d}",
@@ -220,6 +220,8 @@ def stack_route(env, name="r1", user="bob", sender="alice", smtp="submission",
                     imap_port=env["MS_IMAP_PORT"], imap_tls="starttls")
     elif imap == "tls":
         keys.update(imap_host=env["MS_HOST"], imap_port=env["MS_IMAPS_PORT"], imap_tls="tls")
+    elif imap == "none":
+        keys.update(imap_host=env["MS_HOST"], imap_port=env["MS_IMAP_PLAIN_PORT"], imap_tls="none")
     elif imap == "noidle":
         keys.update(imap_host=env.get("MS_IMAP_NOIDLE_HOST", env["MS_HOST"]),
                     imap_port=env["MS_IMAP_NOIDLE_PORT"], imap_tls="starttls")
@@ -257,7 +259,7 @@ def probe_messages(env, user, mailbox="INBOX"):
     """UIDs of messages carrying an X-Mail-E2E-Probe header."""
     c = imap_inspect(env, user, mailbox)
     try:
-        typ, data = c.uid("SEARCH", None, "HEADER", "X-Mail-E2E-Probe", "")
+        typ, data = c.uid("SEARCH", None, "HEADER", "X-Mail-E2E-Probe", '""')
         return [int(x) for x in (data[0] or b"").split()]
     finally:
         c.logout()

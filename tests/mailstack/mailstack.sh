@@ -12,9 +12,9 @@
 #
 # DIR must be short (unix socket paths are limited to 108 bytes), e.g.
 # $(mktemp -d /tmp/me2e.XXXXXX).  Ports: MS_PORT_BASE (default 20000) + 25,
-# 587, 465 (SMTP plain, submission, smtps) and + 143, 144, 993 (IMAP with
-# STARTTLS on 127.0.0.5, the same without IDLE on 127.0.0.6, IMAPS on
-# 127.0.0.1).  Users: alice bob carol held, and user001..userNNN when
+# 587, 465 (SMTP plain, submission, smtps) and + 143, 144, 993, 142 (IMAP
+# with STARTTLS on 127.0.0.5, the same without IDLE on 127.0.0.6, IMAPS on
+# 127.0.0.1, IMAP without TLS on 127.0.0.1).  Users: alice bob carol held, and user001..userNNN when
 # MS_EXTRA_USERS=NNN; mail to held@ stays in Postfix's hold queue until
 # `release`.  See MAILSTACK-NOTES.md for why each odd setting is there.
 set -eu
@@ -23,6 +23,7 @@ DOMAIN=e2e.test
 BASE=${MS_PORT_BASE:-20000}
 P_SMTP=$((BASE + 25)) P_SUB=$((BASE + 587)) P_SMTPS=$((BASE + 465))
 P_IMAP=$((BASE + 143)) P_NOIDLE=$((BASE + 144)) P_IMAPS=$((BASE + 993))
+P_IMAP_PLAIN=$((BASE + 142))
 IMAP_HOST=127.0.0.5     # not the client's address: STARTTLS is really required (gotcha 6)
 NOIDLE_HOST=127.0.0.6
 
@@ -122,6 +123,12 @@ service imap-login {
   inet_listener imap_noidle {
     address = $NOIDLE_HOST
     port = $P_NOIDLE
+  }
+  # Client and server both 127.0.0.1: Dovecot counts that as secured and
+  # allows LOGIN without TLS (gotcha 6), which imap_tls = none tests need.
+  inet_listener imap_plain {
+    address = 127.0.0.1
+    port = $P_IMAP_PLAIN
   }
   inet_listener imaps {
     address = 127.0.0.1
@@ -277,7 +284,7 @@ cmd_start() {
 	postfix -c "$d/postfix/etc" start </dev/null >"$d/postfix/start.log" 2>&1 ||
 		{ show_logs "$d"; cmd_stop "$d"; die "postfix did not start"; }
 	local hp
-	for hp in "$IMAP_HOST $P_IMAP" "$NOIDLE_HOST $P_NOIDLE" "127.0.0.1 $P_IMAPS" \
+	for hp in "$IMAP_HOST $P_IMAP" "$NOIDLE_HOST $P_NOIDLE" "127.0.0.1 $P_IMAPS" "127.0.0.1 $P_IMAP_PLAIN" \
 		"127.0.0.1 $P_SMTP" "127.0.0.1 $P_SUB" "127.0.0.1 $P_SMTPS"; do
 		# shellcheck disable=SC2086
 		wait_port $hp 20 || { show_logs "$d"; cmd_stop "$d"; die "port $hp never opened"; }
@@ -297,6 +304,7 @@ cmd_start() {
 		echo "MS_IMAP_NOIDLE_HOST=$NOIDLE_HOST"
 		echo "MS_IMAP_NOIDLE_PORT=$P_NOIDLE"
 		echo "MS_IMAPS_PORT=$P_IMAPS"
+		echo "MS_IMAP_PLAIN_PORT=$P_IMAP_PLAIN"
 		echo "MS_USERS=$(users_list | paste -sd, -)"
 		echo "MS_MAILDIR=$d/mail"
 		echo "MS_POSTFIX_CONF=$d/postfix/etc"

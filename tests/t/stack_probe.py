@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+# needs: mailstack
+"""Happy paths against the real private Postfix + Dovecot: every TLS
+combination the stack offers, all routes in one cycle, JSON output, the
+mailbox left clean, and times that add up."""
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+from e2e import T, stack, stack_route, config_text, write_config, run, by_probe, probe_messages  # noqa: E402
+
+env = stack()
+
+COMBOS = {
+    # name: (smtp mode, imap mode)
+    "sub-starttls": ("submission", "starttls"),
+    "sub-imaps": ("submission", "tls"),
+    "smtps-starttls": ("smtps", "starttls"),
+    "smtps-imaps": ("smtps", "tls"),
+    "plain-imapnone": ("plain", "none"),
+    "sub-noidle": ("submission", "noidle"),
+}
+routes = [stack_route(env, name, smtp=s, imap=i) for name, (s, i) in COMBOS.items()]
+cfg = write_config(config_text(*routes))
+
+before = time.time_ns()
+r = run(["-c", cfg, "--once"], what="--once, 6 routes")
+after = time.time_ns()
+T.eq(r.rc, 0, "--once exits 0 when every route succeeds")
+lines = by_probe(r.out)
+T.eq(sorted(lines), sorted(COMBOS), "exactly one line per route")
+ts_seen = set()
+for name in COMBOS:
+    if name not in lines:
+        continue
+    tags, f, ts = lines[name][0]
+    T.eq(tags.get("result"), "success", f"{name}: result=success")
+    T.eq((f.get("success"), f.get("result_code")), (1, 0), f"{name}: success=1i, result_code=0i")
+    T.eq(f.get("smtp_code"), 250, f"{name}: smtp_code=250")
+    T.ok(f.get("tries", 0) >= 1, f"{name}: tries >= 1", f)
+    T.ok("error" not in f, f"{name}: no error field on success", f)
+    st, dt, tt = f.get("smtp_time"), f.get("delivery_time"), f.get("total_time")
+    T.ok(all(isinstance(x, float) for x in (st, dt, tt)), f"{name}: times are floats", f)
+    if all(isinstance(x, float) for x in (st, dt, tt)):
+        T.ok(0 < st < 10 and 0 < dt < 10, f"{name}: smtp_time and delivery_time positive and sane", f)
+        T.ok(tt + 1e-6 >= st + dt, f"{name}: total_time >= smtp_time + delivery_time", f)
+    T.ok(before <= ts <= after, f"{name}: timestamp is the cycle start in ns", (before, ts, after))
+    ts_seen.add(ts)
+    d = env["MS_DOMAIN"]
+    T.eq((tags.get("from"), tags.get("to")), (f"alice@{d}", f"bob@{d}"), f"{name}: from/to tags")
+    T.ok(tags.get("smtp_server", "").startswith("127.0.0.1:"), f"{name}: smtp_server tag host:port", tags)
+T.eq(len(ts_seen), 1, "all routes of a cycle share the cycle's timestamp")
+
+# JSON: same routes, one object per line, keys of the seed script and more.
+r = run(["-c", cfg, "--once", "--format", "json"], what="--once --format json")
+T.eq(r.rc, 0, "JSON run exits 0")
+objs = []
+for line in r.lines:
+    try:
+        objs.append(json.loads(line))
+    except ValueError as e:
+        T.ok(False, f"JSON line parses: {line[:120]}", e)
+T.eq(len(objs), len(COMBOS), "one JSON object per route")
+keys = {"probe", "success", "result", "result_code", "hash", "start", "start_time_smtp",
+        "start_time_imap", "start_time_imap_search", "found", "end", "tries",
+        "total_duration", "smtp_duration", "delivery_duration", "smtp_code", "error"}
+for o in objs:
+    T.ok(keys <= set(o), f"{o.get('probe')}: JSON has every SPEC key", keys - set(o))
+    T.ok(o.get("success") is True and o.get("error") is None, f"{o.get('probe')}: success true, error null", o)
+    T.ok(isinstance(o.get("hash"), str) and len(o["hash"]) == 32 and int(o["hash"], 16) >= 0,
+         f"{o.get('probe')}: hash is 128 bits of hex", o.get("hash"))
+    T.ok(all(isinstance(o.get(k), str) and o[k].endswith("Z") and "." in o[k]
+             for k in ("start", "start_time_smtp", "found", "end")),
+         f"{o.get('probe')}: ISO 8601 UTC stamps with fraction", o)
+    T.ok(o["start"] <= o["start_time_smtp"] <= o["found"] <= o["end"], f"{o.get('probe')}: stamps in order", o)
+T.eq(len({o["hash"] for o in objs}), len(objs), "every probe has its own token")
+
+# Streaming: 5 signals, 5 lines per route (2 routes).
+from e2e import Stream  # noqa: E402
+cfg2 = write_config(config_text(stack_route(env, "s1", smtp="submission", imap="starttls"),
+                                stack_route(env, "s2", smtp="smtps", imap="tls")))
+s = Stream(cfg2)
+for i in range(5):
+    s.signal("\n")
+    s.wait_lines(2 * (i + 1), 30)
+s.close_stdin()
+rc = s.wait_exit(10)
+T.eq(rc, 0, "streaming: exits 0 after stdin closes")
+got = {}
+for line in s.lines:
+    tags = by_probe(line)
+    for p, v in tags.items():
+        got[p] = got.get(p, 0) + len(v)
+T.eq(got, {"s1": 5, "s2": 5}, "streaming: 5 signals give 5 lines per route")
+T.ok(all("result=success" in l for l in s.lines), "streaming: every line a success", "\n".join(s.lines))
+s.finish("streaming 5 signals")
+
+# Nothing left behind: every probe was deleted.
+T.eq(probe_messages(env, "bob"), [], "bob's INBOX holds no probe message after the runs")
+T.done()
