@@ -386,6 +386,12 @@ int main(int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 	log_set_trace(opt.trace);
+	/* Before the (slow-ish) config load: a signal that comes early must
+	 * count as a trigger, not kill the process with the default action. */
+	if (setup_signals() != 0) {
+		log_error("cannot set up signal handling: %s", strerror(errno));
+		return 1;
+	}
 	if (config_load(opt.config_path, &cfg, err, sizeof(err)) != 0) {
 		log_error("%s", err);
 		return EXIT_CONFIG;
@@ -397,11 +403,6 @@ int main(int argc, char **argv)
 		rc = fflush(stdout) == 0 ? 0 : 1;
 		config_free(&cfg);
 		return rc;
-	}
-	if (setup_signals() != 0) {
-		log_error("cannot set up signal handling: %s", strerror(errno));
-		config_free(&cfg);
-		return 1;
 	}
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		log_error("libcurl initialisation failed");

@@ -279,6 +279,14 @@ class Stream:
         self.lines = []
         _cleanups.append(self.kill)
 
+    def wait_ready(self, timeout=10):
+        """Wait for the start-up I! line: signal handlers are in place."""
+        end = time.monotonic() + timeout
+        while b"waiting for signals" not in self.err_buf and time.monotonic() < end:
+            if not self._pump(end - time.monotonic()) and self.p.poll() is not None:
+                break
+        return b"waiting for signals" in self.err_buf
+
     def signal(self, text="\n"):
         self.p.stdin.write(text.encode() if isinstance(text, str) else text)
         self.p.stdin.flush()
