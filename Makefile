@@ -45,11 +45,11 @@ $(BUILDDIR)/%.o: plugin/%.c $(HDRS) Makefile
 	$(CC) $(ALL_CFLAGS) -DMAIL_E2E_VERSION='"$(VERSION)"' -c -o $@ $<
 
 # --- unit tests: table-driven, each links only the modules it tests -------
-UNIT_test_parse       = plugin/parse.c
+UNIT_test_values      = plugin/parse.c
 UNIT_test_output      = plugin/output.c plugin/result.c
-UNIT_test_config      = plugin/config.c plugin/parse.c plugin/log.c
+UNIT_test_cfg         = plugin/config.c plugin/parse.c plugin/log.c
 UNIT_test_imap_parse  = plugin/imap_parse.c
-UNIT_test_message     = plugin/message.c
+UNIT_test_redact      = plugin/conn.c plugin/log.c plugin/clock.c
 UNIT_TESTS = $(basename $(notdir $(wildcard tests/unit/test_*.c)))
 UNIT_BINS  = $(UNIT_TESTS:%=$(BUILDDIR)/unit/%)
 

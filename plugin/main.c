@@ -43,6 +43,7 @@ struct runner {
 	const struct config *cfg;
 	enum out_format format;
 	bool all_success;       /* --once: every route succeeded so far */
+	bool output_dead;       /* stdout failed: wind down, exit 1 */
 	unsigned lines;
 };
 
@@ -195,8 +196,14 @@ static void emit(void *ctx, const struct route *r, const struct probe_result *re
 		run->all_success = false;
 		return;
 	}
-	if (!write_stdout(line, (size_t)n))
-		exit(1);   /* the reader is gone: nothing left worth doing */
+	if (run->output_dead)
+		return;
+	/* The reader is gone.  Do not exit here: the cycle still has found
+	 * probes to delete, and leaving them would litter the mailbox. */
+	if (!write_stdout(line, (size_t)n)) {
+		run->output_dead = true;
+		return;
+	}
 	run->lines++;
 }
 
@@ -259,7 +266,7 @@ static int run_once(struct runner *run)
 		}
 	}
 	cycle_free(c);
-	return run->all_success && run->lines == run->cfg->n_routes ? 0 : 1;
+	return run->all_success && !run->output_dead && run->lines == run->cfg->n_routes ? 0 : 1;
 }
 
 struct stream_state {
@@ -338,6 +345,10 @@ static int run_stream(struct runner *run)
 		unsigned n;
 		int64_t now = clock_mono_ns();
 
+		if (run->output_dead && !st.eof) {
+			st.eof = true;   /* no reader: wind down as at end of stdin */
+			st.eof_at = now;
+		}
 		if (st.eof && (!c || now - st.eof_at >= cfg->shutdown_grace_ms * NS_PER_MS))
 			break;
 		if (st.next_tick && now >= st.next_tick) {
@@ -371,7 +382,7 @@ static int run_stream(struct runner *run)
 	if (c && cycle_pending(c) > 0)
 		log_warn("shutting down: %u route(s) abandoned mid-probe", cycle_pending(c));
 	cycle_free(c);
-	return 0;
+	return run->output_dead ? 1 : 0;
 }
 
 int main(int argc, char **argv)

@@ -78,16 +78,18 @@ l2 = by_probe(r2.out).get("after-release", [({}, {}, 0)])[0]
 T.eq(l2[0].get("result"), "success", "a probe after the late arrival succeeds on its own message")
 T.eq(probe_messages(env, "bob"), [], "bob's INBOX holds no probe message")
 
-# Clean the late copy out of held's mailbox for later tests (issue 5 sweeps).
+# Clean the late copies out of held's mailbox for later tests (issue 5
+# sweeps leftovers; other tests also leave mail to held@ in the hold queue).
 import time  # noqa: E402
 for _ in range(50):
     if probe_messages(env, "held"):
         break
     time.sleep(0.1)
 late = probe_messages(env, "held")
-T.eq(len(late), 1, "the released late message did land in held's mailbox")
+T.ok(len(late) >= 1, "the released late message did land in held's mailbox", late)
 c = imap_inspect(env, "held")
-c.uid("STORE", ",".join(map(str, late)) or "1", "+FLAGS", "(\\Deleted)")
-c.expunge()
+if late:
+    c.uid("STORE", ",".join(map(str, late)), "+FLAGS", "(\\Deleted)")
+    c.expunge()
 c.logout()
 T.done()

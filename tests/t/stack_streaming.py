@@ -94,4 +94,6 @@ except subprocess.TimeoutExpired:
 err = p.stderr.read().decode(errors="replace")
 T.eq(rc, 1, "closed stdout: exit status 1")
 T.ok("E! " in err and "stdout" in err, "closed stdout: an E! line names the problem", err)
+from e2e import probe_messages  # noqa: E402
+T.eq(probe_messages(env, "bob"), [], "closed stdout: the found probe was still deleted before exit")
 T.done()

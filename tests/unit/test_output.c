@@ -1,0 +1,219 @@
+/*
+ * test_output.c - table-driven tests of line-protocol and JSON rendering
+ * (plugin/output.c, plugin/result.c), linked alone.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "output.h"
+#include "unit.h"
+
+typedef ssize_t (*escape_fn)(const char *, char *, size_t);
+
+struct esc_case {
+	const char *name;
+	escape_fn fn;
+	const char *in, *want;   /* want NULL: must fail (buffer too small) */
+	size_t buflen;
+};
+
+static const struct esc_case escapes[] = {
+	{ "tag plain", lp_escape_tag, "bob@example.test", "bob@example.test", 64 },
+	{ "tag comma", lp_escape_tag, "a,b", "a\\,b", 64 },
+	{ "tag space", lp_escape_tag, "a b", "a\\ b", 64 },
+	{ "tag equals", lp_escape_tag, "a=b", "a\\=b", 64 },
+	{ "tag all three", lp_escape_tag, ", =", "\\,\\ \\=", 64 },
+	{ "tag empty becomes -", lp_escape_tag, "", "-", 64 },
+	{ "tag CR LF TAB become spaces, escaped", lp_escape_tag, "a\r\n\tb", "a\\ \\ \\ b", 64 },
+	{ "tag trailing backslash", lp_escape_tag, "a\\", "a/", 64 },
+	{ "tag quote kept", lp_escape_tag, "a\"b", "a\"b", 64 },
+	{ "tag UTF-8 kept", lp_escape_tag, "j\xc3\xb6rg@b\xc3\xbc" "cher.test", "j\xc3\xb6rg@b\xc3\xbc" "cher.test", 64 },
+	{ "tag buffer too small", lp_escape_tag, "abcdef", NULL, 4 },
+	{ "tag escape does not fit", lp_escape_tag, "ab,", NULL, 4 },
+	{ "measurement comma space", lp_escape_measurement, "mail e2e,x", "mail\\ e2e\\,x", 64 },
+	{ "measurement equals kept", lp_escape_measurement, "a=b", "a=b", 64 },
+	{ "field quote", lp_escape_field_string, "say \"hi\"", "say \\\"hi\\\"", 64 },
+	{ "field backslash", lp_escape_field_string, "C:\\dir", "C:\\\\dir", 64 },
+	{ "field trailing backslash", lp_escape_field_string, "end\\", "end\\\\", 64 },
+	{ "field comma space equals kept", lp_escape_field_string, "a, b=c", "a, b=c", 64 },
+	{ "field newline becomes space", lp_escape_field_string, "a\nb", "a b", 64 },
+	{ "field empty", lp_escape_field_string, "", "", 64 },
+	{ "field too small", lp_escape_field_string, "\"\"\"", NULL, 6 },
+	{ "json quote backslash", json_escape, "a\"b\\c", "a\\\"b\\\\c", 64 },
+	{ "json control", json_escape, "a\nb\x01", "a\\u000ab\\u0001", 64 },
+	{ "json UTF-8 kept", json_escape, "\xe2\x82\xac", "\xe2\x82\xac", 64 },
+	{ "json invalid byte", json_escape, "a\xff" "b", "a\xef\xbf\xbd" "b", 64 },
+	{ "json overlong", json_escape, "\xc0\xaf", "\xef\xbf\xbd\xef\xbf\xbd", 64 },
+	{ "json truncated sequence", json_escape, "\xe2\x82", "\xef\xbf\xbd\xef\xbf\xbd", 64 },
+	{ "json surrogate", json_escape, "\xed\xa0\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd", 64 },
+	{ "json too small", json_escape, "abcdef", NULL, 3 },
+};
+
+static void test_escapes(void)
+{
+	for (size_t i = 0; i < sizeof(escapes) / sizeof(escapes[0]); i++) {
+		const struct esc_case *c = &escapes[i];
+		char buf[64];
+		ssize_t n = c->fn(c->in, buf, c->buflen);
+		if (!c->want)
+			CHECK(n == -1, "escape %s: fails when it does not fit (%zd)", c->name, n);
+		else
+			CHECK(n == (ssize_t)strlen(c->want) && strcmp(buf, c->want) == 0,
+			      "escape %s: got '%s'", c->name, n >= 0 ? buf : "(fail)");
+	}
+}
+
+static struct route test_route(void)
+{
+	static char name[] = "out bound", from[] = "alice@a.test", to[] = "bob@b.test",
+	            sh[] = "smtp.a.test", ih[] = "::1";
+	struct route r = { 0 };
+	r.name = name; r.from = from; r.to = to;
+	r.smtp_host = sh; r.smtp_port = 587; r.imap_host = ih; r.imap_port = 143;
+	return r;
+}
+
+static struct probe_result success_result(void)
+{
+	struct probe_result r;
+	result_init(&r, 1795467151607549382LL);
+	r.result = RESULT_SUCCESS;
+	strcpy(r.token, "0123456789abcdef0123456789abcdef");
+	r.t_imap_start = 0.001;
+	r.t_smtp_start = 0.050;
+	r.t_smtp_done = 0.153;
+	r.t_imap_search_start = 0.154;
+	r.t_found = 3.153;
+	r.t_end = 3.153;
+	r.tries = 1;
+	r.smtp_code = 250;
+	return r;
+}
+
+struct line_case {
+	const char *name;
+	enum out_format fmt;
+	void (*edit)(struct probe_result *);
+	const char *want;
+};
+
+static void as_auth_failure(struct probe_result *r)
+{
+	r->result = RESULT_SMTP_AUTH_FAILED;
+	r->t_smtp_done = -1;
+	r->t_found = -1;
+	r->t_imap_search_start = -1;
+	r->t_end = 0.25;
+	r->tries = 0;
+	r->smtp_code = 535;
+	strcpy(r->error, "AUTH refused: 535 5.7.8 \"bad\" C:\\x");
+}
+
+static void as_imap_connect_failure(struct probe_result *r)
+{
+	r->result = RESULT_IMAP_CONNECT_FAILED;
+	r->t_smtp_start = r->t_smtp_done = r->t_found = r->t_imap_search_start = -1;
+	r->t_end = 0.002;
+	r->tries = -1;
+	r->smtp_code = -1;
+	strcpy(r->error, "Couldn't connect to server");
+}
+
+static void as_timeout(struct probe_result *r)
+{
+	r->result = RESULT_TIMEOUT;
+	r->t_found = -1;
+	r->t_end = 60.0;
+	r->tries = 31;
+	strcpy(r->error, "probe not found within 60s");
+}
+
+static void with_nan(struct probe_result *r)
+{
+	r->t_found = NAN;
+}
+
+static const struct line_case lines[] = {
+	{ "influx success", FORMAT_INFLUX, NULL,
+	  "mail_e2e,probe=out\\ bound,from=alice@a.test,to=bob@b.test,smtp_server=smtp.a.test:587,"
+	  "imap_server=[::1]:143,result=success success=1i,result_code=0i,total_time=3.153000,"
+	  "smtp_time=0.103000,delivery_time=3.000000,tries=1i,smtp_code=250i 1795467151607549382\n" },
+	{ "influx auth failure", FORMAT_INFLUX, as_auth_failure,
+	  "mail_e2e,probe=out\\ bound,from=alice@a.test,to=bob@b.test,smtp_server=smtp.a.test:587,"
+	  "imap_server=[::1]:143,result=smtp_auth_failed success=0i,result_code=4i,total_time=0.250000,"
+	  "tries=0i,smtp_code=535i,error=\"AUTH refused: 535 5.7.8 \\\"bad\\\" C:\\\\x\" 1795467151607549382\n" },
+	{ "influx imap connect failure", FORMAT_INFLUX, as_imap_connect_failure,
+	  "mail_e2e,probe=out\\ bound,from=alice@a.test,to=bob@b.test,smtp_server=smtp.a.test:587,"
+	  "imap_server=[::1]:143,result=imap_connect_failed success=0i,result_code=6i,total_time=0.002000,"
+	  "error=\"Couldn't connect to server\" 1795467151607549382\n" },
+	{ "influx timeout", FORMAT_INFLUX, as_timeout,
+	  "mail_e2e,probe=out\\ bound,from=alice@a.test,to=bob@b.test,smtp_server=smtp.a.test:587,"
+	  "imap_server=[::1]:143,result=timeout success=0i,result_code=1i,total_time=60.000000,"
+	  "smtp_time=0.103000,tries=31i,smtp_code=250i,error=\"probe not found within 60s\" 1795467151607549382\n" },
+	{ "influx NaN time omitted", FORMAT_INFLUX, with_nan,
+	  "mail_e2e,probe=out\\ bound,from=alice@a.test,to=bob@b.test,smtp_server=smtp.a.test:587,"
+	  "imap_server=[::1]:143,result=success success=1i,result_code=0i,total_time=3.153000,"
+	  "smtp_time=0.103000,tries=1i,smtp_code=250i 1795467151607549382\n" },
+	{ "json success", FORMAT_JSON, NULL,
+	  "{\"probe\":\"out bound\",\"success\":true,\"result\":\"success\",\"result_code\":0,"
+	  "\"hash\":\"0123456789abcdef0123456789abcdef\",\"start\":\"2026-11-23T20:52:31.607549Z\","
+	  "\"start_time_smtp\":\"2026-11-23T20:52:31.657549Z\",\"start_time_imap\":\"2026-11-23T20:52:31.608549Z\","
+	  "\"start_time_imap_search\":\"2026-11-23T20:52:31.761549Z\",\"found\":\"2026-11-23T20:52:34.760549Z\","
+	  "\"end\":\"2026-11-23T20:52:34.760549Z\",\"tries\":1,\"total_duration\":3.153000,"
+	  "\"smtp_duration\":0.103000,\"delivery_duration\":3.000000,\"imap_duration\":3.152000,"
+	  "\"smtp_code\":250,\"error\":null,\"from\":\"alice@a.test\",\"to\":\"bob@b.test\","
+	  "\"smtp_server\":\"smtp.a.test:587\",\"imap_server\":\"[::1]:143\"}\n" },
+	{ "json imap connect failure", FORMAT_JSON, as_imap_connect_failure,
+	  "{\"probe\":\"out bound\",\"success\":false,\"result\":\"imap_connect_failed\",\"result_code\":6,"
+	  "\"hash\":\"0123456789abcdef0123456789abcdef\",\"start\":\"2026-11-23T20:52:31.607549Z\","
+	  "\"start_time_smtp\":null,\"start_time_imap\":\"2026-11-23T20:52:31.608549Z\","
+	  "\"start_time_imap_search\":null,\"found\":null,\"end\":\"2026-11-23T20:52:31.609549Z\","
+	  "\"tries\":null,\"total_duration\":0.002000,\"smtp_duration\":null,\"delivery_duration\":null,"
+	  "\"imap_duration\":0.001000,\"smtp_code\":null,\"error\":\"Couldn't connect to server\","
+	  "\"from\":\"alice@a.test\",\"to\":\"bob@b.test\",\"smtp_server\":\"smtp.a.test:587\","
+	  "\"imap_server\":\"[::1]:143\"}\n" },
+};
+
+static void test_lines(void)
+{
+	struct route route = test_route();
+
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		const struct line_case *c = &lines[i];
+		struct probe_result res = success_result();
+		char buf[OUTPUT_LINE_MAX];
+		ssize_t n;
+
+		if (c->edit)
+			c->edit(&res);
+		n = output_format_line(c->fmt, "mail_e2e", &route, &res, buf, sizeof(buf));
+		bool same = n == (ssize_t)strlen(c->want) && strcmp(buf, c->want) == 0;
+		CHECK(same, "line %s: exact text", c->name);
+		if (!same)
+			printf("#   got:  %s#   want: %s", n >= 0 ? buf : "(fail)\n", c->want);
+		CHECK(!strstr(buf, "nan") && !strstr(buf, "inf") && strchr(buf, '\n') == buf + n - 1,
+		      "line %s: no nan/inf, exactly one newline at the end", c->name);
+	}
+}
+
+static void test_small_buffer_and_names(void)
+{
+	struct route route = test_route();
+	struct probe_result res = success_result();
+	char buf[100];
+
+	CHECK(output_format_line(FORMAT_INFLUX, "mail_e2e", &route, &res, buf, sizeof(buf)) == -1,
+	      "a line that does not fit fails instead of being cut");
+	CHECK(strcmp(result_name(RESULT_SMTP_REJECTED), "smtp_rejected") == 0 &&
+	      strcmp(result_name(RESULT_INTERNAL_ERROR), "internal_error") == 0 &&
+	      strcmp(result_name((enum result_class)99), "internal_error") == 0,
+	      "result names, unknown ones as internal_error");
+}
+
+int main(void)
+{
+	test_escapes();
+	test_lines();
+	test_small_buffer_and_names();
+	return unit_done();
+}
