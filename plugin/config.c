@@ -440,8 +440,9 @@ static int check_secret_mode(struct loader *L, const char *path, int line,
 	}
 	if (st.st_mode & 0007) {
 		failf(L, line, section, key,
-		      "%s holds a password and is accessible by others (mode %04o): chmod 600 it",
-		      path, (unsigned)(st.st_mode & 07777));
+		      "%s%sholds a password and is accessible by others (mode %04o): chmod 600 it",
+		      path == L->path ? "" : path, path == L->path ? "" : " ",
+		      (unsigned)(st.st_mode & 07777));
 		return -1;
 	}
 	if (st.st_mode & 0040)

@@ -1,0 +1,173 @@
+#!/usr/bin/env python3
+"""Configuration errors: each malformed file gives exit 78 and exactly one
+E! line naming the file, line, section and key, never a password.  Good
+files pass --check-config without showing a secret.  Command-line errors
+give 64."""
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+from e2e import T, run, write_config, write_file, tmpdir, secret  # noqa: E402
+
+PW = secret("Sup3r-s3cret-pw")
+PW2 = secret("an0ther-s3cret")
+D = tmpdir()
+CA = write_file(os.path.join(D, "ca.pem"), "not really a CA\n", 0o644)
+PWFILE = write_file(os.path.join(D, "pw"), PW2 + "\n", 0o600)
+EMPTYPW = write_file(os.path.join(D, "empty-pw"), "\n", 0o600)
+OPENPW = write_file(os.path.join(D, "open-pw"), PW2 + "\n", 0o644)
+
+GOOD = f"""[r1]
+from = alice@a.test
+to = bob@b.test
+smtp_host = smtp.a.test
+imap_host = imap.b.test
+imap_username = bob
+imap_password = {PW}
+"""
+
+
+def route(**over):
+    """GOOD with keys replaced (None: removed) or added."""
+    lines = []
+    keys = {}
+    for l in GOOD.strip().split("\n")[1:]:
+        k, v = l.split(" = ", 1)
+        keys[k] = v
+    for k, v in over.items():
+        if v is None:
+            keys.pop(k, None)
+        else:
+            keys[k] = v
+    return "[r1]\n" + "".join(f"{k} = {v}\n" for k, v in keys.items())
+
+
+# (name, text, expected substring of the single error line)
+BAD = [
+    ("unknown key", route(smtp_hots="x"), ":8: [r1] smtp_hots: unknown key"),
+    ("duplicate key", GOOD + "from = c@a.test\n", ":8: [r1] from: duplicate key (first at line 2)"),
+    ("duplicate section", GOOD + "[r1]\nto = x@y.test\n", ":8: [r1] duplicate section"),
+    ("bad section name", "[r 1]\n" + GOOD.split("\n", 1)[1], ":1: bad section name [r 1]"),
+    ("key before any section", "from = a@b.test\n" + GOOD, ":1: from: key outside any [section]"),
+    ("process key in a route", route(format="json"), ":8: [r1] format: allowed only in [defaults]"),
+    ("bad duration", route(timeout="10 s"), ":8: [r1] timeout: not a duration"),
+    ("zero timeout", route(timeout="0"), ":8: [r1] timeout: too short"),
+    ("poll_interval too short", route(poll_interval="50ms"), "[r1] poll_interval: too short: at least 100ms"),
+    ("interval below 1s", "[defaults]\ninterval = 500ms\n" + GOOD, ":2: [defaults] interval: at least 1s"),
+    ("shutdown_grace above 4s", "[defaults]\nshutdown_grace = 5s\n" + GOOD, ":2: [defaults] shutdown_grace: at most 4s"),
+    ("port zero", route(smtp_port="0"), ":8: [r1] smtp_port: not a port (1-65535): \"0\""),
+    ("port too big", route(imap_port="70000"), ":8: [r1] imap_port: not a port"),
+    ("port not a number", route(smtp_port="smtp"), "[r1] smtp_port: not a port"),
+    ("bad tls mode", route(smtp_tls="ssl"), "[r1] smtp_tls: expected starttls, tls or none, got \"ssl\""),
+    ("bad boolean", route(delete="maybe"), "[r1] delete: expected true/false"),
+    ("bad idle", route(idle="always"), "[r1] idle: expected auto or off"),
+    ("bad format", "[defaults]\nformat = xml\n" + GOOD, ":2: [defaults] format: expected influx or json"),
+    ("missing from", route(**{"from": None}), ":1: [r1] from: required"),
+    ("missing to", route(to=None), "[r1] to: required"),
+    ("missing smtp_host", route(smtp_host=None), "[r1] smtp_host: required"),
+    ("missing imap_host", route(imap_host=None), "[r1] imap_host: required"),
+    ("missing imap_username", route(imap_username=None), "[r1] imap_username: required"),
+    ("missing imap password", route(imap_password=None), "[r1] imap_password: required"),
+    ("smtp_username without password", route(smtp_username="alice"), "[r1] smtp_password: smtp_username is set"),
+    ("smtp password without username", route(smtp_password=PW), "[r1] smtp_username: a password is set but no smtp_username"),
+    ("password and password_file together", route(imap_password_file=PWFILE), "[r1] imap_password_file: set together with imap_password"),
+    ("password file missing", route(imap_password=None, imap_password_file=D + "/nope"), "[r1] imap_password_file: cannot stat"),
+    ("password file empty", route(imap_password=None, imap_password_file=EMPTYPW), "the password (first line) is empty"),
+    ("password file open to others", route(imap_password=None, imap_password_file=OPENPW), "accessible by others (mode 0644)"),
+    ("unset variable", route(smtp_host="${MAIL_E2E_TEST_UNSET_VAR}"), "[r1] smtp_host: environment variable MAIL_E2E_TEST_UNSET_VAR is not set"),
+    ("unterminated variable", route(smtp_host="${HOME"), "[r1] smtp_host: unterminated or empty ${...}"),
+    ("bad address", route(to="bob at b.test"), "[r1] to: not an e-mail address"),
+    ("address with brackets", route(to="<bob@b.test>"), "[r1] to: not an e-mail address"),
+    ("bad host", route(smtp_host="smtp a.test"), "[r1] smtp_host: not a host name"),
+    ("tls_ca unreadable", route(tls_ca=D + "/no-ca.pem"), "[r1] tls_ca: cannot read"),
+    ("line too long", route(subject_prefix="x" * 200), ":8: [r1] line too long"),
+    ("syntax error", GOOD + "this line has no equals sign\n", ":8: syntax error"),
+    ("section without ]", "[r1\n" + GOOD.split("\n", 1)[1], ":1: section header without ']'"),
+    ("no route", "[defaults]\ntimeout = 5s\n", "no route defined"),
+    ("empty file", "", "no route defined"),
+    ("non-ASCII subject_prefix", route(subject_prefix="[pr\u00fcfung]"), "[r1] subject_prefix: only printable ASCII"),
+    ("empty value", route(imap_mailbox=""), "[r1] imap_mailbox: empty"),
+    ("unknown key in defaults", "[defaults]\ncolour = blue\n" + GOOD, ":2: [defaults] colour: unknown key"),
+    ("bad default even if overridden", "[defaults]\ntimeout = soon\n" + route(timeout="5s"), ":2: [defaults] timeout: not a duration"),
+]
+
+for name, text, want in BAD:
+    path = write_config(text)
+    r = run(["--check-config", "-c", path], what=f"bad config: {name}")
+    lines = [l for l in r.err.split("\n") if l]
+    T.eq(r.rc, 78, f"{name}: exit 78")
+    ok = len(lines) == 1 and lines[0].startswith("E! " + path) and want in lines[0]
+    T.ok(ok, f"{name}: one E! line with file and '{want}'", r.err)
+    T.eq(r.out, "", f"{name}: nothing on stdout")
+
+# A CR can only come from the environment: header injection is refused.
+env = dict(os.environ, MAIL_E2E_TEST_CR="evil\r\nBcc: x@y.test")
+r = run(["--check-config", "-c", write_config(route(subject_prefix="${MAIL_E2E_TEST_CR}"))],
+        what="CR from ${VAR}", env=env)
+T.ok(r.rc == 78 and "control character" in r.err, "CR/LF from ${VAR}: refused (78)", r)
+
+# Permissions of the config file itself when it holds a password.
+p = write_config(GOOD, mode=0o604)
+r = run(["--check-config", "-c", p], what="config readable by others")
+T.ok(r.rc == 78 and "accessible by others (mode 0604)" in r.err, "config with a password, mode 0604: refused", r)
+p = write_config(GOOD, mode=0o640)
+r = run(["--check-config", "-c", p], what="config readable by group")
+T.ok(r.rc == 0 and r.err.startswith("W! ") and "group" in r.err, "config with a password, mode 0640: W! line, accepted", r)
+p = write_config(route(imap_password=None, imap_password_file=PWFILE), mode=0o644)
+r = run(["--check-config", "-c", p], what="no inline password, mode 0644")
+T.eq(r.rc, 0, "config without an inline password may be world-readable (0644)")
+
+r = run(["--check-config", "-c", D + "/does-not-exist.conf"], what="missing file")
+T.ok(r.rc == 78 and "does-not-exist.conf: cannot open" in r.err, "missing config file: 78 naming it", r)
+r = run(["--once", "-c", write_config(route(smtp_port="0"))], what="--once with bad config")
+T.eq(r.rc, 78, "--once with a bad config: 78 before any probe")
+
+# Good files: accepted, every route listed, secrets only as (set) / (from FILE).
+GOOD2 = f"""[defaults]
+; comment
+# another comment
+format = json
+timeout = 30s
+from = alice@a.test
+smtp_host = smtp.a.test
+smtp_username = alice
+smtp_password_file = {PWFILE}
+    imap_host = imap.b.test
+
+[outbound]
+to = bob@b.test
+imap_username = bob
+imap_password = "{PW}"
+smtp_tls = tls
+
+[inbound.2]
+to = carol@b.test
+imap_username = carol
+imap_password_file = {PWFILE}
+imap_tls = tls
+imap_port = 10993
+"""
+r = run(["--check-config", "-c", write_config(GOOD2)], what="good config")
+T.eq(r.rc, 0, "good config: exit 0")
+T.ok("[outbound]" in r.out and "[inbound.2]" in r.out, "good config: both routes listed", r.out)
+T.ok("smtp = smtp.a.test:465 (tls)" in r.out, "good config: port default follows smtp_tls = tls", r.out)
+T.ok("imap = imap.b.test:143 (starttls)" in r.out and "imap = imap.b.test:10993 (tls)" in r.out,
+     "good config: indented key inherited, explicit port kept", r.out)
+T.ok("imap_password = (set)" in r.out and f"(from {PWFILE})" in r.out, "good config: secrets shown as (set) / (from FILE)", r.out)
+T.ok("format = json" in r.out and "timeout = 30000ms" in r.out, "good config: process keys and defaults applied", r.out)
+env = dict(os.environ, MAIL_E2E_TEST_HOST="imap.example.test")
+r = run(["--check-config", "-c", write_config(route(imap_host="${MAIL_E2E_TEST_HOST}", subject_prefix="cost $$5"))],
+        what="env expansion", env=env)
+T.ok(r.rc == 0 and "imap = imap.example.test:143" in r.out and "subject_prefix = cost $5" in r.out,
+     "good config: ${VAR} expanded, $$ is a literal $", r)
+
+# The command line.
+for args, what in ((["--format", "xml"], "--format xml"), (["--bogus"], "unknown option"),
+                   (["-c"], "-c without a value"), (["stray"], "stray argument")):
+    r = run(args, what=what)
+    T.ok(r.rc == 64 and r.err.startswith("E! "), f"command line {what}: exit 64 with an E! line", r)
+r = run(["--help"], what="--help")
+T.ok(r.rc == 0 and "usage: mail-e2e" in r.out and "--check-config" in r.out, "--help: usage on stdout, exit 0", r)
+r = run(["--version"], what="--version")
+T.ok(r.rc == 0 and r.out.startswith("mail-e2e "), "--version: exit 0", r)
+T.done()
