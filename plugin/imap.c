@@ -240,7 +240,9 @@ static void on_tagged(struct imap_session *s, const struct imap_response *r, int
 		break;
 	case PH_SELECT:
 		if (!ok) {
-			fail(s, RESULT_IMAP_ERROR, "SELECT %s: %s", s->route->imap_mailbox, r->rest);
+			fail(s, RESULT_IMAP_ERROR, "SELECT %s: %s %s", s->route->imap_mailbox,
+			     r->status == IMAP_ST_NO ? "NO" : r->status == IMAP_ST_BAD ? "BAD" : "failed",
+			     r->rest);
 			break;
 		}
 		if (s->uidnext == 0)

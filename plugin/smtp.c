@@ -148,6 +148,11 @@ static void classify(const struct smtp_send *s, CURLcode code, struct smtp_outco
 	} else if (is_tls_error(code)) {
 		o->result = RESULT_SMTP_TLS_FAILED;
 		snprintf(o->error, sizeof(o->error), "%s", why);
+	} else if (code == CURLE_OPERATION_TIMEDOUT && w->greeting_seen && w->last_verb[0]) {
+		/* SPEC: a dialogue that times out is smtp_rejected, whatever step. */
+		o->result = RESULT_SMTP_REJECTED;
+		snprintf(o->error, sizeof(o->error), "%s: no answer from the server in time",
+		         w->body_sent ? "message data" : verb_phase(w->last_verb));
 	} else if (code == CURLE_LOGIN_DENIED ||
 	           strcasecmp(w->last_verb, "AUTH") == 0 ||
 	           (s->route->smtp_username && w->ehlo_seen && !w->auth_offered &&

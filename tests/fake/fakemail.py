@@ -1,0 +1,587 @@
+#!/usr/bin/env python3
+"""fakemail.py - a small scriptable SMTP + IMAP server for fault tests.
+
+Real servers cannot be made to stall, drop, or talk garbage on demand; this
+one can.  One process (or one in-process object) serves SMTP and IMAP on
+127.0.0.1, plain and implicit-TLS ports, with STARTTLS, and a shared
+mailbox: a message accepted over SMTP is "delivered" (optionally late,
+twice, or never) into the mailbox the IMAP side serves.  It records every
+line it sees so tests can assert on the dialogue.
+
+Script lines (blank lines and '#' comments ignored):
+
+    user NAME PASSWORD                 credentials accepted (default bob / secret)
+    smtp greeting TEXT|none|close|garbage
+    imap greeting TEXT|none|close|garbage
+    smtp omit STARTTLS|AUTH            leave a capability out of EHLO
+    imap omit IDLE|STARTTLS|UIDPLUS    ... out of CAPABILITY
+    smtp mechs MECH...                 AUTH mechanisms offered (default PLAIN LOGIN)
+    smtp on VERB[#N] ACTION            VERB: EHLO STARTTLS AUTH MAIL RCPT DATA BODY QUIT
+    imap on VERB[#N] ACTION            VERB: CAPABILITY STARTTLS LOGIN AUTHENTICATE
+                                       SELECT NOOP SEARCH IDLE STORE EXPUNGE LOGOUT
+    imap huge-line BYTES               an untagged line of BYTES before each SEARCH result
+    imap literal                       an untagged response carrying a {n} literal
+                                       before each SEARCH result
+    deliver delay SECONDS | never | twice
+    tls-cert valid|expired|wronghost [smtp|imap]   (default: both protocols)
+
+ACTION is one of: `reply TEXT` (SMTP: the whole reply line; IMAP: the text
+after the command's tag, or a line starting with '*' or '+' sent as is),
+`stall` (read, never answer), `close` (drop the connection), `garbage`,
+`partial` (half a reply line, then stall), `delay SECONDS` (then behave
+normally), `delay SECONDS then ACTION`, or `reply TEXT then ACTION`.  `#N` restricts a rule to the N-th
+time the verb is seen (counting over the whole run).  BODY is the end of the
+message data (the "." line).
+
+Run standalone:  fakemail.py --script FILE --state DIR   (writes DIR/ports,
+DIR/ca.pem, DIR/dialogue.log; stops on SIGTERM).  Tests import it and use
+FakeMail(script_text, state_dir) directly.
+"""
+import argparse
+import base64
+import os
+import re
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import threading
+import time
+
+CERT_LOCK = threading.Lock()
+
+
+def make_certs(d):
+    """A throwaway CA and three server certificates signed by it: valid for
+    localhost/127.0.0.1, expired, and for another host name."""
+    with CERT_LOCK:
+        if os.path.exists(os.path.join(d, "wronghost.pem")):
+            return
+        os.makedirs(d, exist_ok=True)
+
+        def ossl(*args, stdin=None):
+            subprocess.run(["openssl"] + list(args), cwd=d, check=True, input=stdin,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        ossl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "3", "-subj", "/CN=fakemail CA",
+             "-keyout", "ca.key", "-out", "ca.pem")
+        ossl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-keyout", "server.key",
+             "-out", "server.csr")
+        with open(os.path.join(d, "valid.ext"), "w") as f:
+            f.write("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+        with open(os.path.join(d, "wrong.ext"), "w") as f:
+            f.write("subjectAltName=DNS:wrong.example\n")
+        ossl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+             "-days", "2", "-extfile", "valid.ext", "-out", "valid.pem")
+        ossl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+             "-days", "2", "-extfile", "wrong.ext", "-out", "wronghost.pem.tmp")
+        # An expired certificate needs explicit dates: `openssl ca` has them.
+        os.makedirs(os.path.join(d, "ca-db"), exist_ok=True)
+        open(os.path.join(d, "ca-db", "index.txt"), "w").close()
+        with open(os.path.join(d, "ca-db", "serial"), "w") as f:
+            f.write("1000\n")
+        with open(os.path.join(d, "ca.cnf"), "w") as f:
+            f.write(f"""[ca]
+default_ca = me
+[me]
+dir = {d}/ca-db
+database = $dir/index.txt
+serial = $dir/serial
+new_certs_dir = $dir
+default_md = sha256
+policy = any
+copy_extensions = none
+x509_extensions = ext
+[any]
+commonName = supplied
+[ext]
+subjectAltName = DNS:localhost,IP:127.0.0.1
+""")
+        ossl("ca", "-batch", "-config", "ca.cnf", "-cert", "ca.pem", "-keyfile", "ca.key",
+             "-startdate", "20200101000000Z", "-enddate", "20200102000000Z",
+             "-in", "server.csr", "-out", "expired.pem")
+        os.rename(os.path.join(d, "wronghost.pem.tmp"), os.path.join(d, "wronghost.pem"))
+
+
+class Rule:
+    def __init__(self, verb, nth, action):
+        self.verb, self.nth, self.action = verb, nth, action
+
+
+class Script:
+    def __init__(self, text):
+        self.users = {}
+        self.greeting = {"smtp": None, "imap": None}
+        self.omit = {"smtp": set(), "imap": set()}
+        self.mechs = ["PLAIN", "LOGIN"]
+        self.rules = {"smtp": [], "imap": []}
+        self.huge_line = 0
+        self.literal = False
+        self.deliver = ("delay", 0.0)
+        self.cert = {"smtp": "valid", "imap": "valid"}
+        for raw in text.splitlines():
+            line = raw.strip()
+            if not line or line.startswith("#"):
+                continue
+            w = line.split()
+            if w[0] == "user":
+                self.users[w[1]] = w[2]
+            elif w[0] in ("smtp", "imap") and w[1] == "greeting":
+                self.greeting[w[0]] = line.split(None, 2)[2]
+            elif w[0] in ("smtp", "imap") and w[1] == "omit":
+                self.omit[w[0]].update(x.upper() for x in w[2:])
+            elif w[0] == "smtp" and w[1] == "mechs":
+                self.mechs = [x.upper() for x in w[2:]]
+            elif w[0] in ("smtp", "imap") and w[1] == "on":
+                verb, _, nth = w[2].upper().partition("#")
+                self.rules[w[0]].append(Rule(verb, int(nth) if nth else 0, line.split(None, 3)[3]))
+            elif w[0] == "imap" and w[1] == "huge-line":
+                self.huge_line = int(w[2])
+            elif w[0] == "imap" and w[1] == "literal":
+                self.literal = True
+            elif w[0] == "deliver":
+                self.deliver = (w[1], float(w[2]) if len(w) > 2 else 0.0)
+            elif w[0] == "tls-cert":
+                for proto in (w[2:] or ["smtp", "imap"]):
+                    self.cert[proto] = w[1]
+            else:
+                raise ValueError(f"bad script line: {raw}")
+        if not self.users:
+            self.users = {"bob": "secret", "alice": "secret"}
+
+
+class Mailbox:
+    """Messages as (uid, text, deleted); UIDs only grow."""
+
+    def __init__(self):
+        self.lock = threading.Condition()
+        self.msgs = []
+        self.next_uid = 1
+
+    def add(self, text):
+        with self.lock:
+            self.msgs.append([self.next_uid, text, False])
+            self.next_uid += 1
+            self.lock.notify_all()
+
+    def count(self):
+        with self.lock:
+            return len(self.msgs)
+
+
+class Conn:
+    """Line I/O on a socket that may be upgraded to TLS; records dialogue."""
+
+    def __init__(self, server, sock, proto, n):
+        self.server, self.sock, self.proto, self.n = server, sock, proto, n
+        self.buf = b""
+
+    def log(self, direction, text):
+        self.server.log(f"{self.proto}{self.n}{direction} {text}")
+
+    def send(self, text, raw=False):
+        data = text if raw else (text + "\r\n").encode()
+        self.sock.sendall(data)
+        if not raw:
+            self.log(">", text)
+
+    def readline(self, timeout=None):
+        self.sock.settimeout(timeout)
+        while b"\n" not in self.buf:
+            try:
+                chunk = self.sock.recv(65536)
+            except socket.timeout:
+                return None
+            if not chunk:
+                raise EOFError
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        text = line.rstrip(b"\r").decode(errors="replace")
+        self.log("<", text)
+        return text
+
+    def starttls(self, ctx):
+        self.sock.settimeout(10)
+        self.sock = ctx.wrap_socket(self.sock, server_side=True)
+
+
+class Stop(Exception):
+    """The script says this connection ends (close or stall)."""
+
+
+class FakeMail:
+    def __init__(self, script_text, state_dir, certs_dir=None):
+        self.state = state_dir
+        os.makedirs(state_dir, exist_ok=True)
+        self.certs = certs_dir or os.path.join(state_dir, "certs")
+        make_certs(self.certs)
+        self.script = Script(script_text)
+        self.mailbox = Mailbox()
+        self.counts = {}
+        self.count_lock = threading.Lock()
+        self.logf = open(os.path.join(state_dir, "dialogue.log"), "a")
+        self.log_lock = threading.Lock()
+        self.conn_n = 0
+        self.stopping = False
+        self.socks = []
+        self.ports = {}
+        for name, proto, tls in (("SMTP_PORT", "smtp", False), ("SMTPS_PORT", "smtp", True),
+                                 ("IMAP_PORT", "imap", False), ("IMAPS_PORT", "imap", True)):
+            s = socket.socket()
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(("127.0.0.1", 0))
+            s.listen(64)
+            self.socks.append(s)
+            self.ports[name] = s.getsockname()[1]
+            threading.Thread(target=self._accept, args=(s, proto, tls), daemon=True).start()
+        self.ca = os.path.join(self.certs, "ca.pem")
+
+    def reset(self, script_text=""):
+        """Swap the script (e.g. back to normal behaviour) for later connections."""
+        self.script = Script(script_text)
+
+    def ctx(self, proto):
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(os.path.join(self.certs, self.script.cert[proto] + ".pem"),
+                            os.path.join(self.certs, "server.key"))
+        return ctx
+
+    def log(self, text):
+        with self.log_lock:
+            self.logf.write(text[:2000] + "\n")
+            self.logf.flush()
+
+    def dialogue(self):
+        with open(os.path.join(self.state, "dialogue.log")) as f:
+            return f.read()
+
+    def close(self):
+        self.stopping = True
+        for s in self.socks:
+            try:
+                s.close()
+            except OSError:
+                pass
+
+    # --- rules ---------------------------------------------------------------
+
+    def rule_for(self, proto, verb):
+        with self.count_lock:
+            key = (proto, verb)
+            self.counts[key] = self.counts.get(key, 0) + 1
+            n = self.counts[key]
+        for r in self.script.rules[proto]:
+            if r.verb == verb and (r.nth == 0 or r.nth == n):
+                return r.action
+        return None
+
+    def act(self, c, action, tag=None):
+        """Carry out a scripted action.  Returns True if the action answered
+        the command, False if normal handling should go on."""
+        while action and action.startswith("delay "):
+            _, secs, *rest = action.split(None, 2)
+            time.sleep(float(secs))
+            action = rest[0][len("then "):] if rest and rest[0].startswith("then ") else None
+        if not action:
+            return False
+        if action.startswith("reply "):
+            text, _, then = action[len("reply "):].partition(" then ")
+            if tag and not text.startswith(("*", "+")):
+                text = f"{tag} {text}"
+            c.send(text)
+            if then:
+                self.act(c, then, tag)
+            return True
+        if action == "stall":
+            while not self.stopping:
+                time.sleep(0.2)
+            raise Stop
+        if action == "close":
+            raise Stop
+        if action == "garbage":
+            c.send("\x01\x02 garbage \xff%%%")
+            return True
+        if action == "partial":
+            c.send(b"* SEARCH 1", raw=True)
+            while not self.stopping:
+                time.sleep(0.2)
+            raise Stop
+        raise ValueError(f"unknown action {action}")
+
+    # --- connections -----------------------------------------------------------
+
+    def _accept(self, lsock, proto, tls):
+        while not self.stopping:
+            try:
+                sock, _ = lsock.accept()
+            except OSError:
+                return
+            self.conn_n += 1
+            threading.Thread(target=self._serve, args=(sock, proto, tls, self.conn_n), daemon=True).start()
+
+    def _serve(self, sock, proto, tls, n):
+        c = Conn(self, sock, proto, n)
+        try:
+            if tls:
+                c.starttls(self.ctx(proto))
+            (self._smtp if proto == "smtp" else self._imap)(c, tls)
+        except (Stop, EOFError):
+            pass
+        except Exception as e:  # a fault test must never take the fake down
+            self.log(f"{proto}{n}! {type(e).__name__}: {e}")
+        finally:
+            try:
+                c.sock.close()
+            except OSError:
+                pass
+
+    def _greet(self, c, proto, default):
+        g = self.script.greeting[proto]
+        if g == "none":
+            while not self.stopping:
+                time.sleep(0.2)
+            raise Stop
+        if g == "close":
+            raise Stop
+        c.send("\x16\x03\x01 garbage greeting" if g == "garbage" else (g or default))
+
+    def _check_login(self, user, password):
+        return self.script.users.get(user) == password
+
+    # --- SMTP ------------------------------------------------------------------
+
+    def _smtp(self, c, tls):
+        s = self.script
+        self._greet(c, "smtp", "220 fakemail ESMTP")
+        while True:
+            line = c.readline()
+            verb = line.split(" ", 1)[0].upper()
+            if self.act(c, self.rule_for("smtp", verb)):
+                continue
+            if verb in ("EHLO", "HELO"):
+                caps = ["250-fakemail", "250-PIPELINING", "250-8BITMIME", "250-SIZE 10240000"]
+                if not tls and "STARTTLS" not in s.omit["smtp"]:
+                    caps.append("250-STARTTLS")
+                if "AUTH" not in s.omit["smtp"] and s.mechs:
+                    caps.append("250-AUTH " + " ".join(s.mechs))
+                caps[-1] = "250 " + caps[-1][4:]
+                for cap in caps:
+                    c.send(cap)
+            elif verb == "STARTTLS":
+                c.send("220 2.0.0 go ahead")
+                c.starttls(self.ctx("smtp"))
+                tls = True
+            elif verb == "AUTH":
+                self._smtp_auth(c, line)
+            elif verb == "MAIL":
+                c.send("250 2.1.0 ok")
+            elif verb == "RCPT":
+                c.send("250 2.1.5 ok")
+            elif verb == "DATA":
+                c.send("354 go ahead")
+                body = []
+                while True:
+                    l = c.readline()
+                    if l == ".":
+                        break
+                    body.append(l[1:] if l.startswith("..") else l)
+                if self.act(c, self.rule_for("smtp", "BODY")):
+                    continue
+                c.send("250 2.0.0 queued")
+                self._deliver("\r\n".join(body))
+            elif verb == "QUIT":
+                c.send("221 2.0.0 bye")
+                raise Stop
+            elif verb in ("RSET", "NOOP"):
+                c.send("250 ok")
+            else:
+                c.send("502 5.5.2 unknown command")
+
+    def _smtp_auth(self, c, line):
+        w = line.split()
+        mech = w[1].upper() if len(w) > 1 else ""
+        if mech == "PLAIN":
+            resp = w[2] if len(w) > 2 else None
+            if resp is None:
+                c.send("334 ")
+                resp = c.readline()
+            try:
+                _, user, pw = base64.b64decode(resp).decode().split("\0")
+            except Exception:
+                c.send("501 5.5.2 bad AUTH PLAIN")
+                return
+        elif mech == "LOGIN":
+            c.send("334 VXNlcm5hbWU6")
+            user = base64.b64decode(c.readline()).decode(errors="replace")
+            c.send("334 UGFzc3dvcmQ6")
+            pw = base64.b64decode(c.readline()).decode(errors="replace")
+        else:
+            c.send("504 5.5.4 mechanism not supported")
+            return
+        c.send("235 2.7.0 ok" if self._check_login(user, pw) else "535 5.7.8 authentication failed")
+
+    def _deliver(self, text):
+        how, secs = self.script.deliver
+        if how == "never":
+            return
+        copies = 2 if how == "twice" else 1
+
+        def later():
+            time.sleep(secs)
+            for _ in range(copies):
+                self.mailbox.add(text)
+        threading.Thread(target=later, daemon=True).start()
+
+    # --- IMAP ------------------------------------------------------------------
+
+    def _imap_caps(self, tls, authed):
+        omit = self.script.omit["imap"]
+        caps = ["IMAP4rev1", "SASL-IR", "LITERAL+"]
+        if not tls and not authed and "STARTTLS" not in omit:
+            caps.append("STARTTLS")
+        if not authed:
+            caps.append("AUTH=PLAIN")
+        for cap in ("IDLE", "UIDPLUS"):
+            if cap not in omit:
+                caps.append(cap)
+        return " ".join(caps)
+
+    def _imap(self, c, tls):
+        self._greet(c, "imap", "* OK fakemail IMAP ready")
+        authed = False
+        seen = 0            # messages announced to this session
+        while True:
+            line = c.readline()
+            parts = line.split(" ")
+            tag = parts[0]
+            cmd = parts[1].upper() if len(parts) > 1 else ""
+            args = parts[2:]
+            if cmd == "UID" and args:
+                cmd, args = args[0].upper(), args[1:]
+            if self.act(c, self.rule_for("imap", cmd), tag):
+                continue
+            if cmd == "CAPABILITY":
+                c.send("* CAPABILITY " + self._imap_caps(tls, authed))
+                c.send(f"{tag} OK done")
+            elif cmd == "STARTTLS":
+                c.send(f"{tag} OK begin TLS")
+                c.starttls(self.ctx("imap"))
+                tls = True
+            elif cmd == "LOGIN":
+                user, pw = (a.strip('"') for a in (args + ["", ""])[:2])
+                authed = self._check_login(user, pw)
+                c.send(f"{tag} OK logged in" if authed else f"{tag} NO [AUTHENTICATIONFAILED] failed")
+            elif cmd == "AUTHENTICATE":
+                resp = args[1] if len(args) > 1 else None
+                if resp is None:
+                    c.send("+ ")
+                    resp = c.readline()
+                try:
+                    _, user, pw = base64.b64decode(resp).decode().split("\0")
+                    authed = self._check_login(user, pw)
+                except Exception:
+                    authed = False
+                c.send(f"{tag} OK logged in" if authed else f"{tag} NO [AUTHENTICATIONFAILED] failed")
+            elif cmd in ("SELECT", "EXAMINE"):
+                mbox = (args[0] if args else "").strip('"')
+                if mbox.upper() != "INBOX":
+                    c.send(f"{tag} NO [NONEXISTENT] Mailbox doesn't exist")
+                    continue
+                seen = self.mailbox.count()
+                c.send("* FLAGS (\\Deleted \\Seen)")
+                c.send(f"* {seen} EXISTS")
+                c.send("* OK [UIDVALIDITY 1] ok")
+                c.send(f"* OK [UIDNEXT {self.mailbox.next_uid}] ok")
+                c.send(f"{tag} OK [READ-WRITE] selected")
+            elif cmd == "NOOP":
+                seen = self._announce(c, seen)
+                c.send(f"{tag} OK noop")
+            elif cmd == "SEARCH":
+                self._search(c, tag, args)
+                seen = self._announce(c, seen)
+                c.send(f"{tag} OK search done")
+            elif cmd == "IDLE":
+                c.send("+ idling")
+                seen = self._idle(c, tag, seen)
+            elif cmd == "STORE":
+                uids = {int(x) for x in args[0].split(",")}
+                with self.mailbox.lock:
+                    for m in self.mailbox.msgs:
+                        if m[0] in uids and "\\Deleted" in " ".join(args):
+                            m[2] = True
+                c.send(f"{tag} OK stored")
+            elif cmd == "EXPUNGE":
+                uids = {int(x) for x in args[0].split(",")} if args else None
+                with self.mailbox.lock:
+                    keep, removed = [], 0
+                    for i, m in enumerate(self.mailbox.msgs):
+                        if m[2] and (uids is None or m[0] in uids):
+                            c.send(f"* {i + 1 - removed} EXPUNGE")
+                            removed += 1
+                        else:
+                            keep.append(m)
+                    seen -= removed
+                    self.mailbox.msgs = keep
+                c.send(f"{tag} OK expunged")
+            elif cmd == "LOGOUT":
+                c.send("* BYE bye")
+                c.send(f"{tag} OK logout")
+                raise Stop
+            else:
+                c.send(f"{tag} BAD unknown command")
+
+    def _announce(self, c, seen):
+        n = self.mailbox.count()
+        if n > seen:
+            c.send(f"* {n} EXISTS")
+        return max(n, seen)
+
+    def _search(self, c, tag, args):
+        text = " ".join(args)
+        m = re.search(r"UID (\d+):\* HEADER (\S+) (\S+)", text, re.I)
+        lo, header, token = (int(m.group(1)), m.group(2), m.group(3)) if m else (1, "", "")
+        if self.script.huge_line:
+            c.send("* OK [ALERT] " + "x" * self.script.huge_line)
+        if self.script.literal:
+            body = b"Subject: a literal\r\n\r\n"
+            c.send(b"* 1 FETCH (BODY[HEADER] {%d}\r\n" % len(body) + body + b")\r\n", raw=True)
+        with self.mailbox.lock:
+            hits = [str(u) for u, t, d in self.mailbox.msgs
+                    if not d and u >= lo and re.search(rf"^{re.escape(header)}:\s*{re.escape(token)}\s*$",
+                                                       t, re.I | re.M)]
+        c.send("* SEARCH" + "".join(" " + h for h in hits))
+
+    def _idle(self, c, tag, seen):
+        while not self.stopping:
+            seen = self._announce(c, seen)
+            line = c.readline(timeout=0.02)
+            if line is None:
+                continue
+            if line.upper() == "DONE":
+                c.send(f"{tag} OK idle done")
+                return seen
+            c.send(f"{tag} BAD expected DONE")
+            return seen
+        raise Stop
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--script", required=True)
+    ap.add_argument("--state", required=True)
+    a = ap.parse_args()
+    with open(a.script) as f:
+        fake = FakeMail(f.read(), a.state)
+    tmp = os.path.join(a.state, "ports.tmp")
+    with open(tmp, "w") as f:
+        for k, v in fake.ports.items():
+            f.write(f"{k}={v}\n")
+        f.write(f"CA={fake.ca}\n")
+    os.rename(tmp, os.path.join(a.state, "ports"))
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    while True:
+        time.sleep(3600)
+
+
+if __name__ == "__main__":
+    main()
