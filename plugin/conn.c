@@ -171,9 +171,13 @@ static void each_line(struct conn_watch *w, const char *data, size_t size,
 
 static int debug_cb(CURL *h, curl_infotype type, char *data, size_t size, void *ud)
 {
-	struct conn_watch *w = ud;
 	(void)h;
+	conn_watch_feed(ud, type, data, size);
+	return 0;
+}
 
+void conn_watch_feed(struct conn_watch *w, curl_infotype type, const char *data, size_t size)
+{
 	switch (type) {
 	case CURLINFO_TEXT:
 		each_line(w, data, size, on_text);
@@ -194,7 +198,6 @@ static int debug_cb(CURL *h, curl_infotype type, char *data, size_t size, void *
 	default:
 		break;
 	}
-	return 0;
 }
 
 const char *conn_error_text(const struct conn_watch *w, CURLcode code)

@@ -65,6 +65,10 @@ size_t conn_redact_client_line(enum conn_proto proto, const char *line,
 void conn_trace_line(const struct conn_watch *w, const char *dir,
                      const char *line);
 
+/* What the debug callback does with one chunk of libcurl's dialogue:
+ * tracks the dialogue in w and traces it.  Exposed for the fuzzer. */
+void conn_watch_feed(struct conn_watch *w, curl_infotype type, const char *data, size_t size);
+
 /* The text of a failed transfer: libcurl's error buffer, else its strerror. */
 const char *conn_error_text(const struct conn_watch *w, CURLcode code);
 

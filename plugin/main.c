@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -48,6 +49,16 @@ struct runner {
 };
 
 static int sig_pipe[2] = { -1, -1 };
+
+/* libcurl keeps its own copies of passwords and SASL messages: zero every
+ * block it frees, so no credential outlives its use in freed heap. */
+static void wiping_free(void *p)
+{
+	if (p) {
+		explicit_bzero(p, malloc_usable_size(p));
+		free(p);
+	}
+}
 static volatile sig_atomic_t stop_requested;
 
 static void on_signal(int sig)
@@ -415,7 +426,8 @@ int main(int argc, char **argv)
 		config_free(&cfg);
 		return rc;
 	}
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+	if (curl_global_init_mem(CURL_GLOBAL_DEFAULT, malloc, wiping_free, realloc,
+	                         strdup, calloc) != CURLE_OK) {
 		log_error("libcurl initialisation failed");
 		config_free(&cfg);
 		return 1;

@@ -32,9 +32,12 @@ for t in "${!SOURCES[@]}"; do
 	mkdir -p "$OUT/corpus/$t"
 	[ -d "tests/fuzz/corpus/$t" ] && cp -n tests/fuzz/corpus/$t/* "$OUT/corpus/$t/" 2>/dev/null
 	log="$OUT/fuzz_$t.log"
+	# Crash inputs kept in tests/fuzz/regress/TARGET run first, every time.
+	regress=()
+	[ -d "tests/fuzz/regress/$t" ] && regress=("tests/fuzz/regress/$t")
 	"$OUT/fuzz_$t" -max_total_time="$SECONDS_PER_TARGET" -max_len=4096 \
 		-artifact_prefix="$OUT/crashes/$t-" -print_final_stats=1 \
-		"$OUT/corpus/$t" >"$log" 2>&1
+		"$OUT/corpus/$t" "${regress[@]}" >"$log" 2>&1
 	rc=$?
 	execs=$(grep -m1 'stat::number_of_executed_units' "$log" | awk '{print $2}')
 	if [ $rc -ne 0 ]; then

@@ -70,7 +70,8 @@ def run_case(path):
     out = []
     check = lambda ok, desc, detail=None: out.append((bool(ok), f"{name}: {desc}", detail))
     fake = FakeMail("\n".join(meta["script"]), tempfile.mkdtemp(prefix="me2e-fake."), certs_dir=CERTS)
-    s = Stream(write_config(config_for(fake, meta)))
+    # --trace on: the whole dialogue goes to stderr, where no password may appear.
+    s = Stream(write_config(config_for(fake, meta)), ["--trace"])
     try:
         check(s.wait_ready(), "process ready")
         t0 = time.monotonic()
@@ -112,6 +113,7 @@ def run_case(path):
             check(not left, "every copy of the probe deleted", left)
         s.close_stdin()
         check(s.wait_exit(10) == 0, "exit 0 at end of stdin", s.err[-2000:])
+        check("D! fault/" in s.err, "--trace shows the dialogue", s.err[-500:])
         out.append((True, None, ("leak", s)))
     finally:
         s.kill()

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# variants: release
+# Runs every libFuzzer target (tests/fuzz/run.sh) for FUZZ_SECONDS each
+# (default 60, what CI runs) and reports one TAP line per target.  A crash
+# is a failure; its input lands in build/fuzz/crashes/ to be kept as a
+# regression input under tests/fuzz/regress/TARGET/.
+cd "$(dirname "$0")/../.." || exit 2
+n=0
+fail=0
+while read -r line; do
+	case $line in
+	"fuzz "*)
+		n=$((n + 1))
+		if [[ $line == *"no crash"* ]]; then
+			echo "ok $n - $line"
+		else
+			echo "not ok $n - $line"
+			fail=1
+		fi ;;
+	*) echo "# $line" ;;
+	esac
+done < <(tests/fuzz/run.sh "${FUZZ_SECONDS:-60}" 2>&1)
+[ "$n" -eq 3 ] || { echo "not ok $((n + 1)) - expected 3 fuzz targets, saw $n"; fail=1; }
+exit $fail
