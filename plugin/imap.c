@@ -200,6 +200,11 @@ static void send_logout(struct imap_session *s)
 
 static void after_search_miss(struct imap_session *s, int64_t now)
 {
+	if (s->res.tries == 1)
+		log_debug("%s: waiting with %s", s->watch.label,
+		          s->has_idle && s->route->idle == IDLE_AUTO ? "IDLE" :
+		          s->route->idle == IDLE_OFF ? "polling (idle = off)" :
+		          "polling (server offers no IDLE)");
 	if (s->pending_exists) {
 		/* Something arrived while we searched: it is in our view now. */
 		s->pending_exists = false;

@@ -83,6 +83,9 @@ state_dir = $d/dovecot/state
 log_path = $d/dovecot/dovecot.log
 protocols = imap lmtp
 listen = 127.0.0.1
+# Benchmarks open 100+ IMAP sessions at once.
+default_process_limit = 400
+default_client_limit = 4000
 ssl = yes
 ssl_cert = <$d/tls/server.pem
 ssl_key = <$d/tls/server.key
@@ -193,6 +196,7 @@ smtp_dns_support_level = disabled
 lmtp_host_lookup = native
 biff = no
 notify_classes =
+default_process_limit = 400
 smtpd_banner = \$myhostname ESMTP mail-e2e test stack
 smtpd_tls_cert_file = $d/tls/server.pem
 smtpd_tls_key_file = $d/tls/server.key

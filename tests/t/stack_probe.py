@@ -97,6 +97,22 @@ T.eq(got, {"s1": 5, "s2": 5}, "streaming: 5 signals give 5 lines per route")
 T.ok(all("result=success" in l for l in s.lines), "streaming: every line a success", "\n".join(s.lines))
 s.finish("streaming 5 signals")
 
+# IDLE where the server offers it, polling where it does not or idle = off.
+cfg3 = write_config(config_text(
+    stack_route(env, "with-idle", imap="starttls", user="carol"),
+    stack_route(env, "no-idle-server", imap="noidle", user="carol"),
+    stack_route(env, "idle-off", imap="starttls", idle="off", user="carol")))
+r = run(["-c", cfg3, "--once", "--trace"], what="--trace, IDLE and polling")
+T.eq(r.rc, 0, "IDLE/polling run: all succeed")
+T.ok("D! with-idle/imap: waiting with IDLE" in r.err, "IDLE used where offered", r.err[-3000:])
+T.ok("D! no-idle-server/imap: waiting with polling (server offers no IDLE)" in r.err,
+     "polling where the server lacks IDLE", r.err[-3000:])
+T.ok("D! idle-off/imap: waiting with polling (idle = off)" in r.err, "polling with idle = off", r.err[-3000:])
+T.ok("m5 IDLE" in r.err or " IDLE\n" in r.err or "> m" in r.err, "the trace shows the IMAP dialogue")
+T.ok("D! with-idle/smtp > AUTH PLAIN ***" in r.err, "trace: SMTP AUTH payload shown as ***", r.err[-3000:])
+T.ok("AUTHENTICATE PLAIN ***" in r.err or "LOGIN ***" in r.err, "trace: IMAP login shown as ***")
+T.eq(probe_messages(env, "carol"), [], "carol's INBOX is clean")
+
 # Nothing left behind: every probe was deleted.
 T.eq(probe_messages(env, "bob"), [], "bob's INBOX holds no probe message after the runs")
 T.done()
