@@ -30,7 +30,7 @@ HDRS = $(wildcard plugin/*.h)
 BUILDDIR ?= build/release
 OBJS = $(SRCS:plugin/%.c=$(BUILDDIR)/%.o)
 
-.PHONY: all check unit asan bench fuzz demo deps install uninstall clean
+.PHONY: all check unit asan bench soak fuzz demo deps install uninstall clean
 
 all: mail-e2e
 
@@ -75,6 +75,10 @@ check: deps
 
 bench: all
 	tests/bench/run.sh
+
+# The 10 000-cycle soak alone (about half an hour).
+soak: all
+	SOAK_CYCLES=10000 BENCH_SKIP=lag,routes tests/bench/run.sh
 
 fuzz:
 	tests/fuzz/run.sh $(FUZZ_SECONDS)
