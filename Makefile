@@ -34,8 +34,9 @@ OBJS = $(SRCS:plugin/%.c=$(BUILDDIR)/%.o)
 
 all: mail-e2e
 
+# Copy, then rename: a running ./mail-e2e (a soak, a demo) keeps its file.
 mail-e2e: $(BUILDDIR)/mail-e2e
-	cp $< $@
+	cp $< $@.tmp && mv -f $@.tmp $@
 
 $(BUILDDIR)/mail-e2e: $(OBJS)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(OBJS) $(DEPS_LIBS)

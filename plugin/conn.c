@@ -200,6 +200,28 @@ void conn_watch_feed(struct conn_watch *w, curl_infotype type, const char *data,
 	}
 }
 
+bool conn_is_tls_error(CURLcode c)
+{
+	switch (c) {
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_USE_SSL_FAILED:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_ENGINE_NOTFOUND:
+	case CURLE_SSL_ENGINE_SETFAILED:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+	case CURLE_SSL_INVALIDCERTSTATUS:
+	case CURLE_SSL_CRL_BADFILE:
+	case CURLE_SSL_SHUTDOWN_FAILED:
+		return true;
+	default:
+		return false;
+	}
+}
+
 const char *conn_error_text(const struct conn_watch *w, CURLcode code)
 {
 	return w->errbuf[0] ? w->errbuf : curl_easy_strerror(code);

@@ -69,6 +69,10 @@ void conn_trace_line(const struct conn_watch *w, const char *dir,
  * tracks the dialogue in w and traces it.  Exposed for the fuzzer. */
 void conn_watch_feed(struct conn_watch *w, curl_infotype type, const char *data, size_t size);
 
+/* Is this libcurl error a TLS failure (handshake, certificate, STARTTLS
+ * refused or not offered)?  Both legs classify with it. */
+bool conn_is_tls_error(CURLcode c);
+
 /* The text of a failed transfer: libcurl's error buffer, else its strerror. */
 const char *conn_error_text(const struct conn_watch *w, CURLcode code);
 

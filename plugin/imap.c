@@ -455,14 +455,6 @@ CURL *imap_easy(const struct imap_session *s)
 	return s->easy;
 }
 
-static bool is_tls_error(CURLcode c)
-{
-	return c == CURLE_SSL_CONNECT_ERROR || c == CURLE_PEER_FAILED_VERIFICATION ||
-	       c == CURLE_USE_SSL_FAILED || c == CURLE_SSL_CERTPROBLEM ||
-	       c == CURLE_SSL_CIPHER || c == CURLE_SSL_CACERT_BADFILE ||
-	       c == CURLE_SSL_ISSUER_ERROR || c == CURLE_SSL_PINNEDPUBKEYNOTMATCH;
-}
-
 static void classify_connect(struct imap_session *s, CURLcode code)
 {
 	const struct conn_watch *w = &s->watch;
@@ -474,7 +466,7 @@ static void classify_connect(struct imap_session *s, CURLcode code)
 	curl_easy_getinfo(s->easy, CURLINFO_CONNECT_TIME_T, &tcp_us);
 	if (code == CURLE_COULDNT_RESOLVE_HOST || code == CURLE_COULDNT_CONNECT)
 		fail(s, RESULT_IMAP_CONNECT_FAILED, "%s", why);
-	else if (is_tls_error(code))
+	else if (conn_is_tls_error(code))
 		fail(s, RESULT_IMAP_TLS_FAILED, "%s", why);
 	else if (code == CURLE_LOGIN_DENIED || login_sent)
 		fail(s, RESULT_IMAP_AUTH_FAILED, "%s%s",

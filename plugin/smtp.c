@@ -102,28 +102,6 @@ CURL *smtp_send_easy(const struct smtp_send *s)
 	return s->easy;
 }
 
-static bool is_tls_error(CURLcode c)
-{
-	switch (c) {
-	case CURLE_SSL_CONNECT_ERROR:
-	case CURLE_PEER_FAILED_VERIFICATION:
-	case CURLE_USE_SSL_FAILED:
-	case CURLE_SSL_CERTPROBLEM:
-	case CURLE_SSL_CIPHER:
-	case CURLE_SSL_CACERT_BADFILE:
-	case CURLE_SSL_ENGINE_NOTFOUND:
-	case CURLE_SSL_ENGINE_SETFAILED:
-	case CURLE_SSL_ISSUER_ERROR:
-	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-	case CURLE_SSL_INVALIDCERTSTATUS:
-	case CURLE_SSL_CRL_BADFILE:
-	case CURLE_SSL_SHUTDOWN_FAILED:
-		return true;
-	default:
-		return false;
-	}
-}
-
 /* Which command a failure belongs to, in words a reader of `error` knows. */
 static const char *verb_phase(const char *verb)
 {
@@ -145,7 +123,7 @@ static void classify(const struct smtp_send *s, CURLcode code, struct smtp_outco
 	if (code == CURLE_COULDNT_RESOLVE_HOST || code == CURLE_COULDNT_CONNECT) {
 		o->result = RESULT_SMTP_CONNECT_FAILED;
 		snprintf(o->error, sizeof(o->error), "%s", why);
-	} else if (is_tls_error(code)) {
+	} else if (conn_is_tls_error(code)) {
 		o->result = RESULT_SMTP_TLS_FAILED;
 		snprintf(o->error, sizeof(o->error), "%s", why);
 	} else if (code == CURLE_OPERATION_TIMEDOUT && w->greeting_seen && w->last_verb[0]) {
