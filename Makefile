@@ -89,12 +89,15 @@ demo: deps
 	tests/demo.sh
 
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DOCDIR)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DOCDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
 	install -m 0755 mail-e2e $(DESTDIR)$(BINDIR)/mail-e2e
+	install -m 0644 man/mail-e2e.1 $(DESTDIR)$(MANDIR)/man1/mail-e2e.1
+	install -m 0644 man/mail-e2e.conf.5 $(DESTDIR)$(MANDIR)/man5/mail-e2e.conf.5
 	install -m 0600 sample.conf $(DESTDIR)$(DOCDIR)/mail-e2e.conf.sample
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/mail-e2e
+	rm -f $(DESTDIR)$(MANDIR)/man1/mail-e2e.1 $(DESTDIR)$(MANDIR)/man5/mail-e2e.conf.5
 	rm -f $(DESTDIR)$(DOCDIR)/mail-e2e.conf.sample
 	-rmdir $(DESTDIR)$(DOCDIR)
 

@@ -3,12 +3,15 @@
  * because classification needs it even when nobody reads the trace; it
  * costs a few string compares per protocol line.
  */
+/* strptime() is X/Open. */
+#define _XOPEN_SOURCE 700
 #include "conn.h"
 
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "clock.h"
 #include "log.h"
@@ -139,9 +142,26 @@ static void on_client_line(struct conn_watch *w, const char *line)
 	conn_trace_line(w, ">", shown);
 }
 
+/* libcurl reports the server certificate as " expire date: Nov 25 23:41:07
+ * 2026 GMT"; keep the first one seen (the server's, not a chain member). */
+static void note_expiry(struct conn_watch *w, const char *line)
+{
+	const char *p = strstr(line, "expire date: ");
+	struct tm tm;
+
+	if (!p || w->cert_not_after)
+		return;
+	memset(&tm, 0, sizeof(tm));
+	p = strptime(p + strlen("expire date: "), "%b %d %H:%M:%S %Y GMT", &tm);
+	if (p && *p == '\0')
+		w->cert_not_after = (int64_t)timegm(&tm);
+}
+
 static void on_text(struct conn_watch *w, const char *line)
 {
 	const char *p = strstr(line, "SSL connection using ");
+
+	note_expiry(w, line);
 	if (p) {
 		w->tls_up = true;
 		nth_word(p + strlen("SSL connection using "), 0, w->tls_version,

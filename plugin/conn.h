@@ -32,6 +32,7 @@ struct conn_watch {
 	bool greeting_seen;        /* a server line was read */
 	bool tls_up;               /* libcurl reported a TLS session */
 	char tls_version[16];      /* "TLSv1.3", or "" */
+	int64_t cert_not_after;    /* server certificate's notAfter (Unix s), 0: unknown */
 	char last_verb[16];        /* verb of the last client command */
 	char last_reply[200];      /* last server line (no secrets: servers' own text) */
 	int last_code;             /* SMTP reply code of that line, or 0 */

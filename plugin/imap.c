@@ -487,6 +487,7 @@ static void classify_connect(struct imap_session *s, CURLcode code)
 void imap_connected(struct imap_session *s, CURLcode code)
 {
 	snprintf(s->res.tls_version, sizeof(s->res.tls_version), "%s", s->watch.tls_version);
+	s->res.cert_not_after = s->watch.cert_not_after;
 	if (code != CURLE_OK) {
 		classify_connect(s, code);
 		return;

@@ -55,6 +55,7 @@ struct imap_outcome {
 	int64_t t_ready_ns;        /* mailbox selected */
 	bool used_idle;
 	char tls_version[16];
+	int64_t cert_not_after;     /* 0: unknown */
 };
 
 struct imap_session;

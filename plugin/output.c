@@ -225,6 +225,14 @@ static void format_influx(struct out *o, const char *measurement, const struct r
 		lp_int(o, &first, "tries", res->tries);
 	if (res->smtp_code >= 0)
 		lp_int(o, &first, "smtp_code", res->smtp_code);
+	if (res->smtp_cert_known)
+		lp_int(o, &first, "smtp_cert_expiry", res->smtp_cert_expiry);
+	if (res->imap_cert_known)
+		lp_int(o, &first, "imap_cert_expiry", res->imap_cert_expiry);
+	if (res->smtp_tls_version[0])
+		putf(o, ",smtp_tls_version=\"%s\"", res->smtp_tls_version);
+	if (res->imap_tls_version[0])
+		putf(o, ",imap_tls_version=\"%s\"", res->imap_tls_version);
 	if (res->result != RESULT_SUCCESS && res->error[0]) {
 		if (lp_escape_field_string(res->error, esc, sizeof(esc)) < 0) {
 			o->overflow = true;
@@ -324,6 +332,10 @@ static void format_json(struct out *o, const struct route *r, const struct probe
 	json_span(o, "imap_duration", res->t_imap_start, res->t_end);
 	json_int(o, "smtp_code", res->smtp_code >= 0, res->smtp_code);
 	json_str(o, "error", ok || !res->error[0] ? NULL : res->error);
+	json_int(o, "smtp_cert_expiry", res->smtp_cert_known, res->smtp_cert_expiry);
+	json_int(o, "imap_cert_expiry", res->imap_cert_known, res->imap_cert_expiry);
+	json_str(o, "smtp_tls_version", res->smtp_tls_version[0] ? res->smtp_tls_version : NULL);
+	json_str(o, "imap_tls_version", res->imap_tls_version[0] ? res->imap_tls_version : NULL);
 	json_str(o, "from", r->from);
 	json_str(o, "to", r->to);
 	server_name(r->smtp_host, r->smtp_port, server, sizeof(server));

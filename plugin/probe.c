@@ -99,6 +99,18 @@ bool probe_owns(const struct probe *p, CURL *easy)
 	       (p->smtp && smtp_send_easy(p->smtp) == easy);
 }
 
+/* Record a leg's TLS version and the seconds its certificate has left
+ * (negative when expired and insecure_skip_verify let it through). */
+static void note_tls(char version[16], bool *known, int64_t *expiry,
+                     const char *seen_version, int64_t not_after)
+{
+	snprintf(version, 16, "%s", seen_version);
+	if (not_after) {
+		*known = true;
+		*expiry = not_after - (int64_t)time(NULL);
+	}
+}
+
 static void start_smtp(struct probe *p, int64_t now)
 {
 	char err[RESULT_ERROR_MAX];
@@ -123,6 +135,8 @@ static void smtp_done(struct probe *p, CURLcode code)
 	int64_t now = clock_mono_ns();
 
 	smtp_send_finish(p->smtp, code, &o);
+	note_tls(p->res.smtp_tls_version, &p->res.smtp_cert_known, &p->res.smtp_cert_expiry,
+	         o.tls_version, o.cert_not_after);
 	/* Free at once: the SMTP socket is cut before libcurl can park it. */
 	smtp_send_free(p->smtp);
 	p->smtp = NULL;
@@ -139,10 +153,15 @@ static void smtp_done(struct probe *p, CURLcode code)
 
 void probe_on_done(struct probe *p, CURL *easy, CURLcode code)
 {
-	if (p->smtp && smtp_send_easy(p->smtp) == easy)
+	if (p->smtp && smtp_send_easy(p->smtp) == easy) {
 		smtp_done(p, code);
-	else if (p->imap && imap_easy(p->imap) == easy)
+	} else if (p->imap && imap_easy(p->imap) == easy) {
+		const struct imap_outcome *o;
 		imap_connected(p->imap, code);
+		o = imap_outcome(p->imap);
+		note_tls(p->res.imap_tls_version, &p->res.imap_cert_known, &p->res.imap_cert_expiry,
+		         o->tls_version, o->cert_not_after);
+	}
 }
 
 /* What the deadline means depends on how far the probe got. */

@@ -52,6 +52,12 @@ struct probe_result {
 
 	int tries;                     /* searches made; < 0: IMAP not reached */
 	int smtp_code;                 /* last SMTP reply code; < 0: none read */
+
+	/* TLS health per leg: version "" and expiry_known false where the leg
+	 * did not get as far as a TLS session. */
+	char smtp_tls_version[16], imap_tls_version[16];
+	bool smtp_cert_known, imap_cert_known;
+	int64_t smtp_cert_expiry, imap_cert_expiry;   /* seconds until notAfter */
 };
 
 /* Initialise every time to "not reached", counters to -1, strings empty. */

@@ -169,6 +169,7 @@ void smtp_send_finish(struct smtp_send *s, CURLcode code, struct smtp_outcome *o
 	o->code = s->watch.last_code > 0 ? s->watch.last_code : -1;
 	o->t_done_ns = s->watch.t_final_reply_ns ? s->watch.t_final_reply_ns : clock_mono_ns();
 	snprintf(o->tls_version, sizeof(o->tls_version), "%s", s->watch.tls_version);
+	o->cert_not_after = s->watch.cert_not_after;
 	if (code == CURLE_OK) {
 		o->ok = true;
 		o->result = RESULT_SUCCESS;

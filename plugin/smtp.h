@@ -31,6 +31,7 @@ struct smtp_outcome {
 	char error[RESULT_ERROR_MAX];
 	int64_t t_done_ns;          /* monotonic: final reply after DATA read */
 	char tls_version[16];
+	int64_t cert_not_after;     /* 0: unknown */
 };
 
 struct smtp_send *smtp_send_start(CURLM *multi, const struct route *r,

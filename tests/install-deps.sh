@@ -9,7 +9,7 @@ set -eu
 
 PACKAGES="build-essential pkg-config libcurl4-openssl-dev libinih-dev
 ca-certificates openssl curl python3 procps iproute2 valgrind clang
-libclang-rt-14-dev postfix dovecot-imapd dovecot-lmtpd dovecot-sieve
+libclang-rt-14-dev postfix dovecot-imapd dovecot-lmtpd dovecot-sieve groff-base
 influxdb"
 
 missing=""

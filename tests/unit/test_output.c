@@ -128,6 +128,15 @@ static void as_timeout(struct probe_result *r)
 	strcpy(r->error, "probe not found within 60s");
 }
 
+static void with_tls(struct probe_result *r)
+{
+	strcpy(r->smtp_tls_version, "TLSv1.3");
+	strcpy(r->imap_tls_version, "TLSv1.2");
+	r->smtp_cert_known = r->imap_cert_known = true;
+	r->smtp_cert_expiry = 86400;
+	r->imap_cert_expiry = -3600;   /* expired, let through by insecure_skip_verify */
+}
+
 static void with_nan(struct probe_result *r)
 {
 	r->t_found = NAN;
@@ -150,6 +159,11 @@ static const struct line_case lines[] = {
 	  "mail_e2e,probe=out\\ bound,from=alice@a.test,to=bob@b.test,smtp_server=smtp.a.test:587,"
 	  "imap_server=[::1]:143,result=timeout success=0i,result_code=1i,total_time=60.000000,"
 	  "smtp_time=0.103000,tries=31i,smtp_code=250i,error=\"probe not found within 60s\" 1795467151607549382\n" },
+	{ "influx TLS health", FORMAT_INFLUX, with_tls,
+	  "mail_e2e,probe=out\\ bound,from=alice@a.test,to=bob@b.test,smtp_server=smtp.a.test:587,"
+	  "imap_server=[::1]:143,result=success success=1i,result_code=0i,total_time=3.153000,"
+	  "smtp_time=0.103000,delivery_time=3.000000,tries=1i,smtp_code=250i,smtp_cert_expiry=86400i,"
+	  "imap_cert_expiry=-3600i,smtp_tls_version=\"TLSv1.3\",imap_tls_version=\"TLSv1.2\" 1795467151607549382\n" },
 	{ "influx NaN time omitted", FORMAT_INFLUX, with_nan,
 	  "mail_e2e,probe=out\\ bound,from=alice@a.test,to=bob@b.test,smtp_server=smtp.a.test:587,"
 	  "imap_server=[::1]:143,result=success success=1i,result_code=0i,total_time=3.153000,"
@@ -161,7 +175,8 @@ static const struct line_case lines[] = {
 	  "\"start_time_imap_search\":\"2026-11-23T20:52:31.761549Z\",\"found\":\"2026-11-23T20:52:34.760549Z\","
 	  "\"end\":\"2026-11-23T20:52:34.760549Z\",\"tries\":1,\"total_duration\":3.153000,"
 	  "\"smtp_duration\":0.103000,\"delivery_duration\":3.000000,\"imap_duration\":3.152000,"
-	  "\"smtp_code\":250,\"error\":null,\"from\":\"alice@a.test\",\"to\":\"bob@b.test\","
+	  "\"smtp_code\":250,\"error\":null,\"smtp_cert_expiry\":null,\"imap_cert_expiry\":null,"
+	  "\"smtp_tls_version\":null,\"imap_tls_version\":null,\"from\":\"alice@a.test\",\"to\":\"bob@b.test\","
 	  "\"smtp_server\":\"smtp.a.test:587\",\"imap_server\":\"[::1]:143\"}\n" },
 	{ "json imap connect failure", FORMAT_JSON, as_imap_connect_failure,
 	  "{\"probe\":\"out bound\",\"success\":false,\"result\":\"imap_connect_failed\",\"result_code\":6,"
@@ -170,6 +185,7 @@ static const struct line_case lines[] = {
 	  "\"start_time_imap_search\":null,\"found\":null,\"end\":\"2026-11-23T20:52:31.609549Z\","
 	  "\"tries\":null,\"total_duration\":0.002000,\"smtp_duration\":null,\"delivery_duration\":null,"
 	  "\"imap_duration\":0.001000,\"smtp_code\":null,\"error\":\"Couldn't connect to server\","
+	  "\"smtp_cert_expiry\":null,\"imap_cert_expiry\":null,\"smtp_tls_version\":null,\"imap_tls_version\":null,"
 	  "\"from\":\"alice@a.test\",\"to\":\"bob@b.test\",\"smtp_server\":\"smtp.a.test:587\","
 	  "\"imap_server\":\"[::1]:143\"}\n" },
 };
