@@ -9,6 +9,8 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 CYCLES=${DEMO_CYCLES:-3}
 
+# Its own ports (23000 + ...), so a demo and a test run can share a machine.
+export MS_PORT_BASE=${MS_PORT_BASE:-23000}
 STACK=$(mktemp -d /tmp/me2e-demo.XXXXXX)
 stop() { tests/mailstack/mailstack.sh stop "$STACK" >/dev/null 2>&1 || true; rm -rf "$STACK"; }
 trap stop EXIT
@@ -51,7 +53,8 @@ imap_port = $MS_IMAPS_PORT
 imap_tls = tls
 CONF
 
-echo "I! $CYCLES cycles in streaming mode (one stdin line each), influx line protocol:" >&2
-for _ in $(seq "$CYCLES"); do echo; sleep 1; done | "$ROOT/mail-e2e" -config "$CONF"
+echo "I! $CYCLES cycles in streaming mode, driven the way Telegraf's inputs.execd drives it:" >&2
+python3 tests/lib/telegraf_execd.py --signal STDIN --interval 1 --count "$CYCLES" -- \
+	"$ROOT/mail-e2e" -config "$CONF"
 echo "I! one more cycle with --once --format json:" >&2
 "$ROOT/mail-e2e" -config "$CONF" --once --format json

@@ -253,9 +253,11 @@ wait_port() {   # host port seconds
 }
 
 show_logs() {
-	local d=$1
-	echo "--- dovecot log" >&2; tail -30 "$d/dovecot/dovecot.log" "$d/dovecot/start.log" >&2 2>/dev/null || true
-	echo "--- postfix log" >&2; tail -30 "$d/postfix/maillog" "$d/postfix/start.log" >&2 2>/dev/null || true
+	local d=$1 f
+	for f in "$d/dovecot/start.log" "$d/dovecot/dovecot.log" "$d/postfix/start.log" "$d/postfix/maillog"; do
+		[ -s "$f" ] && { echo "--- $f" >&2; tail -30 "$f" >&2; }
+	done
+	return 0
 }
 
 cmd_start() {

@@ -1,0 +1,39 @@
+#!/usr/bin/env python3
+# needs: mailstack
+"""mail-e2e under a faithful stand-in for Telegraf's inputs.execd
+(tests/lib/telegraf_execd.py) against the real stack: signal = STDIN for 20
+intervals, signal = SIGUSR1, and signal = none with mail-e2e's own
+interval.  One line per route per interval, zero parse errors, zero
+unprefixed stderr lines, and a clean exit on stdin close (no SIGTERM)."""
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+from e2e import T, stack, stack_route, config_text, write_config, binary, check_no_leak  # noqa: E402
+from telegraf_execd import Execd  # noqa: E402
+
+env = stack()
+routes = (stack_route(env, "tg1", user="carol"), stack_route(env, "tg2", smtp="smtps", imap="tls", user="carol"))
+
+
+def check(report, what, want_lines):
+    T.eq(len(report.metrics), want_lines, f"{what}: {want_lines} metrics (one per route per interval)")
+    T.eq(report.parse_errors, [], f"{what}: zero line-protocol parse errors")
+    T.eq(report.unprefixed, [], f"{what}: zero unprefixed stderr lines")
+    T.eq(report.log["E"], [], f"{what}: no E! lines")
+    T.ok(not report.needed_sigterm and report.exit_code == 0, f"{what}: exited 0 on stdin close, no SIGTERM",
+         (report.exit_code, report.needed_sigterm))
+    T.ok(all(m[1].get("result") == "success" for m in report.metrics), f"{what}: every probe succeeded",
+         [m[1].get("result") for m in report.metrics])
+    check_no_leak(what, "\n".join(report.lines), "\n".join(sum(report.log.values(), [])))
+
+
+cfg = write_config(config_text(*routes))
+check(Execd([binary(), "-config", cfg], "STDIN", 1.0).run(20), "signal = STDIN, 20 intervals", 40)
+check(Execd([binary(), "-config", cfg], "SIGUSR1", 1.0).run(6), "signal = SIGUSR1, 6 intervals", 12)
+cfg2 = write_config(config_text(*routes, defaults={"interval": "1s"}))
+r = Execd([binary(), "-config", cfg2], "none", 1.0).run(5)
+T.ok(10 <= len(r.metrics) <= 14, f"signal = none, interval = 1s: about 6 cycles in 6 s ({len(r.metrics) // 2})", len(r.metrics))
+T.ok(not r.parse_errors and not r.unprefixed and r.exit_code == 0 and not r.needed_sigterm,
+     "signal = none: clean lines, clean exit on stdin close")
+T.done()
