@@ -148,7 +148,6 @@ static void send_cmd(struct imap_session *s, enum phase next, const char *name,
 	s->cmd_name = name;
 	s->cmd_sent_ns = clock_mono_ns();
 	s->phase = next;
-	s->res.commands++;
 	queue_line(s, line);
 	flush_out(s);
 }

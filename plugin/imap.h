@@ -50,7 +50,6 @@ struct imap_outcome {
 	char error[RESULT_ERROR_MAX];
 	bool logged_in;            /* libcurl's connect and login succeeded */
 	int tries;                 /* searches sent */
-	int commands;              /* IMAP commands sent by us (bench) */
 	int64_t t_found_ns;        /* monotonic moment the probe was seen */
 	int64_t t_ready_ns;        /* mailbox selected */
 	bool used_idle;

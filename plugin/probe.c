@@ -256,16 +256,6 @@ int64_t probe_next_timer(const struct probe *p)
 	return t;
 }
 
-int probe_imap_commands(const struct probe *p)
-{
-	return p->imap ? imap_outcome(p->imap)->commands : 0;
-}
-
-const char *probe_wait_mode(const struct probe *p)
-{
-	return p->imap && imap_outcome(p->imap)->used_idle ? "idle" : "poll";
-}
-
 void probe_free(struct probe *p)
 {
 	if (!p)

@@ -41,11 +41,6 @@ void probe_wait_fds(const struct probe *p, struct curl_waitfd *fds,
                     unsigned *n, unsigned max);
 int64_t probe_next_timer(const struct probe *p);   /* 0: none */
 
-/* IMAP commands the probe sent itself (for benchmarks). */
-int probe_imap_commands(const struct probe *p);
-/* "idle" or "poll": how the probe waited (for the D! line and benchmarks). */
-const char *probe_wait_mode(const struct probe *p);
-
 void probe_free(struct probe *p);
 
 #endif
