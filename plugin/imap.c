@@ -199,11 +199,6 @@ static void send_logout(struct imap_session *s)
 
 static void after_search_miss(struct imap_session *s, int64_t now)
 {
-	if (s->res.tries == 1)
-		log_debug("%s: waiting with %s", s->watch.label,
-		          s->has_idle && s->route->idle == IDLE_AUTO ? "IDLE" :
-		          s->route->idle == IDLE_OFF ? "polling (idle = off)" :
-		          "polling (server offers no IDLE)");
 	if (s->pending_exists) {
 		/* Something arrived while we searched: it is in our view now. */
 		s->pending_exists = false;
@@ -506,6 +501,10 @@ void imap_watch(struct imap_session *s, const char *token)
 		return;
 	snprintf(s->token, sizeof(s->token), "%s", token);
 	s->t_watch_ns = clock_mono_ns();
+	log_debug("%s: waiting with %s", s->watch.label,
+	          s->has_idle && s->route->idle == IDLE_AUTO ? "IDLE" :
+	          s->route->idle == IDLE_OFF ? "polling (idle = off)" :
+	          "polling (server offers no IDLE)");
 	/* NOOP first: Dovecot adds a message delivered after SELECT to the
 	 * session's view only at the end of a command, so a bare SEARCH would
 	 * find each probe one poll late (MAILSTACK-NOTES, gotcha 12). */
