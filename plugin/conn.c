@@ -247,6 +247,24 @@ const char *conn_error_text(const struct conn_watch *w, CURLcode code)
 	return w->errbuf[0] ? w->errbuf : curl_easy_strerror(code);
 }
 
+void conn_watch_init(struct conn_watch *w, enum conn_proto proto, const char *route_name)
+{
+	memset(w, 0, sizeof(*w));
+	w->proto = proto;
+	snprintf(w->label, sizeof(w->label), "%s/%s", route_name,
+	         proto == CONN_SMTP ? "smtp" : "imap");
+}
+
+int conn_multi_add(CURLM *multi, CURL *easy, char *err, size_t errlen)
+{
+	CURLMcode mc = curl_multi_add_handle(multi, easy);
+
+	if (mc == CURLM_OK)
+		return 0;
+	snprintf(err, errlen, "curl_multi_add_handle: %s", curl_multi_strerror(mc));
+	return -1;
+}
+
 #define SET(opt, val) do {                                                  \
 	CURLcode rc_ = curl_easy_setopt(h, opt, val);                       \
 	if (rc_ != CURLE_OK) {                                              \

@@ -57,8 +57,14 @@ struct conn_params {
 	long timeout_ms;           /* whole transfer bound */
 };
 
+/* Empty watch for one leg of route route_name; label "route/smtp". */
+void conn_watch_init(struct conn_watch *w, enum conn_proto proto, const char *route_name);
+
 CURL *conn_easy_new(const struct conn_params *p, struct conn_watch *watch,
                     char *err, size_t errlen);
+
+/* curl_multi_add_handle with its failure written into err; 0 or -1. */
+int conn_multi_add(CURLM *multi, CURL *easy, char *err, size_t errlen);
 
 size_t conn_redact_client_line(enum conn_proto proto, const char *line,
                                char *dst, size_t dstlen);

@@ -412,7 +412,6 @@ struct imap_session *imap_open(CURLM *multi, const struct route *r,
 		.username = r->imap_username, .password = r->imap_password,
 		.route = r, .timeout_ms = timeout_ms,
 	};
-	CURLMcode mc;
 
 	if (!s) {
 		snprintf(err, errlen, "out of memory");
@@ -421,9 +420,7 @@ struct imap_session *imap_open(CURLM *multi, const struct route *r,
 	s->multi = multi;
 	s->route = r;
 	s->fd = CURL_SOCKET_BAD;
-	s->res.tries = 0;
-	s->watch.proto = CONN_IMAP;
-	snprintf(s->watch.label, sizeof(s->watch.label), "%s/imap", r->name);
+	conn_watch_init(&s->watch, CONN_IMAP, r->name);
 	imap_reader_init(&s->reader);
 	s->easy = conn_easy_new(&p, &s->watch, err, errlen);
 	if (!s->easy)
@@ -432,11 +429,8 @@ struct imap_session *imap_open(CURLM *multi, const struct route *r,
 		snprintf(err, errlen, "libcurl refused CONNECT_ONLY");
 		goto fail;
 	}
-	mc = curl_multi_add_handle(multi, s->easy);
-	if (mc != CURLM_OK) {
-		snprintf(err, errlen, "curl_multi_add_handle: %s", curl_multi_strerror(mc));
+	if (conn_multi_add(multi, s->easy, err, errlen) != 0)
 		goto fail;
-	}
 	s->added = true;
 	return s;
 fail:

@@ -55,7 +55,6 @@ struct smtp_send *smtp_send_start(CURLM *multi, const struct route *r,
 		.username = r->smtp_username, .password = r->smtp_password,
 		.route = r, .timeout_ms = timeout_ms,
 	};
-	CURLMcode mc;
 
 	if (!s) {
 		snprintf(err, errlen, "out of memory");
@@ -65,8 +64,7 @@ struct smtp_send *smtp_send_start(CURLM *multi, const struct route *r,
 	s->route = r;
 	s->msg = msg;
 	s->len = len;
-	s->watch.proto = CONN_SMTP;
-	snprintf(s->watch.label, sizeof(s->watch.label), "%s/smtp", r->name);
+	conn_watch_init(&s->watch, CONN_SMTP, r->name);
 	s->easy = conn_easy_new(&p, &s->watch, err, errlen);
 	if (!s->easy)
 		goto fail;
@@ -85,11 +83,8 @@ struct smtp_send *smtp_send_start(CURLM *multi, const struct route *r,
 		snprintf(err, errlen, "libcurl refused an SMTP option");
 		goto fail;
 	}
-	mc = curl_multi_add_handle(multi, s->easy);
-	if (mc != CURLM_OK) {
-		snprintf(err, errlen, "curl_multi_add_handle: %s", curl_multi_strerror(mc));
+	if (conn_multi_add(multi, s->easy, err, errlen) != 0)
 		goto fail;
-	}
 	s->added = true;
 	return s;
 fail:
