@@ -22,7 +22,10 @@ Script lines (blank lines and '#' comments ignored):
     imap huge-line BYTES               an untagged line of BYTES before each SEARCH result
     imap literal                       an untagged response carrying a {n} literal
                                        before each SEARCH result
-    deliver delay SECONDS | never | twice
+    deliver delay SECONDS | never | twice | bounce | reply
+                                       (bounce: a DSN quoting the message is delivered
+                                       instead; reply: a reply with the token in its
+                                       Subject and the quoted headers in its body)
     tls-cert valid|expired|wronghost [smtp|imap]   (default: both protocols)
 
 ACTION is one of: `reply TEXT` (SMTP: the whole reply line; IMAP: the text
@@ -424,6 +427,17 @@ class FakeMail:
         how, secs = self.script.deliver
         if how == "never":
             return
+        if how in ("bounce", "reply"):
+            token = re.search(r"^X-Mail-E2E-Probe:\s*(\S+)", text, re.M | re.I)
+            token = token.group(1) if token else "?"
+            quoted = "\r\n".join("> " + l for l in text.split("\r\n"))
+            if how == "bounce":
+                text = ("From: MAILER-DAEMON@fake.test\r\nSubject: Undelivered Mail Returned to Sender\r\n"
+                        "Auto-Submitted: auto-replied\r\nContent-Type: text/plain\r\n\r\n"
+                        "This is the mail system.\r\n\r\n" + text)
+            else:
+                text = (f"From: bob@fake.test\r\nSubject: Re: [e2e email monitoring] {token}\r\n"
+                        f"In-Reply-To: <{token}.mail-e2e@fake.test>\r\n\r\n" + quoted)
         copies = 2 if how == "twice" else 1
 
         def later():
@@ -545,10 +559,12 @@ class FakeMail:
         if self.script.literal:
             body = b"Subject: a literal\r\n\r\n"
             c.send(b"* 1 FETCH (BODY[HEADER] {%d}\r\n" % len(body) + body + b")\r\n", raw=True)
+        # SEARCH HEADER looks at the message's own header section only (RFC
+        # 3501), not at headers quoted in a body or an attached message.
         with self.mailbox.lock:
             hits = [str(u) for u, t, d in self.mailbox.msgs
                     if not d and u >= lo and re.search(rf"^{re.escape(header)}:\s*{re.escape(token)}\s*$",
-                                                       t, re.I | re.M)]
+                                                       t.split("\r\n\r\n", 1)[0], re.I | re.M)]
         c.send("* SEARCH" + "".join(" " + h for h in hits))
 
     def _idle(self, c, tag, seen):
