@@ -358,6 +358,10 @@ static const struct keydef route_keys[] = {
 	{ "subject_prefix", K_PREFIX, R(subject_prefix), "[e2e email monitoring]" },
 	{ "delete", K_BOOL, R(delete_found), "true" },
 	{ "idle", K_IDLE, R(idle), "auto" },
+	{ "sweep_after", K_DURATION, R(sweep_after_ms), "1h" },
+	{ "check_junk", K_BOOL, R(check_junk), "true" },
+	{ "imap_junk_mailbox", K_MAILBOX, R(imap_junk_mailbox), NULL },
+	{ "junk_is_failure", K_BOOL, R(junk_is_failure), "false" },
 };
 #define N_ROUTE_KEYS (sizeof(route_keys) / sizeof(route_keys[0]))
 
@@ -558,7 +562,9 @@ static int apply(struct loader *L, struct route *r, const struct keydef *k,
 			      "not a duration (250ms, 10s, 2m, 1h, at most 1 week): \"%s\"", shown(value, b, sizeof(b)));
 			return -1;
 		}
-		if ((k->off == R(poll_interval_ms) && ms < 100) || ms < 1) {
+		if (k->off == R(sweep_after_ms) && ms == 0) {
+			/* 0 turns sweeping off */
+		} else if ((k->off == R(poll_interval_ms) && ms < 100) || ms < 1) {
 			failf(L, line, section, k->name, "too short: %s", k->off == R(poll_interval_ms) ? "at least 100ms" : "must be above 0");
 			return -1;
 		}
@@ -659,6 +665,7 @@ static void free_route(struct route *r)
 		free(*field);
 		*field = NULL;
 	}
+	probe_ledger_free(r->ledger);
 	free(r->name);
 	free(r->smtp_password_file);
 	free(r->imap_password_file);
@@ -733,6 +740,16 @@ static int build_route(struct loader *L, struct route *r, const struct section *
 		r->smtp_port = r->smtp_tls == TLS_IMPLICIT ? 465 : r->smtp_tls == TLS_NONE ? 25 : 587;
 	if (!r->imap_port)
 		r->imap_port = r->imap_tls == TLS_IMPLICIT ? 993 : 143;
+	if (r->imap_junk_mailbox && strcasecmp(r->imap_junk_mailbox, r->imap_mailbox) == 0) {
+		failf(L, sec->line, sec->name, "imap_junk_mailbox", "the same as imap_mailbox (%s)",
+		      r->imap_mailbox);
+		return -1;
+	}
+	r->ledger = probe_ledger_new(r->imap_password, r->name, r->imap_username, r->to);
+	if (!r->ledger) {
+		failf(L, 0, NULL, NULL, "out of memory");
+		return -1;
+	}
 	return 0;
 }
 
@@ -947,5 +964,9 @@ void config_print(const struct config *cfg, FILE *out)
 		fprintf(out, "  idle = %s\n  subject_prefix = %s\n  delete = %s\n",
 		        r->idle == IDLE_AUTO ? "auto" : "off", r->subject_prefix,
 		        r->delete_found ? "true" : "false");
+		fprintf(out, "  sweep_after = %ldms\n  check_junk = %s\n  imap_junk_mailbox = %s\n"
+		        "  junk_is_failure = %s\n", r->sweep_after_ms, r->check_junk ? "true" : "false",
+		        r->imap_junk_mailbox ? r->imap_junk_mailbox : "(\\Junk from LIST)",
+		        r->junk_is_failure ? "true" : "false");
 	}
 }

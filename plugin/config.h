@@ -23,6 +23,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "probe_id.h"
+
 #define CONFIG_DEFAULT_PATH "/etc/mail-e2e/mail-e2e.conf"
 
 enum tls_mode { TLS_STARTTLS = 0, TLS_IMPLICIT, TLS_NONE };
@@ -58,6 +60,16 @@ struct route {
 	char *subject_prefix;     /* default "[e2e email monitoring]" */
 	bool delete_found;        /* key "delete", default true */
 	enum idle_mode idle;      /* key "idle", default auto (issue 4) */
+
+	long sweep_after_ms;      /* default 1h; 0: never sweep (issue 5) */
+	bool check_junk;          /* default true: also watch the junk mailbox */
+	char *imap_junk_mailbox;  /* NULL: the one LIST marks \Junk */
+	bool junk_is_failure;     /* default false: junk placement is result junk */
+
+	/* Process-lifetime memory of this route's probes (probe_id.h); owned,
+	 * allocated by config_load, wiped by config_free.  Not const through a
+	 * const route on purpose: every cycle updates it. */
+	struct probe_ledger *ledger;
 };
 
 struct config {

@@ -34,7 +34,7 @@ struct cycle *cycle_start(const struct config *cfg, cycle_emit_fn emit, void *ct
 	c->multi = curl_multi_init();
 	c->probes = calloc(c->n, sizeof(*c->probes));
 	c->emitted = calloc(c->n, sizeof(*c->emitted));
-	c->fds_cap = (unsigned)c->n + 8;
+	c->fds_cap = 2 * (unsigned)c->n + 8;   /* inbox + junk per route, + caller's */
 	c->fds = calloc(c->fds_cap, sizeof(*c->fds));
 	if (!c->multi || !c->probes || !c->emitted || !c->fds)
 		goto fail;

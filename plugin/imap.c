@@ -15,19 +15,23 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "clock.h"
 #include "conn.h"
 #include "imap_parse.h"
 #include "log.h"
 #include "message.h"
+#include "probe_id.h"
 
 #define MAX_FOUND 16
+#define SCAN_MAX 64        /* earlier probes examined per cycle; more wait */
 #define IDLE_REFRESH_NS (300 * NS_PER_S)   /* RFC 2177 asks for < 29 min */
 #define CLEANUP_NS (5 * NS_PER_S)          /* delete + logout after found */
 
 enum phase {
-	PH_CONNECTING, PH_CAPABILITY, PH_SELECT, PH_READY,
+	PH_CONNECTING, PH_CAPABILITY, PH_LIST, PH_SELECT,
+	PH_SCAN_SEARCH, PH_SCAN_FETCH, PH_SCAN_STORE, PH_SCAN_EXPUNGE, PH_READY,
 	PH_NOOP, PH_SEARCH, PH_IDLE_START, PH_IDLING, PH_IDLE_DONE, PH_SLEEP,
 	PH_STORE, PH_EXPUNGE, PH_LOGOUT, PH_CLOSED,
 };
@@ -37,6 +41,10 @@ struct imap_session {
 	CURL *easy;
 	bool added;
 	const struct route *route;
+	enum imap_role role;
+	char mailbox[256];          /* to SELECT; "" for junk until LIST names it */
+	bool absent;                /* junk role: the account has no junk mailbox */
+	bool finishing;             /* imap_finish() came during the scan */
 	struct conn_watch watch;
 	curl_socket_t fd;
 	enum phase phase;
@@ -55,6 +63,10 @@ struct imap_session {
 	char token[33];
 	uint32_t found_uids[MAX_FOUND];
 	size_t n_found;
+	uint32_t scan_uids[SCAN_MAX];   /* earlier probe candidates (SEARCH) */
+	size_t n_scan;
+	uint32_t drop_uids[SCAN_MAX];   /* of those, ours and due for deletion */
+	size_t n_drop;
 	bool pending_exists;        /* EXISTS seen outside IDLE: search again */
 	int64_t t_watch_ns;         /* searching began */
 	int64_t t_last_exists_ns;   /* last EXISTS announcement */
@@ -181,18 +193,146 @@ static void send_search(struct imap_session *s)
 	         s->uidnext, MESSAGE_TOKEN_HEADER, s->token);
 }
 
-static void uid_list(const struct imap_session *s, char *dst, size_t dstlen)
+static void uid_list(const uint32_t *uids, size_t count, char *dst, size_t dstlen)
 {
 	size_t n = 0;
 
 	dst[0] = '\0';
-	for (size_t i = 0; i < s->n_found && n + 12 < dstlen; i++)
-		n += (size_t)snprintf(dst + n, dstlen - n, "%s%u", i ? "," : "", s->found_uids[i]);
+	for (size_t i = 0; i < count && n + 12 < dstlen; i++)
+		n += (size_t)snprintf(dst + n, dstlen - n, "%s%u", i ? "," : "", uids[i]);
 }
 
 static void send_logout(struct imap_session *s)
 {
 	send_cmd(s, PH_LOGOUT, "LOGOUT", "LOGOUT");
+}
+
+/* --- earlier probes: late arrivals, duplicates, leftovers --------------- */
+
+static void begin_watch(struct imap_session *s)
+{
+	/* NOOP first: Dovecot adds a message delivered after SELECT to the
+	 * session's view only at the end of a command, so a bare SEARCH would
+	 * find each probe one poll late (MAILSTACK-NOTES, gotcha 12). */
+	send_cmd(s, PH_NOOP, "NOOP", "NOOP");
+}
+
+static void scan_done(struct imap_session *s)
+{
+	if (s->finishing)
+		send_logout(s);
+	else if (s->token[0])
+		begin_watch(s);
+	else
+		s->phase = PH_READY;
+}
+
+/* Every message older than the send that carries our header, oldest
+ * first; the FETCH that follows decides which are provably ours. */
+static void start_scan(struct imap_session *s)
+{
+	s->n_scan = s->n_drop = 0;
+	if (s->uidnext <= 1) {
+		s->res.scanned = true;
+		scan_done(s);
+		return;
+	}
+	send_cmd(s, PH_SCAN_SEARCH, "SEARCH", "UID SEARCH UID 1:%u HEADER %s \"\"",
+	         s->uidnext - 1, MESSAGE_TOKEN_HEADER);
+}
+
+/* One fetched header block: ours or not, late, duplicate, due for the
+ * sweep.  A message we cannot prove ours is never touched. */
+static void judge_earlier(struct imap_session *s, const struct imap_fetched *f)
+{
+	const struct route *r = s->route;
+	struct probe_ledger *ledger = r->ledger;
+	int64_t stamp, age_ms;
+	bool late, drop = false;
+
+	if (!probe_id_verify(ledger, f->token, f->message_id, &stamp))
+		return;
+	age_ms = ((int64_t)time(NULL) - stamp) * 1000;
+	late = f->has_date && (f->internaldate - stamp) * 1000 > r->timeout_ms;
+	if (late && !ledger_was_counted(ledger, f->token)) {
+		s->res.late++;
+		ledger_note_counted(ledger, f->token);
+		log_debug("%s: late arrival: probe %s landed %llds after it was sent",
+		          s->watch.label, f->token, (long long)(f->internaldate - stamp));
+	}
+	if ((late || ledger_was_found(ledger, f->token)) && r->delete_found)
+		drop = true;     /* its probe is over for good: nothing to wait for */
+	if (r->sweep_after_ms > 0 && age_ms >= r->sweep_after_ms)
+		drop = true;
+	if (drop && s->n_drop < SCAN_MAX)
+		s->drop_uids[s->n_drop++] = f->uid;
+}
+
+static void after_scan_fetch(struct imap_session *s, bool ok, const char *why)
+{
+	char uids[SCAN_MAX * 11];
+
+	if (!ok) {
+		log_warn("%s: could not read earlier probes (%s): nothing swept", s->watch.label, why);
+		scan_done(s);
+		return;
+	}
+	s->res.scanned = true;
+	if (s->n_drop == 0) {
+		scan_done(s);
+	} else if (!s->has_uidplus) {
+		/* Plain EXPUNGE would also remove other messages marked \Deleted. */
+		log_debug("%s: server lacks UIDPLUS: %zu earlier probe(s) left in place",
+		          s->watch.label, s->n_drop);
+		scan_done(s);
+	} else {
+		uid_list(s->drop_uids, s->n_drop, uids, sizeof(uids));
+		send_cmd(s, PH_SCAN_STORE, "STORE", "UID STORE %s +FLAGS.SILENT (\\Deleted)", uids);
+	}
+}
+
+static void on_scan_tagged(struct imap_session *s, const struct imap_response *r)
+{
+	bool ok = r->status == IMAP_ST_OK;
+	char uids[SCAN_MAX * 11];
+
+	switch (s->phase) {
+	case PH_SCAN_SEARCH:
+		if (!ok) {
+			log_warn("%s: could not search for earlier probes: %s", s->watch.label, r->rest);
+			scan_done(s);
+		} else if (s->n_scan == 0) {
+			s->res.scanned = true;
+			scan_done(s);
+		} else {
+			uid_list(s->scan_uids, s->n_scan, uids, sizeof(uids));
+			send_cmd(s, PH_SCAN_FETCH, "FETCH",
+			         "UID FETCH %s (UID INTERNALDATE BODY.PEEK[HEADER.FIELDS (%s Message-ID)])",
+			         uids, MESSAGE_TOKEN_HEADER);
+		}
+		break;
+	case PH_SCAN_FETCH:
+		after_scan_fetch(s, ok, r->rest);
+		break;
+	case PH_SCAN_STORE:
+		if (!ok) {
+			log_warn("%s: could not flag earlier probes deleted: %s", s->watch.label, r->rest);
+			scan_done(s);
+			break;
+		}
+		uid_list(s->drop_uids, s->n_drop, uids, sizeof(uids));
+		send_cmd(s, PH_SCAN_EXPUNGE, "EXPUNGE", "UID EXPUNGE %s", uids);
+		break;
+	case PH_SCAN_EXPUNGE:
+		if (ok)
+			log_debug("%s: removed %zu earlier probe(s)", s->watch.label, s->n_drop);
+		else
+			log_warn("%s: UID EXPUNGE of earlier probes failed: %s", s->watch.label, r->rest);
+		scan_done(s);
+		break;
+	default:
+		break;
+	}
 }
 
 /* --- what to do after each completed command ---------------------------- */
@@ -216,13 +356,14 @@ static void on_found(struct imap_session *s, int64_t now)
 	char uids[MAX_FOUND * 11];
 
 	s->found = true;
+	ledger_note_found(s->route->ledger, s->token);
 	s->res.t_found_ns = s->t_last_exists_ns > s->t_watch_ns ? s->t_last_exists_ns : now;
 	s->close_by_ns = now + CLEANUP_NS;
 	if (!s->route->delete_found) {
 		send_logout(s);
 		return;
 	}
-	uid_list(s, uids, sizeof(uids));
+	uid_list(s->found_uids, s->n_found, uids, sizeof(uids));
 	send_cmd(s, PH_STORE, "STORE", "UID STORE %s +FLAGS.SILENT (\\Deleted)", uids);
 }
 
@@ -234,20 +375,38 @@ static void on_tagged(struct imap_session *s, const struct imap_response *r, int
 
 	switch (s->phase) {
 	case PH_CAPABILITY:
-		quote(s->route->imap_mailbox, mbox, sizeof(mbox));
+		if (!s->mailbox[0]) {
+			send_cmd(s, PH_LIST, "LIST", "LIST \"\" \"*\"");
+			break;
+		}
+		quote(s->mailbox, mbox, sizeof(mbox));
+		send_cmd(s, PH_SELECT, "SELECT", "SELECT %s", mbox);
+		break;
+	case PH_LIST:
+		if (!ok || !s->mailbox[0]) {
+			log_debug("%s: %s", s->watch.label, ok ? "no mailbox marked \\Junk: not watched"
+			          : "LIST refused: junk mailbox not watched");
+			s->absent = true;
+			send_logout(s);
+			break;
+		}
+		quote(s->mailbox, mbox, sizeof(mbox));
 		send_cmd(s, PH_SELECT, "SELECT", "SELECT %s", mbox);
 		break;
 	case PH_SELECT:
 		if (!ok) {
-			fail(s, RESULT_IMAP_ERROR, "SELECT %s: %s %s", s->route->imap_mailbox,
+			fail(s, RESULT_IMAP_ERROR, "SELECT %s: %s %s", s->mailbox,
 			     r->status == IMAP_ST_NO ? "NO" : r->status == IMAP_ST_BAD ? "BAD" : "failed",
 			     r->rest);
 			break;
 		}
 		if (s->uidnext == 0)
 			s->uidnext = 1;   /* no UIDNEXT: the unique token still guards */
-		s->phase = PH_READY;
 		s->res.t_ready_ns = now;
+		start_scan(s);
+		break;
+	case PH_SCAN_SEARCH: case PH_SCAN_FETCH: case PH_SCAN_STORE: case PH_SCAN_EXPUNGE:
+		on_scan_tagged(s, r);
 		break;
 	case PH_NOOP:
 		send_search(s);
@@ -277,7 +436,7 @@ static void on_tagged(struct imap_session *s, const struct imap_response *r, int
 		if (!ok)
 			log_warn("%s: could not flag the probe deleted: %s", s->watch.label, r->rest);
 		if (ok && s->has_uidplus) {
-			uid_list(s, uids, sizeof(uids));
+			uid_list(s->found_uids, s->n_found, uids, sizeof(uids));
 			send_cmd(s, PH_EXPUNGE, "EXPUNGE", "UID EXPUNGE %s", uids);
 		} else {
 			if (ok)
@@ -327,6 +486,24 @@ static void on_untagged(struct imap_session *s, const char *text,
 		} else {
 			s->pending_exists = true;
 		}
+	}
+	if (s->phase == PH_LIST && !s->mailbox[0]) {
+		bool junk;
+		char name[sizeof(s->mailbox)];
+		if (imap_parse_list(text, &junk, name, sizeof(name)) && junk)
+			snprintf(s->mailbox, sizeof(s->mailbox), "%s", name);
+	}
+	if (s->phase == PH_SCAN_SEARCH) {
+		uint32_t all[SCAN_MAX];
+		if (imap_parse_search(text, all, SCAN_MAX, &count))
+			for (size_t i = 0; i < count && s->n_scan < SCAN_MAX; i++)
+				if (all[i] < s->uidnext)
+					s->scan_uids[s->n_scan++] = all[i];
+	}
+	if (s->phase == PH_SCAN_FETCH) {
+		struct imap_fetched f;
+		if (imap_parse_fetch_probe(text, &f))
+			judge_earlier(s, &f);
 	}
 	if (s->phase == PH_SEARCH && imap_parse_search(text, uids, MAX_FOUND, &count)) {
 		for (size_t i = 0; i < count && s->n_found < MAX_FOUND; i++)
@@ -402,7 +579,7 @@ static void pump_in(struct imap_session *s, int64_t now)
 
 /* --- public ------------------------------------------------------------- */
 
-struct imap_session *imap_open(CURLM *multi, const struct route *r,
+struct imap_session *imap_open(CURLM *multi, const struct route *r, enum imap_role role,
                                long timeout_ms, char *err, size_t errlen)
 {
 	struct imap_session *s = calloc(1, sizeof(*s));
@@ -419,8 +596,15 @@ struct imap_session *imap_open(CURLM *multi, const struct route *r,
 	}
 	s->multi = multi;
 	s->route = r;
+	s->role = role;
+	if (role == IMAP_ROLE_INBOX)
+		snprintf(s->mailbox, sizeof(s->mailbox), "%s", r->imap_mailbox);
+	else if (r->imap_junk_mailbox)
+		snprintf(s->mailbox, sizeof(s->mailbox), "%s", r->imap_junk_mailbox);
 	s->fd = CURL_SOCKET_BAD;
 	conn_watch_init(&s->watch, CONN_IMAP, r->name);
+	if (role == IMAP_ROLE_JUNK)
+		snprintf(s->watch.label, sizeof(s->watch.label), "%s/junk", r->name);
 	imap_reader_init(&s->reader);
 	s->easy = conn_easy_new(&p, &s->watch, err, errlen);
 	if (!s->easy)
@@ -491,7 +675,7 @@ void imap_connected(struct imap_session *s, CURLcode code)
 
 void imap_watch(struct imap_session *s, const char *token)
 {
-	if (s->phase != PH_READY)
+	if (s->failed || s->absent || s->phase < PH_SCAN_SEARCH || s->phase > PH_READY)
 		return;
 	snprintf(s->token, sizeof(s->token), "%s", token);
 	s->t_watch_ns = clock_mono_ns();
@@ -499,10 +683,9 @@ void imap_watch(struct imap_session *s, const char *token)
 	          s->has_idle && s->route->idle == IDLE_AUTO ? "IDLE" :
 	          s->route->idle == IDLE_OFF ? "polling (idle = off)" :
 	          "polling (server offers no IDLE)");
-	/* NOOP first: Dovecot adds a message delivered after SELECT to the
-	 * session's view only at the end of a command, so a bare SEARCH would
-	 * find each probe one poll late (MAILSTACK-NOTES, gotcha 12). */
-	send_cmd(s, PH_NOOP, "NOOP", "NOOP");
+	if (s->phase == PH_READY)
+		begin_watch(s);
+	/* else the scan of earlier probes is finishing; it starts the watch */
 }
 
 void imap_finish(struct imap_session *s, int64_t now, int64_t until)
@@ -513,9 +696,13 @@ void imap_finish(struct imap_session *s, int64_t now, int64_t until)
 		s->phase = PH_CLOSED;
 		return;
 	}
+	s->close_by_ns = until > now ? until : now;
+	if (s->phase >= PH_SCAN_SEARCH && s->phase <= PH_SCAN_EXPUNGE) {
+		s->finishing = true;   /* let the sweep finish, then log out */
+		return;
+	}
 	if (s->phase == PH_IDLING)
 		queue_line(s, "DONE");
-	s->close_by_ns = until > now ? until : now;
 	send_logout(s);
 }
 
@@ -548,11 +735,15 @@ enum imap_state imap_state(const struct imap_session *s)
 		return IMAP_FAILED;
 	if (s->found)
 		return IMAP_FOUND;
+	if (s->absent)
+		return IMAP_ABSENT;
 	switch (s->phase) {
 	case PH_CONNECTING: return IMAP_CONNECTING;
 	case PH_CAPABILITY:
+	case PH_LIST:
 	case PH_SELECT: return IMAP_PREPARING;
-	case PH_READY: return IMAP_READY;
+	case PH_SCAN_SEARCH: case PH_SCAN_FETCH: case PH_SCAN_STORE: case PH_SCAN_EXPUNGE:
+	case PH_READY: return s->token[0] ? IMAP_WATCHING : IMAP_READY;
 	default: return IMAP_WATCHING;
 	}
 }
@@ -570,7 +761,8 @@ const struct imap_outcome *imap_outcome(const struct imap_session *s)
 bool imap_awaiting_reply(const struct imap_session *s, int64_t *since, const char **what)
 {
 	switch (s->phase) {
-	case PH_CAPABILITY: case PH_SELECT: case PH_NOOP: case PH_SEARCH:
+	case PH_CAPABILITY: case PH_LIST: case PH_SELECT: case PH_NOOP: case PH_SEARCH:
+	case PH_SCAN_SEARCH: case PH_SCAN_FETCH: case PH_SCAN_STORE: case PH_SCAN_EXPUNGE:
 	case PH_IDLE_START: case PH_IDLE_DONE: case PH_STORE: case PH_EXPUNGE:
 		*since = s->cmd_sent_ns;
 		*what = s->cmd_name;

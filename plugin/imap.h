@@ -5,7 +5,10 @@
  * the shared multi handle); from then on this module speaks IMAP itself over
  * curl_easy_send/recv, non-blocking, so one event loop serves every route:
  *
- *   CAPABILITY -> SELECT (note UIDNEXT) -> [caller sends the message]
+ *   CAPABILITY -> [junk role: LIST, find \Junk] -> SELECT (note UIDNEXT)
+ *   -> scan earlier probes: UID SEARCH HEADER X-Mail-E2E-Probe "" + UID FETCH
+ *      their Message-ID and INTERNALDATE; count late ones, delete the
+ *      provably ours that are due (probe_id.h)      [caller sends meanwhile]
  *   -> NOOP + UID SEARCH ... HEADER X-Mail-E2E-Probe <token>
  *   -> IDLE until EXISTS (or sleep poll_interval) -> search again ...
  *   -> found: UID STORE \Deleted + UID EXPUNGE (UIDPLUS) -> LOGOUT
@@ -43,6 +46,12 @@ enum imap_state {
 	IMAP_WATCHING,     /* searching for the token */
 	IMAP_FOUND,        /* seen; deleting and logging out */
 	IMAP_FAILED,       /* see imap_outcome() */
+	IMAP_ABSENT,       /* junk role: the account has no junk mailbox */
+};
+
+enum imap_role {
+	IMAP_ROLE_INBOX,   /* route's imap_mailbox */
+	IMAP_ROLE_JUNK,    /* imap_junk_mailbox, or the one LIST marks \Junk */
 };
 
 struct imap_outcome {
@@ -55,11 +64,13 @@ struct imap_outcome {
 	bool used_idle;
 	char tls_version[16];
 	int64_t cert_not_after;     /* 0: unknown */
+	bool scanned;               /* earlier probes were examined */
+	int late;                   /* of those, late arrivals counted now */
 };
 
 struct imap_session;
 
-struct imap_session *imap_open(CURLM *multi, const struct route *r,
+struct imap_session *imap_open(CURLM *multi, const struct route *r, enum imap_role role,
                                long timeout_ms, char *err, size_t errlen);
 CURL *imap_easy(const struct imap_session *s);
 void imap_connected(struct imap_session *s, CURLcode code);

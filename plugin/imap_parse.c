@@ -6,6 +6,8 @@
 #include "imap_parse.h"
 
 #include <ctype.h>
+#include <stdio.h>
+#include <time.h>
 #include <string.h>
 #include <strings.h>
 
@@ -75,9 +77,18 @@ int imap_reader_feed(struct imap_reader *r, const char *data, size_t n,
 		uint64_t lit;
 
 		if (r->in_literal) {
-			/* Skip literal bytes in bulk. */
+			/* Keep what fits (control bytes as blanks, so the text stays
+			 * one printable line), skip the rest in bulk. */
 			size_t avail = n - i;
 			size_t skip = r->literal_left < avail ? (size_t)r->literal_left : avail;
+			size_t room = IMAP_KEEP - r->len;
+			size_t keep = skip < room ? skip : room;
+			for (size_t k = 0; k < keep; k++) {
+				unsigned char b = (unsigned char)data[i + k];
+				r->text[r->len++] = (b < 0x20 || b == 0x7f) ? ' ' : (char)b;
+			}
+			if (keep < skip)
+				r->truncated = true;
 			r->literal_left -= skip;
 			i += skip - 1;
 			if (r->literal_left == 0)
@@ -294,4 +305,171 @@ bool imap_capability_has(const char *text, const char *cap)
 			p++;
 	}
 	return false;
+}
+
+/* An IMAP string at *p: "quoted" (with \-escapes), {n} followed by the
+ * literal kept inline, or an atom.  Copies at most dstlen-1 bytes. */
+static bool parse_astring(const char **p, char *dst, size_t dstlen)
+{
+	const char *s = *p;
+	size_t n = 0;
+
+	if (*s == '"') {
+		for (s++; *s && *s != '"'; s++) {
+			if (*s == '\\' && s[1])
+				s++;
+			if (n + 1 < dstlen)
+				dst[n++] = *s;
+		}
+		if (*s != '"')
+			return false;
+		s++;
+	} else if (*s == '{') {
+		uint32_t len;
+		s++;
+		if (!parse_u32(&s, &len))
+			return false;
+		if (*s == '+')
+			s++;
+		if (*s != '}')
+			return false;
+		s++;
+		for (uint32_t i = 0; i < len; i++, s++) {
+			if (!*s)
+				return false;
+			if (n + 1 < dstlen)
+				dst[n++] = *s;
+		}
+	} else {
+		while (*s && *s != ' ' && *s != '(' && *s != ')') {
+			if (n + 1 < dstlen)
+				dst[n++] = *s;
+			s++;
+		}
+		if (n == 0)
+			return false;
+	}
+	if (dstlen)
+		dst[n] = '\0';
+	*p = s;
+	return true;
+}
+
+bool imap_parse_list(const char *text, bool *is_junk, char *name, size_t namelen)
+{
+	const char *p = text, *close;
+	char delim[8];
+
+	if (strncasecmp(p, "* LIST (", 8) != 0)
+		return false;
+	p += 8;
+	close = strchr(p, ')');
+	if (!close)
+		return false;
+	*is_junk = false;
+	while (p < close) {
+		const char *w = p;
+		while (p < close && *p != ' ')
+			p++;
+		if (p - w == 5 && strncasecmp(w, "\\Junk", 5) == 0)
+			*is_junk = true;
+		while (p < close && *p == ' ')
+			p++;
+	}
+	p = close + 1;
+	if (*p++ != ' ')
+		return false;
+	if (!parse_astring(&p, delim, sizeof(delim)))   /* "." or NIL */
+		return false;
+	if (*p++ != ' ')
+		return false;
+	return parse_astring(&p, name, namelen);
+}
+
+static const char *find_ci(const char *hay, const char *needle)
+{
+	size_t n = strlen(needle);
+
+	for (; *hay; hay++)
+		if (strncasecmp(hay, needle, n) == 0)
+			return hay;
+	return NULL;
+}
+
+/* "25-Nov-2026 14:00:00 +0100" -> Unix seconds. */
+static bool parse_internaldate(const char *s, int64_t *out)
+{
+	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+	struct tm tm;
+	char mon[4];
+	int day, year, hh, mm, ss, zone, consumed = 0;
+	char sign;
+	const char *m;
+
+	memset(&tm, 0, sizeof(tm));
+	while (*s == ' ')
+		s++;
+	if (sscanf(s, "%2d-%3s-%4d %2d:%2d:%2d %c%4d%n", &day, mon, &year, &hh, &mm, &ss,
+	           &sign, &zone, &consumed) != 8 || consumed == 0 || (sign != '+' && sign != '-'))
+		return false;
+	m = strstr(months, mon);
+	if (!m || strlen(mon) != 3 || (m - months) % 3 != 0 || day < 1 || day > 31 ||
+	    year < 1970 || year > 9999 || hh > 23 || mm > 59 || ss > 60 || zone > 1459 || zone < 0)
+		return false;
+	tm.tm_mday = day;
+	tm.tm_mon = (int)((m - months) / 3);
+	tm.tm_year = year - 1900;
+	tm.tm_hour = hh;
+	tm.tm_min = mm;
+	tm.tm_sec = ss;
+	*out = (int64_t)timegm(&tm) - (sign == '-' ? -1 : 1) * (int64_t)((zone / 100) * 3600 + (zone % 100) * 60);
+	return true;
+}
+
+/* The value of header field `name` in a kept header block: first word after
+ * "name:", at most dstlen-1 bytes, "" when absent. */
+static void header_word(const char *block, const char *name, char *dst, size_t dstlen)
+{
+	const char *p = find_ci(block, name);
+	size_t n = 0;
+
+	dst[0] = '\0';
+	if (!p)
+		return;
+	p += strlen(name);
+	while (*p == ' ')
+		p++;
+	while (*p && *p != ' ' && *p != ')' && n + 1 < dstlen)
+		dst[n++] = *p++;
+	dst[n] = '\0';
+}
+
+bool imap_parse_fetch_probe(const char *text, struct imap_fetched *out)
+{
+	const char *p = text, *q, *body;
+	uint32_t seq;
+
+	memset(out, 0, sizeof(*out));
+	if (strncmp(p, "* ", 2) != 0)
+		return false;
+	p += 2;
+	if (!parse_u32(&p, &seq) || strncasecmp(p, " FETCH (", 8) != 0)
+		return false;
+	q = find_ci(p, "UID ");
+	if (!q)
+		return false;
+	q += 4;
+	if (!parse_u32(&q, &out->uid))
+		return false;
+	q = find_ci(p, "INTERNALDATE \"");
+	out->has_date = q && parse_internaldate(q + 14, &out->internaldate);
+	/* Look for fields only inside the returned header block, so the
+	 * field names in the request echo "(X-MAIL-E2E-PROBE MESSAGE-ID)"
+	 * cannot be mistaken for values. */
+	body = find_ci(p, "BODY[HEADER.FIELDS");
+	if (!body || !(body = strchr(body, ']')))
+		return false;
+	header_word(body, "X-Mail-E2E-Probe:", out->token, sizeof(out->token));
+	header_word(body, "Message-ID:", out->message_id, sizeof(out->message_id));
+	return true;
 }

@@ -4,8 +4,9 @@
  * Contract:
  *  - struct imap_reader frames a byte stream into complete responses: a
  *    response is a line ending in CRLF (a bare LF is tolerated), continued
- *    across literals "{n}" / "{n+}".  Literal contents are skipped, not
- *    stored.  Only the first IMAP_KEEP bytes of a response are kept; the rest
+ *    across literals "{n}" / "{n+}".  Literal contents are kept inline,
+ *    right after "{n}", with control bytes (CR, LF, NUL...) turned into
+ *    blanks.  Only the first IMAP_KEEP bytes of a response are kept; the rest
  *    is consumed and dropped, so a 1 MiB line costs no memory and the
  *    callback learns it was truncated.  No allocation; the reader lives
  *    inside its owner.
@@ -74,5 +75,21 @@ bool imap_capability_has(const char *text, const char *cap);
 /* True if text is an untagged "* CAPABILITY" response or carries a
  * "[CAPABILITY ...]" response code. */
 bool imap_is_capability(const char *text);
+
+/* "* LIST (\HasNoChildren \Junk) "." Junk": the mailbox name (quoted,
+ * literal or atom; at most namelen-1 bytes) and whether it carries the
+ * \Junk special-use attribute (RFC 6154). */
+bool imap_parse_list(const char *text, bool *is_junk, char *name, size_t namelen);
+
+/* One reply to UID FETCH (UID INTERNALDATE BODY.PEEK[HEADER.FIELDS
+ * (X-Mail-E2E-Probe Message-ID)]). */
+struct imap_fetched {
+	uint32_t uid;
+	bool has_date;
+	int64_t internaldate;      /* Unix seconds */
+	char token[40];            /* X-Mail-E2E-Probe value, "" if absent */
+	char message_id[200];      /* Message-ID value, "" if absent */
+};
+bool imap_parse_fetch_probe(const char *text, struct imap_fetched *out);
 
 #endif

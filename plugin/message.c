@@ -5,30 +5,9 @@
  */
 #include "message.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-
-int message_new_token(char token[33])
-{
-	unsigned char raw[16];
-	size_t got = 0;
-
-	while (got < sizeof(raw)) {
-		ssize_t n = getrandom(raw + got, sizeof(raw) - got, 0);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		got += (size_t)n;
-	}
-	for (size_t i = 0; i < sizeof(raw); i++)
-		snprintf(token + 2 * i, 3, "%02x", raw[i]);
-	return 0;
-}
 
 /* The domain part of an address, for the Message-ID; "localhost" if none. */
 static const char *address_domain(const char *addr)
@@ -38,8 +17,8 @@ static const char *address_domain(const char *addr)
 }
 
 char *message_build(const char *from, const char *to, const char *subject_prefix,
-                    const char *route_name, const char *token, time_t now,
-                    size_t *len)
+                    const char *route_name, const char *token,
+                    const char *msgid_local, time_t now, size_t *len)
 {
 	char date[64];
 	struct tm tm;
@@ -61,7 +40,7 @@ char *message_build(const char *from, const char *to, const char *subject_prefix
 		"To: %s\r\n"
 		"Subject: %s %s\r\n"
 		"Date: %s\r\n"
-		"Message-ID: <%s.mail-e2e@%s>\r\n"
+		"Message-ID: <%s@%s>\r\n"
 		"MIME-Version: 1.0\r\n"
 		"Content-Type: text/plain; charset=us-ascii\r\n"
 		"Content-Transfer-Encoding: 7bit\r\n"
@@ -71,7 +50,7 @@ char *message_build(const char *from, const char *to, const char *subject_prefix
 		"This is an automated end-to-end delivery probe sent by mail-e2e\r\n"
 		"(route %s). It is deleted automatically once found.\r\n"
 		"Token: %s\r\n",
-		from, to, subject_prefix, token, date, token, address_domain(from),
+		from, to, subject_prefix, token, date, msgid_local, address_domain(from),
 		token, route_name, token);
 	if (ferror(f)) {
 		fclose(f);

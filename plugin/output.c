@@ -213,6 +213,8 @@ static void format_influx(struct out *o, const char *measurement, const struct r
 	server_name(r->imap_host, r->imap_port, server, sizeof(server));
 	lp_tag(o, "imap_server", server);
 	lp_tag(o, "result", result_name(res->result));
+	if (res->mailbox[0])
+		lp_tag(o, "mailbox", res->mailbox);
 
 	lp_int(o, &first, "success", res->result == RESULT_SUCCESS);
 	lp_int(o, &first, "result_code", res->result);
@@ -225,6 +227,8 @@ static void format_influx(struct out *o, const char *measurement, const struct r
 		lp_int(o, &first, "tries", res->tries);
 	if (res->smtp_code >= 0)
 		lp_int(o, &first, "smtp_code", res->smtp_code);
+	if (res->late >= 0)
+		lp_int(o, &first, "late", res->late);
 	if (res->smtp_cert_known)
 		lp_int(o, &first, "smtp_cert_expiry", res->smtp_cert_expiry);
 	if (res->imap_cert_known)
@@ -332,6 +336,8 @@ static void format_json(struct out *o, const struct route *r, const struct probe
 	json_span(o, "imap_duration", res->t_imap_start, res->t_end);
 	json_int(o, "smtp_code", res->smtp_code >= 0, res->smtp_code);
 	json_str(o, "error", ok || !res->error[0] ? NULL : res->error);
+	json_str(o, "mailbox", res->mailbox[0] ? res->mailbox : NULL);
+	json_int(o, "late", res->late >= 0, res->late);
 	json_int(o, "smtp_cert_expiry", res->smtp_cert_known, res->smtp_cert_expiry);
 	json_int(o, "imap_cert_expiry", res->imap_cert_known, res->imap_cert_expiry);
 	json_str(o, "smtp_tls_version", res->smtp_tls_version[0] ? res->smtp_tls_version : NULL);

@@ -4,6 +4,11 @@
  * IMAP goes first: the mailbox is selected and UIDNEXT noted before the
  * message is sent, so only messages newer than the send can count, and the
  * search can start the moment SMTP has its final reply.
+ *
+ * With check_junk a second IMAP session watches the junk mailbox the same
+ * way.  It is a bystander: where it is found decides the `mailbox` tag, but
+ * a junk session that fails only costs a warning, unless the user named
+ * the junk mailbox (imap_junk_mailbox), which then has to work.
  */
 #include "probe.h"
 
@@ -16,6 +21,7 @@
 #include "imap.h"
 #include "log.h"
 #include "message.h"
+#include "probe_id.h"
 #include "smtp.h"
 
 /* A command unanswered this long when the deadline hits is a stalled server
@@ -34,7 +40,9 @@ struct probe {
 	int64_t t0_ns, deadline_ns;
 	struct probe_result res;
 	struct imap_session *imap;
+	struct imap_session *junk;  /* NULL: not watched (check_junk off, or gave up) */
 	struct smtp_send *smtp;
+	char msgid_local[PROBE_ID_LOCAL_MAX];
 	char *msg;
 	size_t msg_len;
 };
@@ -64,7 +72,17 @@ static void conclude(struct probe *p, enum result_class r, int64_t now, const ch
 		const struct imap_outcome *o = imap_outcome(p->imap);
 		if (o->logged_in)
 			p->res.tries = o->tries;
+		if (o->scanned)
+			p->res.late = o->late;
 		imap_finish(p->imap, now, now + 2 * NS_PER_S);
+	}
+	if (p->junk) {
+		const struct imap_outcome *o = imap_outcome(p->junk);
+		if (o->logged_in && p->res.tries >= 0)
+			p->res.tries += o->tries;
+		if (o->scanned && p->res.late >= 0)
+			p->res.late += o->late;
+		imap_finish(p->junk, now, now + 2 * NS_PER_S);
 	}
 	p->stage = ST_CLEANUP;
 }
@@ -82,20 +100,28 @@ struct probe *probe_start(CURLM *multi, const struct route *r,
 	p->t0_ns = cycle_mono_ns;
 	p->deadline_ns = cycle_mono_ns + r->timeout_ms * NS_PER_MS;
 	result_init(&p->res, cycle_real_ns);
-	if (message_new_token(p->res.token) != 0) {
+	if (probe_id_mint(r->ledger, time(NULL), p->res.token, p->msgid_local) != 0) {
 		conclude(p, RESULT_INTERNAL_ERROR, clock_mono_ns(), "no randomness for the token");
 		return p;
 	}
 	p->res.t_imap_start = offset(p, clock_mono_ns());
-	p->imap = imap_open(multi, r, r->timeout_ms, err, sizeof(err));
-	if (!p->imap)
+	p->imap = imap_open(multi, r, IMAP_ROLE_INBOX, r->timeout_ms, err, sizeof(err));
+	if (!p->imap) {
 		conclude(p, RESULT_INTERNAL_ERROR, clock_mono_ns(), err);
+		return p;
+	}
+	if (r->check_junk) {
+		p->junk = imap_open(multi, r, IMAP_ROLE_JUNK, r->timeout_ms, err, sizeof(err));
+		if (!p->junk)
+			log_warn("%s: junk mailbox not watched: %s", r->name, err);
+	}
 	return p;
 }
 
 bool probe_owns(const struct probe *p, CURL *easy)
 {
 	return (p->imap && imap_easy(p->imap) == easy) ||
+	       (p->junk && imap_easy(p->junk) == easy) ||
 	       (p->smtp && smtp_send_easy(p->smtp) == easy);
 }
 
@@ -116,7 +142,8 @@ static void start_smtp(struct probe *p, int64_t now)
 	char err[RESULT_ERROR_MAX];
 
 	p->msg = message_build(p->route->from, p->route->to, p->route->subject_prefix,
-	                       p->route->name, p->res.token, time(NULL), &p->msg_len);
+	                       p->route->name, p->res.token, p->msgid_local, time(NULL),
+	                       &p->msg_len);
 	if (!p->msg) {
 		conclude(p, RESULT_INTERNAL_ERROR, now, "out of memory building the message");
 		return;
@@ -149,6 +176,8 @@ static void smtp_done(struct probe *p, CURLcode code)
 	p->res.t_imap_search_start = offset(p, now);
 	p->stage = ST_WATCH;
 	imap_watch(p->imap, p->res.token);
+	if (p->junk)
+		imap_watch(p->junk, p->res.token);
 }
 
 void probe_on_done(struct probe *p, CURL *easy, CURLcode code)
@@ -161,6 +190,55 @@ void probe_on_done(struct probe *p, CURL *easy, CURLcode code)
 		o = imap_outcome(p->imap);
 		note_tls(p->res.imap_tls_version, &p->res.imap_cert_known, &p->res.imap_cert_expiry,
 		         o->tls_version, o->cert_not_after);
+	} else if (p->junk && imap_easy(p->junk) == easy) {
+		imap_connected(p->junk, code);
+	}
+}
+
+/* A junk session that failed: the verdict if the user named the junk
+ * mailbox, else one warning and the probe goes on without it. */
+static void junk_failed(struct probe *p, int64_t now)
+{
+	const struct imap_outcome *o = imap_outcome(p->junk);
+	char why[RESULT_ERROR_MAX];
+
+	if (p->route->imap_junk_mailbox) {
+		snprintf(why, sizeof(why), "junk mailbox: %.200s", o->error);
+		conclude(p, o->result, now, why);
+		return;
+	}
+	log_warn("%s: junk mailbox not watched: %s", p->route->name, o->error);
+	imap_free(p->junk);
+	p->junk = NULL;
+}
+
+/* Both mailboxes are selected with UIDNEXT noted (or there is no junk). */
+static bool mailboxes_ready(const struct probe *p)
+{
+	enum imap_state j = p->junk ? imap_state(p->junk) : IMAP_ABSENT;
+
+	return imap_state(p->imap) == IMAP_READY && (j == IMAP_READY || j == IMAP_ABSENT);
+}
+
+static void on_found(struct probe *p, struct imap_session *where, int64_t now)
+{
+	const struct imap_outcome *o = imap_outcome(where);
+	bool junk = where == p->junk;
+	struct imap_session *other = junk ? p->imap : p->junk;
+	char why[RESULT_ERROR_MAX];
+
+	(void)now;
+	snprintf(p->res.mailbox, sizeof(p->res.mailbox), "%s", junk ? "junk" : "inbox");
+	p->res.t_found = offset(p, o->t_found_ns);
+	log_debug("%s: found in %s after %d search(es), waited with %s", p->route->name,
+	          junk ? "the junk mailbox" : "the inbox", o->tries, o->used_idle ? "IDLE" : "polling");
+	if (other)
+		imap_finish(other, o->t_found_ns, o->t_found_ns + 2 * NS_PER_S);
+	if (junk && p->route->junk_is_failure) {
+		snprintf(why, sizeof(why), "delivered to the junk mailbox");
+		conclude(p, RESULT_JUNK, o->t_found_ns, why);
+	} else {
+		conclude(p, RESULT_SUCCESS, o->t_found_ns, NULL);
 	}
 }
 
@@ -188,6 +266,15 @@ static void on_deadline(struct probe *p, int64_t now)
 		conclude(p, RESULT_IMAP_ERROR, now, why);
 		return;
 	}
+	if (p->junk && p->stage == ST_IMAP_PREP) {
+		/* Only the junk session held the send back. */
+		snprintf(why, sizeof(why), "junk mailbox: IMAP server did not get ready in time");
+		if (imap_awaiting_reply(p->junk, &since, &what))
+			snprintf(why, sizeof(why), "junk mailbox: IMAP server did not answer %s within %.1fs",
+			         what, (double)(now - since) / NS_PER_S);
+		conclude(p, RESULT_IMAP_ERROR, now, why);
+		return;
+	}
 	snprintf(why, sizeof(why), "probe not found within %lds", secs);
 	conclude(p, RESULT_TIMEOUT, now, why);
 }
@@ -196,29 +283,25 @@ void probe_step(struct probe *p, int64_t now)
 {
 	if (p->imap)
 		imap_step(p->imap, now);
+	if (p->junk)
+		imap_step(p->junk, now);
+	if (!p->ready && p->junk && imap_state(p->junk) == IMAP_FAILED)
+		junk_failed(p, now);
 	if (!p->ready && p->imap) {
 		const struct imap_outcome *o = imap_outcome(p->imap);
-		switch (imap_state(p->imap)) {
-		case IMAP_FAILED:
+		if (imap_state(p->imap) == IMAP_FAILED)
 			conclude(p, o->result, now, o->error);
-			break;
-		case IMAP_READY:
-			if (p->stage == ST_IMAP_PREP)
-				start_smtp(p, now);
-			break;
-		case IMAP_FOUND:
-			p->res.t_found = offset(p, o->t_found_ns);
-			conclude(p, RESULT_SUCCESS, o->t_found_ns, NULL);
-			log_debug("%s: found after %d search(es), waited with %s",
-			          p->route->name, o->tries, o->used_idle ? "IDLE" : "polling");
-			break;
-		default:
-			break;
-		}
+		else if (imap_state(p->imap) == IMAP_FOUND)
+			on_found(p, p->imap, now);
+		else if (p->junk && imap_state(p->junk) == IMAP_FOUND)
+			on_found(p, p->junk, now);
+		else if (p->stage == ST_IMAP_PREP && mailboxes_ready(p))
+			start_smtp(p, now);
 	}
 	if (!p->ready && now >= p->deadline_ns)
 		on_deadline(p, now);
-	if (p->ready && p->stage == ST_CLEANUP && (!p->imap || imap_closed(p->imap)) && !p->smtp)
+	if (p->ready && p->stage == ST_CLEANUP && (!p->imap || imap_closed(p->imap)) &&
+	    (!p->junk || imap_closed(p->junk)) && !p->smtp)
 		p->stage = ST_DONE;
 }
 
@@ -227,15 +310,15 @@ const struct probe_result *probe_result(const struct probe *p) { return &p->res;
 const struct route *probe_route(const struct probe *p) { return p->route; }
 bool probe_finished(const struct probe *p) { return p->stage == ST_DONE; }
 
-void probe_wait_fds(const struct probe *p, struct curl_waitfd *fds,
-                    unsigned *n, unsigned max)
+static void add_wait_fd(const struct imap_session *s, struct curl_waitfd *fds,
+                        unsigned *n, unsigned max)
 {
 	bool want_write;
 	curl_socket_t fd;
 
-	if (!p->imap || *n >= max)
+	if (!s || *n >= max)
 		return;
-	fd = imap_wait_fd(p->imap, &want_write);
+	fd = imap_wait_fd(s, &want_write);
 	if (fd == CURL_SOCKET_BAD)
 		return;
 	fds[*n].fd = fd;
@@ -244,15 +327,25 @@ void probe_wait_fds(const struct probe *p, struct curl_waitfd *fds,
 	(*n)++;
 }
 
+void probe_wait_fds(const struct probe *p, struct curl_waitfd *fds,
+                    unsigned *n, unsigned max)
+{
+	add_wait_fd(p->imap, fds, n, max);
+	add_wait_fd(p->junk, fds, n, max);
+}
+
 int64_t probe_next_timer(const struct probe *p)
 {
 	int64_t t = p->ready ? 0 : p->deadline_ns;
 	int64_t it = p->imap ? imap_next_timer(p->imap) : 0;
+	int64_t jt = p->junk ? imap_next_timer(p->junk) : 0;
 
 	if (!p->ready && (p->stage == ST_SMTP || (p->imap && imap_state(p->imap) == IMAP_CONNECTING)))
 		t = p->deadline_ns + BACKSTOP_NS;
 	if (it && (t == 0 || it < t))
 		t = it;
+	if (jt && (t == 0 || jt < t))
+		t = jt;
 	return t;
 }
 
@@ -262,6 +355,7 @@ void probe_free(struct probe *p)
 		return;
 	smtp_send_free(p->smtp);
 	imap_free(p->imap);
+	imap_free(p->junk);
 	free(p->msg);
 	free(p);
 }

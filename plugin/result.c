@@ -17,6 +17,7 @@ static const char *const names[] = {
 	[RESULT_IMAP_AUTH_FAILED] = "imap_auth_failed",
 	[RESULT_IMAP_ERROR] = "imap_error",
 	[RESULT_INTERNAL_ERROR] = "internal_error",
+	[RESULT_JUNK] = "junk",
 };
 
 const char *result_name(enum result_class r)
@@ -36,4 +37,5 @@ void result_init(struct probe_result *r, int64_t cycle_start_ns)
 	r->t_found = r->t_end = -1;
 	r->tries = -1;
 	r->smtp_code = -1;
+	r->late = -1;
 }

@@ -27,6 +27,7 @@ enum result_class {
 	RESULT_IMAP_AUTH_FAILED = 8,
 	RESULT_IMAP_ERROR = 9,
 	RESULT_INTERNAL_ERROR = 10,
+	RESULT_JUNK = 11,              /* found in junk, and junk_is_failure */
 };
 
 /* "success", "timeout", ... as in SPEC §5; never NULL. */
@@ -52,6 +53,9 @@ struct probe_result {
 
 	int tries;                     /* searches made; < 0: IMAP not reached */
 	int smtp_code;                 /* last SMTP reply code; < 0: none read */
+	int late;                      /* earlier probes that arrived after their
+	                                  timeout, counted now; < 0: not looked */
+	char mailbox[8];               /* where it was found: "inbox", "junk", "" */
 
 	/* TLS health per leg: version "" and expiry_known false where the leg
 	 * did not get as far as a TLS session. */

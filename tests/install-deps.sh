@@ -31,7 +31,7 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
 	chmod 755 /usr/sbin/policy-rc.d
 	made_policy=1
 fi
-cleanup() { [ "$made_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d; }
+cleanup() { if [ "$made_policy" = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi; }
 trap cleanup EXIT
 
 echo "I! installing:$missing" >&2

@@ -18,14 +18,16 @@ Script lines (blank lines and '#' comments ignored):
     smtp mechs MECH...                 AUTH mechanisms offered (default PLAIN LOGIN)
     smtp on VERB[#N] ACTION            VERB: EHLO STARTTLS AUTH MAIL RCPT DATA BODY QUIT
     imap on VERB[#N] ACTION            VERB: CAPABILITY STARTTLS LOGIN AUTHENTICATE
-                                       SELECT NOOP SEARCH IDLE STORE EXPUNGE LOGOUT
+                                       LIST SELECT NOOP SEARCH FETCH IDLE STORE EXPUNGE LOGOUT
     imap huge-line BYTES               an untagged line of BYTES before each SEARCH result
     imap literal                       an untagged response carrying a {n} literal
                                        before each SEARCH result
-    deliver delay SECONDS | never | twice | bounce | reply
+    imap junk                          LIST shows a mailbox "Junk" marked \\Junk
+    deliver delay SECONDS | never | twice | bounce | reply | junk
                                        (bounce: a DSN quoting the message is delivered
                                        instead; reply: a reply with the token in its
-                                       Subject and the quoted headers in its body)
+                                       Subject and the quoted headers in its body;
+                                       junk: into the Junk mailbox)
     tls-cert valid|expired|wronghost [smtp|imap]   (default: both protocols)
 
 ACTION is one of: `reply TEXT` (SMTP: the whole reply line; IMAP: the text
@@ -120,6 +122,7 @@ class Script:
         self.rules = {"smtp": [], "imap": []}
         self.huge_line = 0
         self.literal = False
+        self.junk = False
         self.deliver = ("delay", 0.0)
         self.cert = {"smtp": "valid", "imap": "valid"}
         for raw in text.splitlines():
@@ -142,6 +145,8 @@ class Script:
                 self.huge_line = int(w[2])
             elif w[0] == "imap" and w[1] == "literal":
                 self.literal = True
+            elif w[0] == "imap" and w[1] == "junk":
+                self.junk = True
             elif w[0] == "deliver":
                 self.deliver = (w[1], float(w[2]) if len(w) > 2 else 0.0)
             elif w[0] == "tls-cert":
@@ -154,7 +159,7 @@ class Script:
 
 
 class Mailbox:
-    """Messages as (uid, text, deleted); UIDs only grow."""
+    """Messages as [uid, text, deleted, arrival time]; UIDs only grow."""
 
     def __init__(self):
         self.lock = threading.Condition()
@@ -163,7 +168,7 @@ class Mailbox:
 
     def add(self, text):
         with self.lock:
-            self.msgs.append([self.next_uid, text, False])
+            self.msgs.append([self.next_uid, text, False, time.time()])
             self.next_uid += 1
             self.lock.notify_all()
 
@@ -220,6 +225,7 @@ class FakeMail:
         make_certs(self.certs)
         self.script = Script(script_text)
         self.mailbox = Mailbox()
+        self.boxes = {"INBOX": self.mailbox, "JUNK": Mailbox()}
         self.counts = {}
         self.count_lock = threading.Lock()
         self.logf = open(os.path.join(state_dir, "dialogue.log"), "a")
@@ -443,7 +449,7 @@ class FakeMail:
         def later():
             time.sleep(secs)
             for _ in range(copies):
-                self.mailbox.add(text)
+                self.boxes["JUNK" if how == "junk" else "INBOX"].add(text)
         threading.Thread(target=later, daemon=True).start()
 
     # --- IMAP ------------------------------------------------------------------
@@ -463,6 +469,7 @@ class FakeMail:
     def _imap(self, c, tls):
         self._greet(c, "imap", "* OK fakemail IMAP ready")
         authed = False
+        box = self.mailbox  # the selected mailbox
         seen = 0            # messages announced to this session
         while True:
             line = c.readline()
@@ -497,45 +504,54 @@ class FakeMail:
                     authed = False
                 c.send(f"{tag} OK logged in" if authed else f"{tag} NO [AUTHENTICATIONFAILED] failed")
             elif cmd in ("SELECT", "EXAMINE"):
-                mbox = (args[0] if args else "").strip('"')
-                if mbox.upper() != "INBOX":
+                mbox = (args[0] if args else "").strip('"').upper()
+                if mbox not in self.boxes or (mbox == "JUNK" and not self.script.junk):
                     c.send(f"{tag} NO [NONEXISTENT] Mailbox doesn't exist")
                     continue
-                seen = self.mailbox.count()
+                box = self.boxes[mbox]
+                seen = box.count()
                 c.send("* FLAGS (\\Deleted \\Seen)")
                 c.send(f"* {seen} EXISTS")
                 c.send("* OK [UIDVALIDITY 1] ok")
-                c.send(f"* OK [UIDNEXT {self.mailbox.next_uid}] ok")
+                c.send(f"* OK [UIDNEXT {box.next_uid}] ok")
                 c.send(f"{tag} OK [READ-WRITE] selected")
+            elif cmd == "LIST":
+                c.send('* LIST (\\HasNoChildren) "/" INBOX')
+                if self.script.junk:
+                    c.send('* LIST (\\HasNoChildren \\Junk) "/" Junk')
+                c.send(f"{tag} OK list done")
+            elif cmd == "FETCH":
+                self._fetch(c, box, args)
+                c.send(f"{tag} OK fetch done")
             elif cmd == "NOOP":
-                seen = self._announce(c, seen)
+                seen = self._announce(c, box, seen)
                 c.send(f"{tag} OK noop")
             elif cmd == "SEARCH":
-                self._search(c, tag, args)
-                seen = self._announce(c, seen)
+                self._search(c, box, args)
+                seen = self._announce(c, box, seen)
                 c.send(f"{tag} OK search done")
             elif cmd == "IDLE":
                 c.send("+ idling")
-                seen = self._idle(c, tag, seen)
+                seen = self._idle(c, box, tag, seen)
             elif cmd == "STORE":
                 uids = {int(x) for x in args[0].split(",")}
-                with self.mailbox.lock:
-                    for m in self.mailbox.msgs:
+                with box.lock:
+                    for m in box.msgs:
                         if m[0] in uids and "\\Deleted" in " ".join(args):
                             m[2] = True
                 c.send(f"{tag} OK stored")
             elif cmd == "EXPUNGE":
                 uids = {int(x) for x in args[0].split(",")} if args else None
-                with self.mailbox.lock:
+                with box.lock:
                     keep, removed = [], 0
-                    for i, m in enumerate(self.mailbox.msgs):
+                    for i, m in enumerate(box.msgs):
                         if m[2] and (uids is None or m[0] in uids):
                             c.send(f"* {i + 1 - removed} EXPUNGE")
                             removed += 1
                         else:
                             keep.append(m)
                     seen -= removed
-                    self.mailbox.msgs = keep
+                    box.msgs = keep
                 c.send(f"{tag} OK expunged")
             elif cmd == "LOGOUT":
                 c.send("* BYE bye")
@@ -544,16 +560,20 @@ class FakeMail:
             else:
                 c.send(f"{tag} BAD unknown command")
 
-    def _announce(self, c, seen):
-        n = self.mailbox.count()
+    def _announce(self, c, box, seen):
+        n = box.count()
         if n > seen:
             c.send(f"* {n} EXISTS")
         return max(n, seen)
 
-    def _search(self, c, tag, args):
+    def _search(self, c, box, args):
         text = " ".join(args)
-        m = re.search(r"UID (\d+):\* HEADER (\S+) (\S+)", text, re.I)
-        lo, header, token = (int(m.group(1)), m.group(2), m.group(3)) if m else (1, "", "")
+        m = re.search(r"UID (\d+):(\d+|\*) HEADER (\S+) (\S+)", text, re.I)
+        lo, hi, header, token = ((int(m.group(1)), m.group(2), m.group(3), m.group(4)) if m
+                                 else (1, "*", "", ""))
+        hi = 2**32 if hi == "*" else int(hi)
+        # An empty string matches every message that has the header (RFC 3501).
+        value = r"\S.*" if token == '""' else re.escape(token)
         if self.script.huge_line:
             c.send("* OK [ALERT] " + "x" * self.script.huge_line)
         if self.script.literal:
@@ -561,15 +581,32 @@ class FakeMail:
             c.send(b"* 1 FETCH (BODY[HEADER] {%d}\r\n" % len(body) + body + b")\r\n", raw=True)
         # SEARCH HEADER looks at the message's own header section only (RFC
         # 3501), not at headers quoted in a body or an attached message.
-        with self.mailbox.lock:
-            hits = [str(u) for u, t, d in self.mailbox.msgs
-                    if not d and u >= lo and re.search(rf"^{re.escape(header)}:\s*{re.escape(token)}\s*$",
-                                                       t.split("\r\n\r\n", 1)[0], re.I | re.M)]
+        with box.lock:
+            hits = [str(u) for u, t, d, _ in box.msgs
+                    if not d and lo <= u <= hi and re.search(rf"^{re.escape(header)}:\s*{value}\s*$",
+                                                             t.split("\r\n\r\n", 1)[0], re.I | re.M)]
         c.send("* SEARCH" + "".join(" " + h for h in hits))
 
-    def _idle(self, c, tag, seen):
+    def _fetch(self, c, box, args):
+        """UID FETCH set (UID INTERNALDATE BODY.PEEK[HEADER.FIELDS (...)])."""
+        uids = {int(x) for x in args[0].split(",") if x.isdigit()} if args else set()
+        names = re.search(r"HEADER\.FIELDS \(([^)]*)\)", " ".join(args), re.I)
+        names = [n.lower() for n in names.group(1).split()] if names else []
+        with box.lock:
+            for i, (u, t, d, when) in enumerate(box.msgs):
+                if u not in uids:
+                    continue
+                head = t.split("\r\n\r\n", 1)[0].split("\r\n")
+                picked = "".join(l + "\r\n" for l in head if l.split(":", 1)[0].lower() in names) + "\r\n"
+                date = time.strftime("%d-%b-%Y %H:%M:%S +0000", time.gmtime(when))
+                body = picked.encode()
+                c.send(b'* %d FETCH (UID %d INTERNALDATE "%s" BODY[HEADER.FIELDS (%s)] {%d}\r\n'
+                       % (i + 1, u, date.encode(), " ".join(names).upper().encode(), len(body))
+                       + body + b")\r\n", raw=True)
+
+    def _idle(self, c, box, tag, seen):
         while not self.stopping:
-            seen = self._announce(c, seen)
+            seen = self._announce(c, box, seen)
             line = c.readline(timeout=0.02)
             if line is None:
                 continue

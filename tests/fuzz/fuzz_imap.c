@@ -25,6 +25,16 @@ static int on_response(void *ctx, const char *text, bool truncated)
 		abort();
 	imap_is_capability(text);
 	imap_capability_has(text, "IDLE");
+	{
+		char name[64];
+		bool junk;
+		struct imap_fetched f;
+		if (imap_parse_list(text, &junk, name, sizeof(name)) && strlen(name) >= sizeof(name))
+			abort();
+		if (imap_parse_fetch_probe(text, &f) &&
+		    (strlen(f.token) >= sizeof(f.token) || strlen(f.message_id) >= sizeof(f.message_id)))
+			abort();
+	}
 	return 0;
 }
 

@@ -14,9 +14,10 @@
 # $(mktemp -d /tmp/me2e.XXXXXX).  Ports: MS_PORT_BASE (default 20000) + 25,
 # 587, 465 (SMTP plain, submission, smtps) and + 143, 144, 993, 142 (IMAP
 # with STARTTLS on 127.0.0.5, the same without IDLE on 127.0.0.6, IMAPS on
-# 127.0.0.1, IMAP without TLS on 127.0.0.1).  Users: alice bob carol held, and user001..userNNN when
+# 127.0.0.1, IMAP without TLS on 127.0.0.1).  Users: alice bob carol held junky sweep, and user001..userNNN when
 # MS_EXTRA_USERS=NNN; mail to held@ stays in Postfix's hold queue until
-# `release`.  See MAILSTACK-NOTES.md for why each odd setting is there.
+# `release`; a Sieve rule files all mail to junky@ into Junk.  See
+# MAILSTACK-NOTES.md for why each odd setting is there.
 set -eu
 
 DOMAIN=e2e.test
@@ -30,7 +31,7 @@ NOIDLE_HOST=127.0.0.6
 die() { echo "mailstack: $*" >&2; exit 1; }
 
 users_list() {
-	printf '%s\n' alice bob carol held
+	printf '%s\n' alice bob carol held junky sweep
 	local n=${MS_EXTRA_USERS:-0} i
 	for ((i = 1; i <= n; i++)); do printf 'user%03d\n' "$i"; done
 }
@@ -67,6 +68,10 @@ make_users() {
 		mkdir -p "$dir/mail/$u/Maildir"
 	done
 	echo "held@$DOMAIN HOLD" >"$dir/postfix/etc/hold"
+	# junky@ files everything into Junk with a Sieve rule (dovecot-sieve),
+	# the way a spam filter would.
+	mkdir -p "$dir/mail/junky"
+	printf 'require "fileinto";\nfileinto "Junk";\n' >"$dir/mail/junky/.dovecot.sieve"
 	chown -R mail:mail "$dir/mail"
 	chmod 640 "$dir/dovecot/users"
 	chgrp dovecot "$dir/dovecot/users"

@@ -10,7 +10,10 @@ fault is in the route itself); then end of stdin ends the process with 0.
 Case header lines: `# expect: RESULT`, `# error: TEXT` (substring of the
 error field), `# smtp_code: N`, `# route: key = value` (extra route keys),
 `# mailbox-empty` (no probe left in the fake mailbox), `# delivery-at-least: S`,
-`# fault-persists` (the fault is in the route: the next cycle fails the same way).
+`# fault-persists` (the fault is in the route: the next cycle fails the same way),
+`# mailbox: inbox|junk` (the mailbox tag).  Routes run with check_junk = false
+unless a case turns it on: a second IMAP session per probe would shift the
+`#N` counts the other cases script.
 """
 import glob
 import os
@@ -28,7 +31,7 @@ PW = secret("fake-Pw-7391")
 TIMEOUT = 4.0
 CODES = {"success": 0, "timeout": 1, "smtp_connect_failed": 2, "smtp_tls_failed": 3,
          "smtp_auth_failed": 4, "smtp_rejected": 5, "imap_connect_failed": 6,
-         "imap_tls_failed": 7, "imap_auth_failed": 8, "imap_error": 9}
+         "imap_tls_failed": 7, "imap_auth_failed": 8, "imap_error": 9, "junk": 11}
 CERTS = os.path.join(tmpdir(), "certs")
 make_certs(CERTS)
 
@@ -56,6 +59,7 @@ def config_for(fake, meta):
         "imap_host": "127.0.0.1", "imap_port": fake.ports["IMAP_PORT"],
         "imap_username": "bob", "imap_password": PW, "tls_ca": fake.ca,
         "timeout": f"{TIMEOUT:g}s", "connect_timeout": "2s", "poll_interval": "200ms",
+        "check_junk": "false",
     }
     for kv in meta["route"]:
         k, v = (x.strip() for x in kv.split("=", 1))
@@ -94,6 +98,8 @@ def run_case(path):
             check(meta["error"] in f.get("error", ""), f"error mentions {meta['error']!r}", f.get("error"))
         if "smtp_code" in meta:
             check(f.get("smtp_code") == int(meta["smtp_code"]), f"smtp_code={meta['smtp_code']}", s.lines[0])
+        if "mailbox" in meta:
+            check(tags.get("mailbox") == meta["mailbox"], f"mailbox={meta['mailbox']}", s.lines[0])
         if "delivery-at-least" in meta:
             check(f.get("delivery_time", 0) >= float(meta["delivery-at-least"]),
                   f"delivery_time >= {meta['delivery-at-least']}s", f)

@@ -29,7 +29,7 @@ def check(report, what, want_lines):
 
 
 cfg = write_config(config_text(*routes))
-check(Execd([binary(), "-config", cfg], "STDIN", 1.0).run(20), "signal = STDIN, 20 intervals", 40)
+check(Execd([binary(), "-config", cfg], "STDIN", 1.5).run(20), "signal = STDIN, 20 intervals", 40)
 check(Execd([binary(), "-config", cfg], "SIGUSR1", 1.0).run(6), "signal = SIGUSR1, 6 intervals", 12)
 cfg2 = write_config(config_text(*routes, defaults={"interval": "1s"}))
 r = Execd([binary(), "-config", cfg2], "none", 1.0).run(5)

@@ -41,11 +41,12 @@ static const struct frame_case frames[] = {
 	{ "two lines", "* 3 EXISTS\r\nm1 OK done\r\n", 0, 2, "* 3 EXISTS", "m1 OK done" },
 	{ "byte by byte", "* 3 EXISTS\r\nm1 OK done\r\n", 1, 2, "* 3 EXISTS", "m1 OK done" },
 	{ "incomplete line waits", "* OK no end", 0, 0, NULL, NULL },
-	{ "literal skipped", "* 1 FETCH (BODY[] {5}\r\nab\r\nc)\r\nm2 OK\r\n", 0, 2,
-	  "* 1 FETCH (BODY[] {5})", "m2 OK" },
+	{ "literal kept inline, CRLF as blanks", "* 1 FETCH (BODY[] {5}\r\nab\r\nc)\r\nm2 OK\r\n", 0, 2,
+	  "* 1 FETCH (BODY[] {5}ab  c)", "m2 OK" },
 	{ "literal split across chunks", "* 1 FETCH (X {5}\r\nab\r\nc)\r\nm2 OK\r\n", 3, 2,
-	  "* 1 FETCH (X {5})", "m2 OK" },
-	{ "literal+ form", "* X {3+}\r\nabc\r\nm1 OK\r\n", 0, 2, "* X {3+}", "m1 OK" },
+	  "* 1 FETCH (X {5}ab  c)", "m2 OK" },
+	{ "literal+ form", "* X {3+}\r\nabc\r\nm1 OK\r\n", 0, 2, "* X {3+}abc", "m1 OK" },
+	{ "tab in a literal is a blank", "* X {3}\r\na\tb\r\n", 0, 1, "* X {3}a b", NULL },
 	{ "zero literal", "* X {0}\r\n rest\r\n", 0, 1, "* X {0} rest", NULL },
 	{ "brace not at end is text", "* OK {5} x\r\n", 0, 1, "* OK {5} x", NULL },
 	{ "huge literal number ignored", "* X {9999999999999}\r\nm1 OK\r\n", 0, 2,
@@ -223,8 +224,67 @@ static void test_capability(void)
 	}
 }
 
+static void test_list(void)
+{
+	static const struct { const char *text; bool ok, junk; const char *name; } rows[] = {
+		{ "* LIST (\\HasNoChildren \\Junk) \".\" Junk", true, true, "Junk" },
+		{ "* LIST (\\Junk) \"/\" \"Junk E-mail\"", true, true, "Junk E-mail" },
+		{ "* LIST (\\HasNoChildren \\Junk) \"/\" \"[Gmail]/Spam\"", true, true, "[Gmail]/Spam" },
+		{ "* LIST (\\HasNoChildren) \".\" INBOX", true, false, "INBOX" },
+		{ "* LIST (\\Junked) \".\" Junked", true, false, "Junked" },
+		{ "* LIST (\\junk) NIL Spam", true, true, "Spam" },
+		{ "* LIST (\\Junk) \".\" {4}Junk", true, true, "Junk" },
+		{ "* LIST (\\Junk) \".\" \"a\\\"b\"", true, true, "a\"b" },
+		{ "* LIST (\\Junk) \".\" {9}Ju", false, false, NULL },
+		{ "* LIST (\\Junk \".\" Junk", false, false, NULL },
+		{ "* LSUB (\\Junk) \".\" Junk", false, false, NULL },
+		{ "* LIST (\\Junk) \".\" \"unterminated", false, false, NULL },
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		char name[64] = "";
+		bool junk = false;
+		bool ok = imap_parse_list(rows[i].text, &junk, name, sizeof(name));
+		CHECK(ok == rows[i].ok && (!ok || (junk == rows[i].junk && strcmp(name, rows[i].name) == 0)),
+		      "LIST %s -> ok=%d junk=%d name=%s", rows[i].text, ok, junk, name);
+	}
+}
+
+static void test_fetch(void)
+{
+	static const struct { const char *text; bool ok; uint32_t uid; long long date;
+	                      const char *token, *mid; } rows[] = {
+		{ "* 3 FETCH (UID 7 INTERNALDATE \"25-Nov-2026 14:00:00 +0000\" "
+		  "BODY[HEADER.FIELDS (X-MAIL-E2E-PROBE MESSAGE-ID)] {80}X-Mail-E2E-Probe: 0123456789abcdef0123456789abcdef  "
+		  "Message-ID: <1.2.mail-e2e@x>    )", true, 7, 1795615200LL,
+		  "0123456789abcdef0123456789abcdef", "<1.2.mail-e2e@x>" },
+		{ "* 3 FETCH (UID 8 INTERNALDATE \" 5-Nov-2026 15:00:00 +0100\" "
+		  "BODY[HEADER.FIELDS (X-MAIL-E2E-PROBE MESSAGE-ID)] {20}message-id:   <a@b>    )",
+		  true, 8, 1793887200LL, "", "<a@b>" },
+		{ "* 3 FETCH (BODY[HEADER.FIELDS (X-MAIL-E2E-PROBE MESSAGE-ID)] {2}   UID 9)", true, 9, -1, "", "" },
+		{ "* 3 FETCH (UID 9 FLAGS (\\Seen))", false, 0, 0, NULL, NULL },
+		{ "* 3 FETCH (FLAGS (\\Seen))", false, 0, 0, NULL, NULL },
+		{ "* 3 EXISTS", false, 0, 0, NULL, NULL },
+		{ "* 3 FETCH (UID 7 INTERNALDATE \"31-Foo-2026 14:00:00 +0000\" BODY[HEADER.FIELDS (X)] {0})",
+		  true, 7, -1, "", "" },
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct imap_fetched f;
+		bool ok = imap_parse_fetch_probe(rows[i].text, &f);
+		bool good = ok == rows[i].ok;
+		if (good && ok)
+			good = f.uid == rows[i].uid && strcmp(f.token, rows[i].token) == 0 &&
+			       strcmp(f.message_id, rows[i].mid) == 0 &&
+			       (rows[i].date < 0 ? !f.has_date : (f.has_date && f.internaldate == rows[i].date));
+		CHECK(good, "FETCH row %zu -> ok=%d uid=%u date=%lld token=%s mid=%s", i, ok,
+		      ok ? f.uid : 0, ok && f.has_date ? (long long)f.internaldate : -1LL,
+		      ok ? f.token : "", ok ? f.message_id : "");
+	}
+}
+
 int main(void)
 {
+	test_list();
+	test_fetch();
 	test_frames();
 	test_huge_line();
 	test_stop();

@@ -137,6 +137,14 @@ static void with_tls(struct probe_result *r)
 	r->imap_cert_expiry = -3600;   /* expired, let through by insecure_skip_verify */
 }
 
+static void in_junk_with_late(struct probe_result *r)
+{
+	r->result = RESULT_JUNK;
+	strcpy(r->mailbox, "junk");
+	r->late = 2;
+	strcpy(r->error, "delivered to the junk mailbox");
+}
+
 static void with_nan(struct probe_result *r)
 {
 	r->t_found = NAN;
@@ -164,6 +172,22 @@ static const struct line_case lines[] = {
 	  "imap_server=[::1]:143,result=success success=1i,result_code=0i,total_time=3.153000,"
 	  "smtp_time=0.103000,delivery_time=3.000000,tries=1i,smtp_code=250i,smtp_cert_expiry=86400i,"
 	  "imap_cert_expiry=-3600i,smtp_tls_version=\"TLSv1.3\",imap_tls_version=\"TLSv1.2\" 1795467151607549382\n" },
+	{ "influx junk, late arrivals", FORMAT_INFLUX, in_junk_with_late,
+	  "mail_e2e,probe=out\\ bound,from=alice@a.test,to=bob@b.test,smtp_server=smtp.a.test:587,"
+	  "imap_server=[::1]:143,result=junk,mailbox=junk success=0i,result_code=11i,total_time=3.153000,"
+	  "smtp_time=0.103000,delivery_time=3.000000,tries=1i,smtp_code=250i,late=2i,"
+	  "error=\"delivered to the junk mailbox\" 1795467151607549382\n" },
+	{ "json junk, late arrivals", FORMAT_JSON, in_junk_with_late,
+	  "{\"probe\":\"out bound\",\"success\":false,\"result\":\"junk\",\"result_code\":11,"
+	  "\"hash\":\"0123456789abcdef0123456789abcdef\",\"start\":\"2026-11-23T20:52:31.607549Z\","
+	  "\"start_time_smtp\":\"2026-11-23T20:52:31.657549Z\",\"start_time_imap\":\"2026-11-23T20:52:31.608549Z\","
+	  "\"start_time_imap_search\":\"2026-11-23T20:52:31.761549Z\",\"found\":\"2026-11-23T20:52:34.760549Z\","
+	  "\"end\":\"2026-11-23T20:52:34.760549Z\",\"tries\":1,\"total_duration\":3.153000,"
+	  "\"smtp_duration\":0.103000,\"delivery_duration\":3.000000,\"imap_duration\":3.152000,"
+	  "\"smtp_code\":250,\"error\":\"delivered to the junk mailbox\",\"mailbox\":\"junk\",\"late\":2,"
+	  "\"smtp_cert_expiry\":null,\"imap_cert_expiry\":null,"
+	  "\"smtp_tls_version\":null,\"imap_tls_version\":null,\"from\":\"alice@a.test\",\"to\":\"bob@b.test\","
+	  "\"smtp_server\":\"smtp.a.test:587\",\"imap_server\":\"[::1]:143\"}\n" },
 	{ "influx NaN time omitted", FORMAT_INFLUX, with_nan,
 	  "mail_e2e,probe=out\\ bound,from=alice@a.test,to=bob@b.test,smtp_server=smtp.a.test:587,"
 	  "imap_server=[::1]:143,result=success success=1i,result_code=0i,total_time=3.153000,"
@@ -175,7 +199,7 @@ static const struct line_case lines[] = {
 	  "\"start_time_imap_search\":\"2026-11-23T20:52:31.761549Z\",\"found\":\"2026-11-23T20:52:34.760549Z\","
 	  "\"end\":\"2026-11-23T20:52:34.760549Z\",\"tries\":1,\"total_duration\":3.153000,"
 	  "\"smtp_duration\":0.103000,\"delivery_duration\":3.000000,\"imap_duration\":3.152000,"
-	  "\"smtp_code\":250,\"error\":null,\"smtp_cert_expiry\":null,\"imap_cert_expiry\":null,"
+	  "\"smtp_code\":250,\"error\":null,\"mailbox\":null,\"late\":null,\"smtp_cert_expiry\":null,\"imap_cert_expiry\":null,"
 	  "\"smtp_tls_version\":null,\"imap_tls_version\":null,\"from\":\"alice@a.test\",\"to\":\"bob@b.test\","
 	  "\"smtp_server\":\"smtp.a.test:587\",\"imap_server\":\"[::1]:143\"}\n" },
 	{ "json imap connect failure", FORMAT_JSON, as_imap_connect_failure,
@@ -184,7 +208,7 @@ static const struct line_case lines[] = {
 	  "\"start_time_smtp\":null,\"start_time_imap\":\"2026-11-23T20:52:31.608549Z\","
 	  "\"start_time_imap_search\":null,\"found\":null,\"end\":\"2026-11-23T20:52:31.609549Z\","
 	  "\"tries\":null,\"total_duration\":0.002000,\"smtp_duration\":null,\"delivery_duration\":null,"
-	  "\"imap_duration\":0.001000,\"smtp_code\":null,\"error\":\"Couldn't connect to server\","
+	  "\"imap_duration\":0.001000,\"smtp_code\":null,\"error\":\"Couldn't connect to server\",\"mailbox\":null,\"late\":null,"
 	  "\"smtp_cert_expiry\":null,\"imap_cert_expiry\":null,\"smtp_tls_version\":null,\"imap_tls_version\":null,"
 	  "\"from\":\"alice@a.test\",\"to\":\"bob@b.test\",\"smtp_server\":\"smtp.a.test:587\","
 	  "\"imap_server\":\"[::1]:143\"}\n" },

@@ -1,0 +1,61 @@
+/*
+ * probe_id.h - probe tokens this program can prove it made, and the
+ * per-route memory that lives as long as the process (issue 5).
+ *
+ * A token is 128 bits in hex (SPEC §6) but not a bare random number: it is
+ * HMAC-SHA256(route key, "mail-e2e-probe/v1/<stamp>/<nonce>") cut to 128
+ * bits, where <stamp> is the send time (Unix seconds) and <nonce> 64 random
+ * bits.  Stamp and nonce travel in the Message-ID,
+ * "<stamp.nonce.mail-e2e@domain>".  Anyone can copy an X-Mail-E2E-Probe
+ * header, but only the holder of the route key can make a token that
+ * matches a Message-ID, so only our own probes are ever swept.
+ *
+ * The route key is HMAC-SHA256(secret, "mail-e2e-route-key/v1" NUL route NUL
+ * imap_username NUL to): another route, another account or another secret
+ * gives another key.  The secret is the route's IMAP password (or its
+ * probe_key); changing it orphans older probes, which are then left alone.
+ *
+ * Contract:
+ *  - struct probe_ledger is owned by its struct route (config.c allocates
+ *    and frees it); the key is wiped by probe_ledger_free().
+ *  - probe_id_mint() returns 0, or -1 when the kernel has no randomness.
+ *  - probe_id_verify() is pure; message_id is the header value as found
+ *    (angle brackets and surrounding blanks allowed).
+ *  - The found/counted rings forget the oldest entry when full: they only
+ *    make cleanup quicker, never decide what counts as a delivery.
+ */
+#ifndef MAIL_E2E_PROBE_ID_H
+#define MAIL_E2E_PROBE_ID_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#define PROBE_ID_TOKEN_LEN 32
+#define PROBE_ID_LOCAL_MAX 64     /* "stamp.nonce.mail-e2e" + NUL */
+#define LEDGER_FOUND 16
+#define LEDGER_COUNTED 64
+
+struct probe_ledger {
+	unsigned char key[32];
+	char found[LEDGER_FOUND][PROBE_ID_TOKEN_LEN + 1];     /* tokens found in time */
+	unsigned found_next;
+	char counted[LEDGER_COUNTED][PROBE_ID_TOKEN_LEN + 1]; /* late ones counted */
+	unsigned counted_next;
+};
+
+struct probe_ledger *probe_ledger_new(const char *secret, const char *route_name,
+                                      const char *imap_username, const char *to);
+void probe_ledger_free(struct probe_ledger *l);
+
+int probe_id_mint(const struct probe_ledger *l, time_t now,
+                  char token[PROBE_ID_TOKEN_LEN + 1], char local[PROBE_ID_LOCAL_MAX]);
+bool probe_id_verify(const struct probe_ledger *l, const char *token,
+                     const char *message_id, int64_t *stamp);
+
+void ledger_note_found(struct probe_ledger *l, const char *token);
+bool ledger_was_found(const struct probe_ledger *l, const char *token);
+void ledger_note_counted(struct probe_ledger *l, const char *token);
+bool ledger_was_counted(const struct probe_ledger *l, const char *token);
+
+#endif
