@@ -253,7 +253,9 @@ static void judge_earlier(struct imap_session *s, const struct imap_fetched *f)
 	if (!probe_id_verify(ledger, f->token, f->message_id, &stamp))
 		return;
 	age_ms = ((int64_t)time(NULL) - stamp) * 1000;
-	late = f->has_date && (f->internaldate - stamp) * 1000 > r->timeout_ms;
+	/* INTERNALDATE has whole seconds: an arrival in the last second
+	 * before the timeout may count as late; a late one is never missed. */
+	late = f->has_date && (f->internaldate - stamp) * 1000 >= r->timeout_ms;
 	if (late && !ledger_was_counted(ledger, f->token)) {
 		s->res.late++;
 		ledger_note_counted(ledger, f->token);

@@ -61,6 +61,14 @@ BAD = [
     ("bad tls mode", route(smtp_tls="ssl"), "[r1] smtp_tls: expected starttls, tls or none, got \"ssl\""),
     ("bad boolean", route(delete="maybe"), "[r1] delete: expected true/false"),
     ("bad idle", route(idle="always"), "[r1] idle: expected auto or off"),
+    ("bad sweep_after", route(sweep_after="soon"), ":8: [r1] sweep_after: not a duration"),
+    ("sweep_after above a week", route(sweep_after="200h"), "[r1] sweep_after: not a duration"),
+    ("bad check_junk", route(check_junk="sometimes"), "[r1] check_junk: expected true/false"),
+    ("bad junk_is_failure", route(junk_is_failure="2"), "[r1] junk_is_failure: expected true/false"),
+    ("empty imap_junk_mailbox", route(imap_junk_mailbox=""), "[r1] imap_junk_mailbox: empty"),
+    ("junk mailbox is the inbox", route(imap_junk_mailbox="inbox"),
+     "[r1] imap_junk_mailbox: the same as imap_mailbox (INBOX)"),
+    ("CR in imap_junk_mailbox", route(imap_junk_mailbox="Ju\rnk"), "[r1] imap_junk_mailbox"),
     ("bad format", "[defaults]\nformat = xml\n" + GOOD, ":2: [defaults] format: expected influx or json"),
     ("missing from", route(**{"from": None}), ":1: [r1] from: required"),
     ("missing to", route(to=None), "[r1] to: required"),
@@ -155,6 +163,15 @@ T.ok("imap = imap.b.test:143 (starttls)" in r.out and "imap = imap.b.test:10993 
      "good config: indented key inherited, explicit port kept", r.out)
 T.ok("imap_password = (set)" in r.out and f"(from {PWFILE})" in r.out, "good config: secrets shown as (set) / (from FILE)", r.out)
 T.ok("format = json" in r.out and "timeout = 30000ms" in r.out, "good config: process keys and defaults applied", r.out)
+T.ok("sweep_after = 3600000ms" in r.out and "check_junk = true" in r.out and
+     "imap_junk_mailbox = (\\Junk from LIST)" in r.out and "junk_is_failure = false" in r.out,
+     "good config: issue 5 defaults (sweep_after 1h, check_junk on, junk found by LIST)", r.out)
+r = run(["--check-config", "-c", write_config(route(sweep_after="0", check_junk="no",
+                                                   imap_junk_mailbox="Spam", junk_is_failure="yes"))],
+        what="issue 5 keys set")
+T.ok(r.rc == 0 and "sweep_after = 0ms" in r.out and "check_junk = false" in r.out and
+     "imap_junk_mailbox = Spam" in r.out and "junk_is_failure = true" in r.out,
+     "good config: sweep_after = 0 turns the sweep off; junk keys accepted", r)
 env = dict(os.environ, MAIL_E2E_TEST_HOST="imap.example.test")
 r = run(["--check-config", "-c", write_config(route(imap_host="${MAIL_E2E_TEST_HOST}", subject_prefix="cost $$5"))],
         what="env expansion", env=env)
