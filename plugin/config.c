@@ -12,6 +12,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <ini.h>
 #include <stdarg.h>
@@ -23,6 +24,7 @@
 
 #include "log.h"
 #include "parse.h"
+#include "token_file.h"
 
 #define DEFAULTS "defaults"
 
@@ -323,6 +325,7 @@ fail:
 enum ktype {
 	K_TEXT, K_ADDRESS, K_HOST, K_PORT, K_TLS, K_BOOL, K_DURATION, K_USER,
 	K_SECRET, K_SECRET_FILE, K_CA_FILE, K_IDLE, K_MAILBOX, K_PREFIX,
+	K_AUTH, K_TOKEN_FILE,
 };
 
 struct keydef {
@@ -350,6 +353,10 @@ static const struct keydef route_keys[] = {
 	{ "imap_password", K_SECRET, R(imap_password), NULL },
 	{ "imap_password_file", K_SECRET_FILE, R(imap_password), NULL },
 	{ "imap_mailbox", K_MAILBOX, R(imap_mailbox), "INBOX" },
+	{ "smtp_auth", K_AUTH, R(smtp_auth), "auto" },
+	{ "imap_auth", K_AUTH, R(imap_auth), "auto" },
+	{ "smtp_oauth2_token_file", K_TOKEN_FILE, R(smtp_token_file), NULL },
+	{ "imap_oauth2_token_file", K_TOKEN_FILE, R(imap_token_file), NULL },
 	{ "tls_ca", K_CA_FILE, R(tls_ca), NULL },
 	{ "insecure_skip_verify", K_BOOL, R(insecure_skip_verify), "false" },
 	{ "timeout", K_DURATION, R(timeout_ms), "60s" },
@@ -490,6 +497,55 @@ static char *read_secret_file(struct loader *L, const struct kv *kv, const char 
 	return line;
 }
 
+/* "xoauth2" -> "XOAUTH2"; -1 if not a mechanism we can use. */
+static int auth_mechanism(const char *value, char *dst, size_t dstlen)
+{
+	static const char *const known[] = {
+		"AUTO", "PLAIN", "LOGIN", "CRAM-MD5", "XOAUTH2", "OAUTHBEARER", NULL
+	};
+	size_t i;
+
+	for (i = 0; value[i] && i + 1 < dstlen; i++)
+		dst[i] = (char)toupper((unsigned char)value[i]);
+	dst[i] = '\0';
+	for (const char *const *k = known; *k; k++)
+		if (strcmp(dst, *k) == 0)
+			return 0;
+	return -1;
+}
+
+static bool is_oauth(const char *mech)
+{
+	return strcmp(mech, "XOAUTH2") == 0 || strcmp(mech, "OAUTHBEARER") == 0;
+}
+
+/* One leg's credentials: a password or a token file, and a mechanism that
+ * fits what is there. */
+static int check_login(struct loader *L, const struct section *sec, const char *leg,
+                       const char *password, const char *token_file, const char *mech)
+{
+	char key[40];
+
+	if (password && token_file) {
+		snprintf(key, sizeof(key), "%s_oauth2_token_file", leg);
+		failf(L, sec->line, sec->name, key, "set together with %s_password: keep one", leg);
+		return -1;
+	}
+	if (is_oauth(mech) && !token_file) {
+		snprintf(key, sizeof(key), "%s_auth", leg);
+		failf(L, sec->line, sec->name, key, "%s needs %s_oauth2_token_file", mech, leg);
+		return -1;
+	}
+	if (token_file && strcmp(mech, "AUTO") != 0 && !is_oauth(mech)) {
+		snprintf(key, sizeof(key), "%s_auth", leg);
+		failf(L, sec->line, sec->name, key,
+		      "%s cannot use a token: use auto, XOAUTH2 or OAUTHBEARER with %s_oauth2_token_file",
+		      mech, leg);
+		return -1;
+	}
+	return 0;
+}
+
 /* Parse one value into the route field described by k. */
 static int apply(struct loader *L, struct route *r, const struct keydef *k,
                  const char *value, int line, const char *section)
@@ -590,6 +646,27 @@ static int apply(struct loader *L, struct route *r, const struct keydef *k,
 			return -1;
 		}
 		break;
+	case K_AUTH:
+		if (auth_mechanism(value, b, sizeof(b)) != 0) {
+			failf(L, line, section, k->name,
+			      "expected auto, PLAIN, LOGIN, CRAM-MD5, XOAUTH2 or OAUTHBEARER, got \"%s\"",
+			      shown(value, b, sizeof(b)));
+			return -1;
+		}
+		value = b;   /* stored in upper case */
+		break;
+	case K_TOKEN_FILE: {
+		char *token, why[300];
+		bool group = false;
+		if (token_file_read(value, &token, &group, why, sizeof(why)) != 0) {
+			failf(L, line, section, k->name, "%s", why);
+			return -1;
+		}
+		token_free(token);
+		if (group)
+			log_warn("%s holds a token and is readable by its group", value);
+		break;
+	}
 	case K_SECRET_FILE:
 	case K_TEXT:
 		break;
@@ -724,18 +801,27 @@ static int build_route(struct loader *L, struct route *r, const struct section *
 			}
 		}
 	}
-	if (!r->imap_password) {
-		failf(L, sec->line, sec->name, "imap_password", "required: set imap_password or imap_password_file");
+	if (!r->imap_password && !r->imap_token_file) {
+		failf(L, sec->line, sec->name, "imap_password",
+		      "required: set imap_password, imap_password_file or imap_oauth2_token_file");
 		return -1;
 	}
-	if (r->smtp_username && !r->smtp_password) {
-		failf(L, sec->line, sec->name, "smtp_password", "smtp_username is set: set smtp_password or smtp_password_file");
+	if (r->smtp_username && !r->smtp_password && !r->smtp_token_file) {
+		failf(L, sec->line, sec->name, "smtp_password",
+		      "smtp_username is set: set smtp_password, smtp_password_file or smtp_oauth2_token_file");
 		return -1;
 	}
-	if (!r->smtp_username && r->smtp_password) {
-		failf(L, sec->line, sec->name, "smtp_username", "a password is set but no smtp_username");
+	if (!r->smtp_username && (r->smtp_password || r->smtp_token_file ||
+	                          strcmp(r->smtp_auth, "AUTO") != 0)) {
+		failf(L, sec->line, sec->name, "smtp_username",
+		      r->smtp_password ? "a password is set but no smtp_username"
+		      : r->smtp_token_file ? "a token file is set but no smtp_username"
+		      : "smtp_auth is set but no smtp_username (no username: no AUTH)");
 		return -1;
 	}
+	if (check_login(L, sec, "smtp", r->smtp_password, r->smtp_token_file, r->smtp_auth) != 0 ||
+	    check_login(L, sec, "imap", r->imap_password, r->imap_token_file, r->imap_auth) != 0)
+		return -1;
 	if (!r->smtp_port)
 		r->smtp_port = r->smtp_tls == TLS_IMPLICIT ? 465 : r->smtp_tls == TLS_NONE ? 25 : 587;
 	if (!r->imap_port)
@@ -745,7 +831,10 @@ static int build_route(struct loader *L, struct route *r, const struct section *
 		      r->imap_mailbox);
 		return -1;
 	}
-	r->ledger = probe_ledger_new(r->imap_password, r->name, r->imap_username, r->to);
+	/* OAuth2-only routes have no stable secret: their key comes from the
+	 * route's identity alone (README: keeping the mailbox clean). */
+	r->ledger = probe_ledger_new(r->imap_password ? r->imap_password : r->smtp_password,
+	                             r->name, r->imap_username, r->to);
 	if (!r->ledger) {
 		failf(L, 0, NULL, NULL, "out of memory");
 		return -1;
@@ -953,9 +1042,15 @@ void config_print(const struct config *cfg, FILE *out)
 		else
 			fprintf(out, "  smtp_username = (none: no AUTH)\n");
 		print_secret(out, "smtp_password", r->smtp_password, r->smtp_password_file);
+		if (r->smtp_token_file)
+			fprintf(out, "  smtp_oauth2_token_file = %s\n", r->smtp_token_file);
+		fprintf(out, "  smtp_auth = %s\n", r->smtp_auth);
 		fprintf(out, "  imap = %s:%d (%s)\n  imap_username = %s\n", r->imap_host,
 		        r->imap_port, tls_name(r->imap_tls), r->imap_username);
 		print_secret(out, "imap_password", r->imap_password, r->imap_password_file);
+		if (r->imap_token_file)
+			fprintf(out, "  imap_oauth2_token_file = %s\n", r->imap_token_file);
+		fprintf(out, "  imap_auth = %s\n", r->imap_auth);
 		fprintf(out, "  imap_mailbox = %s\n  tls_ca = %s\n  insecure_skip_verify = %s\n",
 		        r->imap_mailbox, r->tls_ca ? r->tls_ca : "(system store)",
 		        r->insecure_skip_verify ? "true" : "false");

@@ -51,6 +51,13 @@ struct route {
 	char *imap_password_file; /* path it came from, or NULL (not secret) */
 	char *imap_mailbox;       /* default "INBOX" */
 
+	/* SASL mechanism per leg, upper case: "AUTO" (default), "PLAIN",
+	 * "LOGIN", "CRAM-MD5", "XOAUTH2", "OAUTHBEARER" (issue 6). */
+	char *smtp_auth, *imap_auth;
+	/* OAuth2 access token files, read again for every probe (token_file.h);
+	 * NULL: password login.  Paths, not secrets. */
+	char *smtp_token_file, *imap_token_file;
+
 	char *tls_ca;             /* NULL: system store */
 	bool insecure_skip_verify;
 

@@ -83,6 +83,75 @@ size_t conn_redact_client_line(enum conn_proto proto, const char *line,
 	return (size_t)n < dstlen ? (size_t)n : dstlen - 1;
 }
 
+/* The OpenSSL X509_V_ERR_* codes a probe meets (x509_vfy.h). */
+static const char *x509_reason(long v)
+{
+	switch (v) {
+	case 9: return "certificate is not yet valid";
+	case 10: return "certificate has expired";
+	case 18: return "self-signed certificate";
+	case 19: return "self-signed certificate in chain";
+	case 20: return "unable to get local issuer certificate";
+	case 21: return "unable to verify the first certificate";
+	case 62: return "host name mismatch";
+	case 64: return "IP address mismatch";
+	default: return "certificate verify failed";
+	}
+}
+
+void conn_tls_error_text(CURL *h, const struct conn_watch *w, CURLcode code,
+                         char *dst, size_t dstlen)
+{
+	const char *why = conn_error_text(w, code);
+	long verify = 0;
+
+	if (curl_easy_getinfo(h, CURLINFO_SSL_VERIFYRESULT, &verify) == CURLE_OK && verify != 0 &&
+	    !strstr(why, "certificate"))
+		snprintf(dst, dstlen, "SSL certificate problem: %s (X509 error %ld)", x509_reason(verify), verify);
+	else
+		snprintf(dst, dstlen, "%s", why);
+}
+
+static int b64_value(char c)
+{
+	const char *alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const char *p = c ? strchr(alphabet, c) : NULL;
+
+	return p ? (int)(p - alphabet) : -1;
+}
+
+bool conn_sasl_challenge_text(const char *line, char *dst, size_t dstlen)
+{
+	unsigned bits = 0, nbits = 0;
+	size_t n = 0;
+
+	if (strncmp(line, "334 ", 4) == 0)
+		line += 4;
+	else if (strncmp(line, "+ ", 2) == 0)
+		line += 2;
+	else
+		return false;
+	/* Only a whole, padded base64 word counts: "+ idling" is not one. */
+	if (dstlen == 0 || b64_value(*line) < 0 || strlen(line) % 4 != 0 ||
+	    strspn(line, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") != strlen(line))
+		return false;
+	for (; *line && *line != '=' && n + 1 < dstlen; line++) {
+		int v = b64_value(*line);
+		if (v < 0)
+			return false;
+		bits = (bits << 6) | (unsigned)v;
+		nbits += 6;
+		if (nbits >= 8) {
+			unsigned char c = (unsigned char)(bits >> (nbits - 8));
+			nbits -= 8;
+			bits &= (1u << nbits) - 1;
+			dst[n++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+		}
+	}
+	dst[n] = '\0';
+	return n > 0;
+}
+
 void conn_trace_line(const struct conn_watch *w, const char *dir, const char *line)
 {
 	if (log_trace_enabled())
@@ -316,8 +385,20 @@ CURL *conn_easy_new(const struct conn_params *p, struct conn_watch *watch,
 		SET(CURLOPT_CERTINFO, 1L);
 	}
 	if (p->username) {
+		char opts[40] = "";
 		SET(CURLOPT_USERNAME, p->username);
-		SET(CURLOPT_PASSWORD, p->password ? p->password : "");
+		if (p->bearer)
+			SET(CURLOPT_XOAUTH2_BEARER, p->bearer);
+		else
+			SET(CURLOPT_PASSWORD, p->password ? p->password : "");
+		/* A token with auth = auto means XOAUTH2: what Gmail and
+		 * Microsoft 365 both accept. */
+		if (p->auth && strcmp(p->auth, "AUTO") != 0)
+			snprintf(opts, sizeof(opts), "AUTH=%s", p->auth);
+		else if (p->bearer)
+			snprintf(opts, sizeof(opts), "AUTH=XOAUTH2");
+		if (opts[0])
+			SET(CURLOPT_LOGIN_OPTIONS, opts);
 		SET(CURLOPT_SASL_IR, 1L);
 	}
 	return h;

@@ -53,9 +53,24 @@ struct conn_params {
 	enum tls_mode tls;
 	const char *username;      /* NULL: no login */
 	const char *password;
+	const char *bearer;        /* OAuth2 access token instead of a password */
+	const char *auth;          /* SASL mechanism, "AUTO": libcurl's choice */
 	const struct route *route; /* CA, verification, connect timeout */
 	long timeout_ms;           /* whole transfer bound */
 };
+
+/* The text for a TLS failure.  libcurl's first error can be a bystander
+ * ("Send failure: Broken pipe" when the server hung up on our alert);
+ * OpenSSL's verify result says what really went wrong, so it comes first
+ * when it is there. */
+void conn_tls_error_text(CURL *h, const struct conn_watch *w, CURLcode code,
+                         char *dst, size_t dstlen);
+
+/* A SASL error challenge as readable text: "334 eyJzdGF0dXMiOiI0MDEifQ=="
+ * or "+ eyJ..." -> {"status":"401"} (RFC 7628: OAuth servers explain a
+ * refused token that way).  Non-printable bytes become '?'.  Returns false
+ * if line is not such a challenge. */
+bool conn_sasl_challenge_text(const char *line, char *dst, size_t dstlen);
 
 /* Empty watch for one leg of route route_name; label "route/smtp". */
 void conn_watch_init(struct conn_watch *w, enum conn_proto proto, const char *route_name);

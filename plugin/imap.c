@@ -582,13 +582,14 @@ static void pump_in(struct imap_session *s, int64_t now)
 /* --- public ------------------------------------------------------------- */
 
 struct imap_session *imap_open(CURLM *multi, const struct route *r, enum imap_role role,
-                               long timeout_ms, char *err, size_t errlen)
+                               const char *bearer, long timeout_ms, char *err, size_t errlen)
 {
 	struct imap_session *s = calloc(1, sizeof(*s));
 	struct conn_params p = {
 		.scheme_plain = "imap", .scheme_tls = "imaps", .proto_list = "imap,imaps",
 		.host = r->imap_host, .port = r->imap_port, .tls = r->imap_tls,
 		.username = r->imap_username, .password = r->imap_password,
+		.bearer = bearer, .auth = r->imap_auth,
 		.route = r, .timeout_ms = timeout_ms,
 	};
 
@@ -634,14 +635,20 @@ static void classify_connect(struct imap_session *s, CURLcode code)
 	const struct conn_watch *w = &s->watch;
 	const char *why = conn_error_text(w, code);
 	curl_off_t tcp_us = 0;
+	char said[160];
 	bool login_sent = strcasecmp(w->last_verb, "LOGIN") == 0 ||
 	                  strcasecmp(w->last_verb, "AUTHENTICATE") == 0;
 
 	curl_easy_getinfo(s->easy, CURLINFO_CONNECT_TIME_T, &tcp_us);
 	if (code == CURLE_COULDNT_RESOLVE_HOST || code == CURLE_COULDNT_CONNECT)
 		fail(s, RESULT_IMAP_CONNECT_FAILED, "%s", why);
-	else if (conn_is_tls_error(code))
-		fail(s, RESULT_IMAP_TLS_FAILED, "%s", why);
+	else if (conn_is_tls_error(code)) {
+		conn_tls_error_text(s->easy, w, code, said, sizeof(said));
+		fail(s, RESULT_IMAP_TLS_FAILED, "%s", said);
+	}
+	else if ((code == CURLE_LOGIN_DENIED || login_sent) &&
+	         conn_sasl_challenge_text(w->last_reply, said, sizeof(said)))
+		fail(s, RESULT_IMAP_AUTH_FAILED, "login refused: %s", said);
 	else if (code == CURLE_LOGIN_DENIED || login_sent)
 		fail(s, RESULT_IMAP_AUTH_FAILED, "%s%s",
 		     w->last_reply[0] && login_sent ? "login refused: " : "",

@@ -71,7 +71,7 @@ struct imap_outcome {
 struct imap_session;
 
 struct imap_session *imap_open(CURLM *multi, const struct route *r, enum imap_role role,
-                               long timeout_ms, char *err, size_t errlen);
+                               const char *bearer, long timeout_ms, char *err, size_t errlen);
 CURL *imap_easy(const struct imap_session *s);
 void imap_connected(struct imap_session *s, CURLcode code);
 

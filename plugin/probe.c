@@ -23,6 +23,7 @@
 #include "message.h"
 #include "probe_id.h"
 #include "smtp.h"
+#include "token_file.h"
 
 /* A command unanswered this long when the deadline hits is a stalled server
  * (imap_error), not a message that is merely late (timeout). */
@@ -87,11 +88,28 @@ static void conclude(struct probe *p, enum result_class r, int64_t now, const ch
 	p->stage = ST_CLEANUP;
 }
 
+/* The leg's OAuth2 token, read afresh (an outside helper refreshes the
+ * file); *token stays NULL where the leg logs in with a password. */
+static int read_token(const char *path, char **token, char *err, size_t errlen)
+{
+	char why[RESULT_ERROR_MAX - 32];
+
+	*token = NULL;
+	if (!path)
+		return 0;
+	if (token_file_read(path, token, NULL, why, sizeof(why)) != 0) {
+		snprintf(err, errlen, "OAuth2 token: %s", why);
+		return -1;
+	}
+	return 0;
+}
+
 struct probe *probe_start(CURLM *multi, const struct route *r,
                           int64_t cycle_real_ns, int64_t cycle_mono_ns)
 {
 	struct probe *p = calloc(1, sizeof(*p));
 	char err[RESULT_ERROR_MAX];
+	char *token = NULL;
 
 	if (!p)
 		return NULL;
@@ -105,16 +123,22 @@ struct probe *probe_start(CURLM *multi, const struct route *r,
 		return p;
 	}
 	p->res.t_imap_start = offset(p, clock_mono_ns());
-	p->imap = imap_open(multi, r, IMAP_ROLE_INBOX, r->timeout_ms, err, sizeof(err));
+	if (read_token(r->imap_token_file, &token, err, sizeof(err)) != 0) {
+		conclude(p, RESULT_IMAP_AUTH_FAILED, clock_mono_ns(), err);
+		return p;
+	}
+	p->imap = imap_open(multi, r, IMAP_ROLE_INBOX, token, r->timeout_ms, err, sizeof(err));
 	if (!p->imap) {
+		token_free(token);
 		conclude(p, RESULT_INTERNAL_ERROR, clock_mono_ns(), err);
 		return p;
 	}
 	if (r->check_junk) {
-		p->junk = imap_open(multi, r, IMAP_ROLE_JUNK, r->timeout_ms, err, sizeof(err));
+		p->junk = imap_open(multi, r, IMAP_ROLE_JUNK, token, r->timeout_ms, err, sizeof(err));
 		if (!p->junk)
 			log_warn("%s: junk mailbox not watched: %s", r->name, err);
 	}
+	token_free(token);   /* libcurl keeps its own copy */
 	return p;
 }
 
@@ -140,6 +164,7 @@ static void note_tls(char version[16], bool *known, int64_t *expiry,
 static void start_smtp(struct probe *p, int64_t now)
 {
 	char err[RESULT_ERROR_MAX];
+	char *token = NULL;
 
 	p->msg = message_build(p->route->from, p->route->to, p->route->subject_prefix,
 	                       p->route->name, p->res.token, p->msgid_local, time(NULL),
@@ -150,8 +175,13 @@ static void start_smtp(struct probe *p, int64_t now)
 	}
 	p->stage = ST_SMTP;
 	p->res.t_smtp_start = offset(p, now);
-	p->smtp = smtp_send_start(p->multi, p->route, p->msg, p->msg_len,
+	if (read_token(p->route->smtp_token_file, &token, err, sizeof(err)) != 0) {
+		conclude(p, RESULT_SMTP_AUTH_FAILED, now, err);
+		return;
+	}
+	p->smtp = smtp_send_start(p->multi, p->route, token, p->msg, p->msg_len,
 	                          remaining_ms(p, now), err, sizeof(err));
+	token_free(token);
 	if (!p->smtp)
 		conclude(p, RESULT_INTERNAL_ERROR, now, err);
 }

@@ -44,7 +44,7 @@ static size_t read_cb(char *buf, size_t size, size_t nitems, void *ud)
 	return n;
 }
 
-struct smtp_send *smtp_send_start(CURLM *multi, const struct route *r,
+struct smtp_send *smtp_send_start(CURLM *multi, const struct route *r, const char *bearer,
                                   const char *msg, size_t len,
                                   long timeout_ms, char *err, size_t errlen)
 {
@@ -53,6 +53,7 @@ struct smtp_send *smtp_send_start(CURLM *multi, const struct route *r,
 		.scheme_plain = "smtp", .scheme_tls = "smtps", .proto_list = "smtp,smtps",
 		.host = r->smtp_host, .port = r->smtp_port, .tls = r->smtp_tls,
 		.username = r->smtp_username, .password = r->smtp_password,
+		.bearer = bearer, .auth = r->smtp_auth,
 		.route = r, .timeout_ms = timeout_ms,
 	};
 
@@ -120,7 +121,7 @@ static void classify(const struct smtp_send *s, CURLcode code, struct smtp_outco
 		snprintf(o->error, sizeof(o->error), "%s", why);
 	} else if (conn_is_tls_error(code)) {
 		o->result = RESULT_SMTP_TLS_FAILED;
-		snprintf(o->error, sizeof(o->error), "%s", why);
+		conn_tls_error_text(s->easy, w, code, o->error, sizeof(o->error));
 	} else if (code == CURLE_OPERATION_TIMEDOUT && w->greeting_seen && w->last_verb[0]) {
 		/* SPEC: a dialogue that times out is smtp_rejected, whatever step. */
 		o->result = RESULT_SMTP_REJECTED;
@@ -131,8 +132,11 @@ static void classify(const struct smtp_send *s, CURLcode code, struct smtp_outco
 	           (s->route->smtp_username && w->ehlo_seen && !w->auth_offered &&
 	            (!tls_wanted || w->tls_up))) {
 		o->result = RESULT_SMTP_AUTH_FAILED;
+		char said[160];
 		if (s->route->smtp_username && w->ehlo_seen && !w->auth_offered)
 			snprintf(o->error, sizeof(o->error), "server offers no AUTH");
+		else if (w->last_code == 334 && conn_sasl_challenge_text(w->last_reply, said, sizeof(said)))
+			snprintf(o->error, sizeof(o->error), "AUTH refused: %s", said);
 		else if (w->last_code >= 400)
 			snprintf(o->error, sizeof(o->error), "AUTH refused: %s", w->last_reply);
 		else

@@ -34,7 +34,7 @@ struct smtp_outcome {
 	int64_t cert_not_after;     /* 0: unknown */
 };
 
-struct smtp_send *smtp_send_start(CURLM *multi, const struct route *r,
+struct smtp_send *smtp_send_start(CURLM *multi, const struct route *r, const char *bearer,
                                   const char *msg, size_t len,
                                   long timeout_ms, char *err, size_t errlen);
 CURL *smtp_send_easy(const struct smtp_send *s);

@@ -16,6 +16,10 @@ Script lines (blank lines and '#' comments ignored):
     smtp omit STARTTLS|AUTH            leave a capability out of EHLO
     imap omit IDLE|STARTTLS|UIDPLUS    ... out of CAPABILITY
     smtp mechs MECH...                 AUTH mechanisms offered (default PLAIN LOGIN)
+    imap mechs MECH...                 AUTH= capabilities offered (default PLAIN)
+    oauth TOKEN                        an OAuth2 bearer token XOAUTH2 / OAUTHBEARER accept
+                                       (for any configured user); every SASL exchange is
+                                       kept in FakeMail.sasl as (proto, mech, decoded bytes)
     smtp on VERB[#N] ACTION            VERB: EHLO STARTTLS AUTH MAIL RCPT DATA BODY QUIT
     imap on VERB[#N] ACTION            VERB: CAPABILITY STARTTLS LOGIN AUTHENTICATE
                                        LIST SELECT NOOP SEARCH FETCH IDLE STORE EXPUNGE LOGOUT
@@ -119,6 +123,8 @@ class Script:
         self.greeting = {"smtp": None, "imap": None}
         self.omit = {"smtp": set(), "imap": set()}
         self.mechs = ["PLAIN", "LOGIN"]
+        self.imap_mechs = ["PLAIN"]
+        self.tokens = set()
         self.rules = {"smtp": [], "imap": []}
         self.huge_line = 0
         self.literal = False
@@ -138,6 +144,10 @@ class Script:
                 self.omit[w[0]].update(x.upper() for x in w[2:])
             elif w[0] == "smtp" and w[1] == "mechs":
                 self.mechs = [x.upper() for x in w[2:]]
+            elif w[0] == "imap" and w[1] == "mechs":
+                self.imap_mechs = [x.upper() for x in w[2:]]
+            elif w[0] == "oauth":
+                self.tokens.add(w[1])
             elif w[0] in ("smtp", "imap") and w[1] == "on":
                 verb, _, nth = w[2].upper().partition("#")
                 self.rules[w[0]].append(Rule(verb, int(nth) if nth else 0, line.split(None, 3)[3]))
@@ -225,6 +235,7 @@ class FakeMail:
         make_certs(self.certs)
         self.script = Script(script_text)
         self.mailbox = Mailbox()
+        self.sasl = []       # (proto, mechanism, decoded initial response)
         self.boxes = {"INBOX": self.mailbox, "JUNK": Mailbox()}
         self.counts = {}
         self.count_lock = threading.Lock()
@@ -409,6 +420,23 @@ class FakeMail:
     def _smtp_auth(self, c, line):
         w = line.split()
         mech = w[1].upper() if len(w) > 1 else ""
+        if mech not in self.script.mechs:
+            c.send("504 5.5.4 mechanism not offered")
+            return
+        if mech in ("XOAUTH2", "OAUTHBEARER"):
+            resp = w[2] if len(w) > 2 else None
+            if resp is None:
+                c.send("334 ")
+                resp = c.readline()
+            if self._oauth_ok("smtp", mech, resp):
+                c.send("235 2.7.0 ok")
+            else:
+                # RFC 7628 / Google: an error challenge, the client answers
+                # with an empty (XOAUTH2) or ^A (OAUTHBEARER) line, then 535.
+                c.send("334 " + base64.b64encode(b'{"status":"401","schemes":"bearer"}').decode())
+                c.readline()
+                c.send("535 5.7.8 token refused")
+            return
         if mech == "PLAIN":
             resp = w[2] if len(w) > 2 else None
             if resp is None:
@@ -419,15 +447,34 @@ class FakeMail:
             except Exception:
                 c.send("501 5.5.2 bad AUTH PLAIN")
                 return
+            self.sasl.append(("smtp", mech, base64.b64decode(resp)))
         elif mech == "LOGIN":
-            c.send("334 VXNlcm5hbWU6")
-            user = base64.b64decode(c.readline()).decode(errors="replace")
+            if len(w) > 2:      # SASL-IR: the user name came with AUTH
+                user = base64.b64decode(w[2]).decode(errors="replace")
+            else:
+                c.send("334 VXNlcm5hbWU6")
+                user = base64.b64decode(c.readline()).decode(errors="replace")
             c.send("334 UGFzc3dvcmQ6")
             pw = base64.b64decode(c.readline()).decode(errors="replace")
         else:
             c.send("504 5.5.4 mechanism not supported")
             return
         c.send("235 2.7.0 ok" if self._check_login(user, pw) else "535 5.7.8 authentication failed")
+
+    def _oauth_ok(self, proto, mech, resp):
+        """Check an XOAUTH2 (user=U^Aauth=Bearer T^A^A) or OAUTHBEARER
+        (n,a=U,^Ahost=H^Aport=P^Aauth=Bearer T^A^A) initial response."""
+        try:
+            raw = base64.b64decode(resp, validate=True)
+        except Exception:
+            return False
+        self.sasl.append((proto, mech, raw))
+        text = raw.decode(errors="replace")
+        if mech == "XOAUTH2":
+            m = re.fullmatch(r"user=([^\x01]+)\x01auth=Bearer ([^\x01]+)\x01\x01", text)
+        else:
+            m = re.fullmatch(r"n,a=([^,]+),\x01(?:host=[^\x01]*\x01port=\d+\x01)?auth=Bearer ([^\x01]+)\x01\x01", text)
+        return bool(m) and m.group(1) in self.script.users and m.group(2) in self.script.tokens
 
     def _deliver(self, text):
         how, secs = self.script.deliver
@@ -460,7 +507,7 @@ class FakeMail:
         if not tls and not authed and "STARTTLS" not in omit:
             caps.append("STARTTLS")
         if not authed:
-            caps.append("AUTH=PLAIN")
+            caps += ["AUTH=" + m for m in self.script.imap_mechs]
         for cap in ("IDLE", "UIDPLUS"):
             if cap not in omit:
                 caps.append(cap)
@@ -493,10 +540,21 @@ class FakeMail:
                 authed = self._check_login(user, pw)
                 c.send(f"{tag} OK logged in" if authed else f"{tag} NO [AUTHENTICATIONFAILED] failed")
             elif cmd == "AUTHENTICATE":
+                mech = args[0].upper() if args else ""
                 resp = args[1] if len(args) > 1 else None
+                if mech not in self.script.imap_mechs:
+                    c.send(f"{tag} NO [CANNOT] mechanism not offered")
+                    continue
                 if resp is None:
                     c.send("+ ")
                     resp = c.readline()
+                if mech in ("XOAUTH2", "OAUTHBEARER"):
+                    authed = self._oauth_ok("imap", mech, resp)
+                    if not authed:
+                        c.send("+ " + base64.b64encode(b'{"status":"401","schemes":"bearer"}').decode())
+                        c.readline()
+                    c.send(f"{tag} OK logged in" if authed else f"{tag} NO [AUTHENTICATIONFAILED] token refused")
+                    continue
                 try:
                     _, user, pw = base64.b64decode(resp).decode().split("\0")
                     authed = self._check_login(user, pw)

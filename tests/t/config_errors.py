@@ -14,6 +14,11 @@ PW2 = secret("an0ther-s3cret")
 D = tmpdir()
 CA = write_file(os.path.join(D, "ca.pem"), "not really a CA\n", 0o644)
 PWFILE = write_file(os.path.join(D, "pw"), PW2 + "\n", 0o600)
+TOKEN = secret("ya29.config-test-token-" + "t" * 40)
+TOKFILE = write_file(os.path.join(D, "token"), TOKEN + "\n", 0o600)
+TOKFILE_644 = write_file(os.path.join(D, "token644"), TOKEN + "\n", 0o644)
+TOKFILE_EMPTY = write_file(os.path.join(D, "token-empty"), "\n", 0o600)
+TOKFILE_BLANK = write_file(os.path.join(D, "token-blank"), "ya29 x\n", 0o600)
 EMPTYPW = write_file(os.path.join(D, "empty-pw"), "\n", 0o600)
 OPENPW = write_file(os.path.join(D, "open-pw"), PW2 + "\n", 0o644)
 
@@ -61,6 +66,28 @@ BAD = [
     ("bad tls mode", route(smtp_tls="ssl"), "[r1] smtp_tls: expected starttls, tls or none, got \"ssl\""),
     ("bad boolean", route(delete="maybe"), "[r1] delete: expected true/false"),
     ("bad idle", route(idle="always"), "[r1] idle: expected auto or off"),
+    ("bad smtp_auth", route(smtp_username="alice", smtp_password=PW, smtp_auth="GSSAPI"),
+     "[r1] smtp_auth: expected auto, PLAIN, LOGIN, CRAM-MD5, XOAUTH2 or OAUTHBEARER, got \"GSSAPI\""),
+    ("imap_auth XOAUTH2 without a token file", route(imap_auth="xoauth2"),
+     "[r1] imap_auth: XOAUTH2 needs imap_oauth2_token_file"),
+    ("token file and password together", route(imap_oauth2_token_file=TOKFILE),
+     "[r1] imap_oauth2_token_file: set together with imap_password: keep one"),
+    ("PLAIN with a token file", route(imap_password=None, imap_oauth2_token_file=TOKFILE, imap_auth="PLAIN"),
+     "[r1] imap_auth: PLAIN cannot use a token"),
+    ("smtp token without a username", route(smtp_oauth2_token_file=TOKFILE),
+     "[r1] smtp_username: a token file is set but no smtp_username"),
+    ("smtp_auth without a username", route(smtp_auth="PLAIN"),
+     "[r1] smtp_username: smtp_auth is set but no smtp_username"),
+    ("missing token file", route(imap_password=None, imap_oauth2_token_file=D + "/no-such-token"),
+     "[r1] imap_oauth2_token_file: cannot read"),
+    ("token file readable by others", route(imap_password=None, imap_oauth2_token_file=TOKFILE_644),
+     "holds a token and is accessible by others (mode 0644): chmod 600 it"),
+    ("empty token file", route(imap_password=None, imap_oauth2_token_file=TOKFILE_EMPTY),
+     "the token (first line) is empty"),
+    ("token with a blank", route(imap_password=None, imap_oauth2_token_file=TOKFILE_BLANK),
+     "the token contains a blank or control character"),
+    ("token file is a directory", route(imap_password=None, imap_oauth2_token_file=D),
+     "is not a regular file"),
     ("bad sweep_after", route(sweep_after="soon"), ":8: [r1] sweep_after: not a duration"),
     ("sweep_after above a week", route(sweep_after="200h"), "[r1] sweep_after: not a duration"),
     ("bad check_junk", route(check_junk="sometimes"), "[r1] check_junk: expected true/false"),
@@ -172,6 +199,12 @@ r = run(["--check-config", "-c", write_config(route(sweep_after="0", check_junk=
 T.ok(r.rc == 0 and "sweep_after = 0ms" in r.out and "check_junk = false" in r.out and
      "imap_junk_mailbox = Spam" in r.out and "junk_is_failure = true" in r.out,
      "good config: sweep_after = 0 turns the sweep off; junk keys accepted", r)
+r = run(["--check-config", "-c", write_config(route(imap_password=None, imap_oauth2_token_file=TOKFILE,
+                                                   smtp_username="alice", smtp_oauth2_token_file=TOKFILE,
+                                                   smtp_auth="oauthbearer"))],
+        what="OAuth2 token files")
+T.ok(r.rc == 0 and f"imap_oauth2_token_file = {TOKFILE}" in r.out and "imap_auth = AUTO" in r.out and
+     "smtp_auth = OAUTHBEARER" in r.out, "good config: token files on both legs, mechanism in upper case", r)
 env = dict(os.environ, MAIL_E2E_TEST_HOST="imap.example.test")
 r = run(["--check-config", "-c", write_config(route(imap_host="${MAIL_E2E_TEST_HOST}", subject_prefix="cost $$5"))],
         what="env expansion", env=env)

@@ -35,8 +35,30 @@ static const struct redact_case cases[] = {
 	{ CONN_IMAP, "m9 XUNKNOWN secret", "***" },
 };
 
+static void test_challenges(void)
+{
+	static const struct { const char *line; bool ok; const char *want; } rows[] = {
+		{ "334 eyJzdGF0dXMiOiI0MDEiLCJzY2hlbWVzIjoiYmVhcmVyIn0=", true,
+		  "{\"status\":\"401\",\"schemes\":\"bearer\"}" },
+		{ "+ eyJzdGF0dXMiOiJpbnZhbGlkX3Rva2VuIn0=", true, "{\"status\":\"invalid_token\"}" },
+		{ "334 AAEC", true, "???" },                 /* control bytes hidden */
+		{ "334 VXNlcm5hbWU6", true, "Username:" },
+		{ "334 ", false, NULL },
+		{ "535 5.7.8 nope", false, NULL },
+		{ "334 not*base64", false, NULL },
+		{ "+ idling", false, NULL },                  /* base64 letters, but not a padded word */
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		char out[64] = "";
+		bool ok = conn_sasl_challenge_text(rows[i].line, out, sizeof(out));
+		CHECK(ok == rows[i].ok && (!ok || strcmp(out, rows[i].want) == 0),
+		      "challenge '%s' -> %d '%s'", rows[i].line, ok, out);
+	}
+}
+
 int main(void)
 {
+	test_challenges();
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char out[256];
 		conn_redact_client_line(cases[i].proto, cases[i].line, out, sizeof(out));

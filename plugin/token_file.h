@@ -1,0 +1,28 @@
+/*
+ * token_file.h - read an OAuth2 access token from a file (issue 6).
+ *
+ * Tokens expire (Gmail and Microsoft 365: after about an hour), so an
+ * outside helper refreshes the file and mail-e2e reads it again at the
+ * start of every probe.  The rules are those of a *_password_file: the
+ * token is the first line without its line ending; a file others may read
+ * or write is refused; a control character in the token is refused.
+ *
+ * Contract: token_file_read() returns 0 and a heap copy in *token, which
+ * the caller owns and releases with token_free() (wipes, then frees); or
+ * -1 with one line in err that names the file and never quotes the token.
+ * `group_readable` (may be NULL) is set when the group may read the file,
+ * so the caller can warn once instead of every cycle.
+ */
+#ifndef MAIL_E2E_TOKEN_FILE_H
+#define MAIL_E2E_TOKEN_FILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define TOKEN_MAX 16384   /* Microsoft's JWTs run to a few KiB */
+
+int token_file_read(const char *path, char **token, bool *group_readable,
+                    char *err, size_t errlen);
+void token_free(char *token);
+
+#endif
