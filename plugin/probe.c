@@ -315,13 +315,16 @@ void probe_step(struct probe *p, int64_t now)
 		imap_step(p->imap, now);
 	if (p->junk)
 		imap_step(p->junk, now);
-	if (!p->ready && p->junk && imap_state(p->junk) == IMAP_FAILED)
+	/* The inbox first: when both sessions fail alike (a refused login),
+	 * the inbox's failure is the verdict and the junk one no news, so a
+	 * junk failure waits until the inbox has logged in. */
+	if (!p->ready && p->imap && imap_state(p->imap) == IMAP_FAILED)
+		conclude(p, imap_outcome(p->imap)->result, now, imap_outcome(p->imap)->error);
+	if (!p->ready && p->junk && imap_state(p->junk) == IMAP_FAILED &&
+	    imap_outcome(p->imap)->logged_in)
 		junk_failed(p, now);
 	if (!p->ready && p->imap) {
-		const struct imap_outcome *o = imap_outcome(p->imap);
-		if (imap_state(p->imap) == IMAP_FAILED)
-			conclude(p, o->result, now, o->error);
-		else if (imap_state(p->imap) == IMAP_FOUND)
+		if (imap_state(p->imap) == IMAP_FOUND)
 			on_found(p, p->imap, now);
 		else if (p->junk && imap_state(p->junk) == IMAP_FOUND)
 			on_found(p, p->junk, now);

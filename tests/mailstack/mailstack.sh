@@ -16,15 +16,19 @@
 # with STARTTLS on 127.0.0.5, the same without IDLE on 127.0.0.6, IMAPS on
 # 127.0.0.1, IMAP without TLS on 127.0.0.1).  Users: alice bob carol held junky sweep, and user001..userNNN when
 # MS_EXTRA_USERS=NNN; mail to held@ stays in Postfix's hold queue until
-# `release`; a Sieve rule files all mail to junky@ into Junk.  See
+# `release`; a Sieve rule files all mail to junky@ into Junk.  XOAUTH2 and
+# OAUTHBEARER logins work on IMAP and SMTP for tokens listed as "TOKEN USER"
+# in $MS_OAUTH2_TOKENS (checked by oauth2_introspect.py on MS_PORT_BASE + 80).  See
 # MAILSTACK-NOTES.md for why each odd setting is there.
 set -eu
 
 DOMAIN=e2e.test
+HERE=$(cd "$(dirname "$0")" && pwd)
 BASE=${MS_PORT_BASE:-20000}
 P_SMTP=$((BASE + 25)) P_SUB=$((BASE + 587)) P_SMTPS=$((BASE + 465))
 P_IMAP=$((BASE + 143)) P_NOIDLE=$((BASE + 144)) P_IMAPS=$((BASE + 993))
 P_IMAP_PLAIN=$((BASE + 142))
+P_OAUTH2=$((BASE + 80))   # token introspection endpoint for Dovecot's oauth2 passdb
 IMAP_HOST=127.0.0.5     # not the client's address: STARTTLS is really required (gotcha 6)
 NOIDLE_HOST=127.0.0.6
 
@@ -96,13 +100,21 @@ ssl_cert = <$d/tls/server.pem
 ssl_key = <$d/tls/server.key
 ssl_min_protocol = TLSv1.2
 disable_plaintext_auth = yes
-auth_mechanisms = plain login
+auth_mechanisms = plain login xoauth2 oauthbearer
 auth_failure_delay = 0
 auth_verbose = yes
 first_valid_uid = 8
 last_valid_uid = 8
 mail_location = maildir:~/Maildir
 mail_plugins = \$mail_plugins
+# XOAUTH2 / OAUTHBEARER: the token is checked by our local introspection
+# endpoint (tests/mailstack/oauth2_introspect.py), the way Dovecot checks
+# one with an identity provider; Postfix gets both through Dovecot SASL.
+passdb {
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = $d/dovecot/oauth2.conf.ext
+}
 passdb {
   driver = passwd-file
   args = scheme=PLAIN username_format=%n $d/dovecot/users
@@ -273,7 +285,7 @@ cmd_start() {
 	cmd_stop "$d" >/dev/null 2>&1 || true
 	mkdir -p "$d"
 	d=$(cd "$d" && pwd)
-	rm -rf "$d/dovecot" "$d/postfix" "$d/mail" "$d/tls"
+	rm -rf "$d/dovecot" "$d/postfix" "$d/mail" "$d/tls" "$d/oauth2"
 	mkdir -p "$d/dovecot/run" "$d/dovecot/state" "$d/postfix/etc" "$d/postfix/queue" \
 		"$d/postfix/data" "$d/mail"
 	chmod 755 "$d" "$d/dovecot" "$d/postfix" "$d/mail"
@@ -283,6 +295,20 @@ cmd_start() {
 	make_certs "$d"
 	make_users "$d"
 	render_dovecot "$d"
+	mkdir -p "$d/oauth2"
+	: >"$d/oauth2/tokens"
+	chmod 600 "$d/oauth2/tokens"
+	cat >"$d/dovecot/oauth2.conf.ext" <<CONF
+introspection_mode = post
+introspection_url = http://127.0.0.1:$P_OAUTH2/introspect
+force_introspection = yes
+username_attribute = username
+active_attribute = active
+active_value = true
+CONF
+	python3 "$HERE/oauth2_introspect.py" "$P_OAUTH2" "$d/oauth2/tokens" \
+		</dev/null >"$d/oauth2/introspect.log" 2>&1 &
+	echo $! >"$d/oauth2/pid"
 	render_postfix "$d"
 	touch "$d/postfix/maillog"
 	# Postfix waits until main.cf is ~2 s old (gotcha 2): back-date it.
@@ -295,7 +321,7 @@ cmd_start() {
 	postfix -c "$d/postfix/etc" start </dev/null >"$d/postfix/start.log" 2>&1 ||
 		{ show_logs "$d"; cmd_stop "$d"; die "postfix did not start"; }
 	local hp
-	for hp in "$IMAP_HOST $P_IMAP" "$NOIDLE_HOST $P_NOIDLE" "127.0.0.1 $P_IMAPS" "127.0.0.1 $P_IMAP_PLAIN" \
+	for hp in "127.0.0.1 $P_OAUTH2" "$IMAP_HOST $P_IMAP" "$NOIDLE_HOST $P_NOIDLE" "127.0.0.1 $P_IMAPS" "127.0.0.1 $P_IMAP_PLAIN" \
 		"127.0.0.1 $P_SMTP" "127.0.0.1 $P_SUB" "127.0.0.1 $P_SMTPS"; do
 		# shellcheck disable=SC2086
 		wait_port $hp 20 || { show_logs "$d"; cmd_stop "$d"; die "port $hp never opened"; }
@@ -317,6 +343,7 @@ cmd_start() {
 		echo "MS_IMAPS_PORT=$P_IMAPS"
 		echo "MS_IMAP_PLAIN_PORT=$P_IMAP_PLAIN"
 		echo "MS_USERS=$(users_list | paste -sd, -)"
+		echo "MS_OAUTH2_TOKENS=$d/oauth2/tokens"
 		echo "MS_MAILDIR=$d/mail"
 		echo "MS_POSTFIX_CONF=$d/postfix/etc"
 		cat "$d/passwords"
@@ -349,6 +376,7 @@ cmd_stop() {
 	fi
 	pid=$(pid_of "$d/dovecot/run/master.pid")
 	stop_pid "$pid" dovecot
+	stop_pid "$(pid_of "$d/oauth2/pid")" oauth2-introspect
 	# Children Postfix or Dovecot left behind (smtpd, imap, auth ...).
 	pkill -KILL -f -- "-c $d/" 2>/dev/null || true
 	return 0
