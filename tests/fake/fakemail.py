@@ -27,7 +27,7 @@ Script lines (blank lines and '#' comments ignored):
     imap literal                       an untagged response carrying a {n} literal
                                        before each SEARCH result
     imap junk                          LIST shows a mailbox "Junk" marked \\Junk
-    deliver delay SECONDS | never | twice | bounce | reply | junk
+    deliver delay SECONDS | never | twice | twice-apart SECONDS | bounce | reply | junk
                                        (bounce: a DSN quoting the message is delivered
                                        instead; reply: a reply with the token in its
                                        Subject and the quoted headers in its body;
@@ -494,6 +494,10 @@ class FakeMail:
         copies = 2 if how == "twice" else 1
 
         def later():
+            if how == "twice-apart":
+                # One copy at once, a duplicate SECONDS later (after the
+                # probe was found and deleted).
+                self.mailbox.add(text)
             time.sleep(secs)
             for _ in range(copies):
                 self.boxes["JUNK" if how == "junk" else "INBOX"].add(text)

@@ -11,7 +11,8 @@ Case header lines: `# expect: RESULT`, `# error: TEXT` (substring of the
 error field), `# smtp_code: N`, `# route: key = value` (extra route keys),
 `# mailbox-empty` (no probe left in the fake mailbox), `# delivery-at-least: S`,
 `# fault-persists` (the fault is in the route: the next cycle fails the same way),
-`# mailbox: inbox|junk` (the mailbox tag).  Routes run with check_junk = false
+`# mailbox: inbox|junk` (the mailbox tag), `# pause: S` (wait S seconds before
+the next signal).  Routes run with check_junk = false
 unless a case turns it on: a second IMAP session per probe would shift the
 `#N` counts the other cases script.
 """
@@ -106,6 +107,7 @@ def run_case(path):
         check(elapsed <= TIMEOUT + 1.0, f"line within timeout + 1 s ({elapsed:.2f}s)", elapsed)
         # Resilience: the same process, next signal, healthy server.
         fake.reset(f"user alice {PW}\nuser bob {PW}\n")
+        time.sleep(float(meta.get("pause", 0)))
         s.signal("\n")
         check(s.wait_lines(2, TIMEOUT + 10), "the next signal gives a line too", s.err[-2000:])
         if len(s.lines) >= 2:

@@ -74,6 +74,7 @@ try:
         stack_route(env, "rcpt-fail", to=f"nobody@{dom}"),
         stack_route(env, "imap-down", imap="tls", imap_port="1"),
         stack_route(env, "timeout", user="held", timeout="2s"),
+        stack_route(env, "in-junk", user="junky", junk_is_failure="true"),
         defaults={"measurement": "mail e2e,test"}))
     r = run(["-c", cfg, "--once"], what="stack lines for influx")
     lines += r.lines
@@ -116,15 +117,18 @@ timeout = 5s
         pass
     T.eq({k: types.get(k) for k in ("success", "result_code", "total_time", "smtp_time",
                                     "delivery_time", "tries", "smtp_code", "error",
-                                    "imap_cert_expiry", "imap_tls_version")},
+                                    "imap_cert_expiry", "imap_tls_version", "late")},
          {"success": "integer", "result_code": "integer", "total_time": "float", "smtp_time": "float",
           "delivery_time": "float", "tries": "integer", "smtp_code": "integer", "error": "string",
-          "imap_cert_expiry": "integer", "imap_tls_version": "string"},
+          "imap_cert_expiry": "integer", "imap_tls_version": "string", "late": "integer"},
          "stored field types are the documented ones")
     code, body = http("GET", "/query?" + urllib.parse.urlencode(
         {"db": "e2e", "q": 'SELECT count(success) FROM "mail e2e,test" GROUP BY "result"'}))
-    T.ok(code == 200 and "smtp_auth_failed" in body and "timeout" in body and "success" in body,
-         "a dashboard query groups by result", body[:500])
+    T.ok(code == 200 and "smtp_auth_failed" in body and "timeout" in body and "success" in body
+         and '"junk"' in body, "a dashboard query groups by result (junk included)", body[:500])
+    code, body = http("GET", "/query?" + urllib.parse.urlencode(
+        {"db": "e2e", "q": 'SELECT count(success) FROM "mail e2e,test" WHERE "mailbox" = \'junk\''}))
+    T.ok(code == 200 and '"values":[[' in body, "the mailbox tag is queryable (mailbox = 'junk')", body[:300])
 finally:
     proc.terminate()
     try:
