@@ -17,7 +17,8 @@ struct cycle {
 	size_t n;
 	cycle_emit_fn emit;
 	void *ctx;
-	struct curl_waitfd *fds;   /* extra fds + one per probe */
+	struct curl_waitfd *fds;   /* caller's extra fds, then up to two per probe */
+	size_t *fd_owner;          /* fds[k] belongs to probes[fd_owner[k]] */
 	unsigned fds_cap;
 };
 
@@ -36,7 +37,8 @@ struct cycle *cycle_start(const struct config *cfg, cycle_emit_fn emit, void *ct
 	c->emitted = calloc(c->n, sizeof(*c->emitted));
 	c->fds_cap = 2 * (unsigned)c->n + 8;   /* inbox + junk per route, + caller's */
 	c->fds = calloc(c->fds_cap, sizeof(*c->fds));
-	if (!c->multi || !c->probes || !c->emitted || !c->fds)
+	c->fd_owner = calloc(c->fds_cap, sizeof(*c->fd_owner));
+	if (!c->multi || !c->probes || !c->emitted || !c->fds || !c->fd_owner)
 		goto fail;
 	for (size_t i = 0; i < c->n; i++) {
 		c->probes[i] = probe_start(c->multi, &cfg->routes[i], real, mono);
@@ -113,8 +115,12 @@ int cycle_run(struct cycle *c, struct curl_waitfd *extra, unsigned n_extra,
 	}
 	for (unsigned i = 0; i < n_extra; i++)
 		c->fds[n++] = extra[i];
-	for (size_t i = 0; i < c->n; i++)
+	for (size_t i = 0; i < c->n; i++) {
+		unsigned first = n;
 		probe_wait_fds(c->probes[i], c->fds, &n, c->fds_cap);
+		for (unsigned k = first; k < n; k++)
+			c->fd_owner[k] = i;
+	}
 
 	mc = curl_multi_wait(c->multi, c->fds, n, next_wait_ms(c, max_wait_ms), NULL);
 	if (mc != CURLM_OK) {
@@ -123,6 +129,10 @@ int cycle_run(struct cycle *c, struct curl_waitfd *extra, unsigned n_extra,
 	}
 	for (unsigned i = 0; i < n_extra; i++)
 		extra[i].revents = c->fds[i].revents;
+	/* Only the sessions whose socket woke us read from it. */
+	for (unsigned k = n_extra; k < n; k++)
+		if (c->fds[k].revents)
+			probe_io_ready(c->probes[c->fd_owner[k]], c->fds[k].fd);
 
 	/* Until nothing new happens: a finished transfer lets its probe step
 	 * (and maybe start the next transfer) now, not after the next wait. */
@@ -168,5 +178,6 @@ void cycle_free(struct cycle *c)
 	free(c->probes);
 	free(c->emitted);
 	free(c->fds);
+	free(c->fd_owner);
 	free(c);
 }

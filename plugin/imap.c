@@ -45,6 +45,7 @@ struct imap_session {
 	char mailbox[256];          /* to SELECT; "" for junk until LIST names it */
 	bool absent;                /* junk role: the account has no junk mailbox */
 	bool finishing;             /* imap_finish() came during the scan */
+	bool may_read;              /* socket polled ready, or we just wrote/connected */
 	struct conn_watch watch;
 	curl_socket_t fd;
 	enum phase phase;
@@ -123,6 +124,8 @@ static void flush_out(struct imap_session *s)
 		}
 		memmove(s->outbuf, s->outbuf + n, s->out_len - n);
 		s->out_len -= n;
+		/* TLS may read while it writes: look for input after sending. */
+		s->may_read = true;
 	}
 }
 
@@ -256,6 +259,8 @@ static void judge_earlier(struct imap_session *s, const struct imap_fetched *f)
 	/* INTERNALDATE has whole seconds: an arrival in the last second
 	 * before the timeout may count as late; a late one is never missed. */
 	late = f->has_date && (f->internaldate - stamp) * 1000 >= r->timeout_ms;
+	if (late && s->finishing)
+		return;   /* this cycle's line is out: count it next cycle */
 	if (late && !ledger_was_counted(ledger, f->token)) {
 		s->res.late++;
 		ledger_note_counted(ledger, f->token);
@@ -679,6 +684,7 @@ void imap_connected(struct imap_session *s, CURLcode code)
 		return;
 	}
 	s->res.logged_in = true;
+	s->may_read = true;    /* libcurl may hold bytes read past the login */
 	send_cmd(s, PH_CAPABILITY, "CAPABILITY", "CAPABILITY");
 }
 
@@ -720,7 +726,12 @@ void imap_step(struct imap_session *s, int64_t now)
 	if (s->phase == PH_CONNECTING || s->phase == PH_CLOSED)
 		return;
 	flush_out(s);
-	pump_in(s, now);
+	if (s->may_read) {
+		/* pump_in reads until libcurl says AGAIN, so nothing is left
+		 * buffered that the socket would not signal. */
+		s->may_read = false;
+		pump_in(s, now);
+	}
 	if (s->phase == PH_CLOSED)
 		return;
 	if (s->close_by_ns && now >= s->close_by_ns) {
@@ -736,6 +747,11 @@ void imap_step(struct imap_session *s, int64_t now)
 		s->phase = PH_IDLE_DONE;
 		flush_out(s);
 	}
+}
+
+void imap_io_ready(struct imap_session *s)
+{
+	s->may_read = true;
 }
 
 enum imap_state imap_state(const struct imap_session *s)
@@ -792,6 +808,11 @@ curl_socket_t imap_wait_fd(const struct imap_session *s, bool *want_write)
 int64_t imap_next_timer(const struct imap_session *s)
 {
 	int64_t t = 0;
+
+	/* A closed session keeps its old cleanup bound; it must not count, or
+	 * the cycle would spin on a timer in the past until every route is done. */
+	if (s->phase == PH_CLOSED)
+		return 0;
 
 	if (s->phase == PH_SLEEP)
 		t = s->next_poll_ns;

@@ -21,7 +21,9 @@
  *  - When the multi reports CURLMSG_DONE for imap_easy(s), the caller calls
  *    imap_connected(s, code).
  *  - imap_step(s, now) does all pending I/O and timers; call it after every
- *    wake-up.  imap_wait_fd() says which socket and events to wait for, and
+ *    wake-up.  It reads from the server only after imap_io_ready() (the
+ *    socket polled readable) or its own sending, so a hundred idle
+ *    sessions cost no system call per wake-up.  imap_wait_fd() says which socket and events to wait for, and
  *    imap_next_timer() when the session next needs a step without I/O.
  *  - imap_state() tells how far the probe got; FOUND and FAILED stick once
  *    reached.  On IMAP_FAILED, imap_outcome() holds the classified failure.
@@ -83,6 +85,7 @@ void imap_watch(struct imap_session *s, const char *token);
 void imap_finish(struct imap_session *s, int64_t now, int64_t until);
 
 void imap_step(struct imap_session *s, int64_t now);
+void imap_io_ready(struct imap_session *s);
 enum imap_state imap_state(const struct imap_session *s);
 bool imap_closed(const struct imap_session *s);
 const struct imap_outcome *imap_outcome(const struct imap_session *s);

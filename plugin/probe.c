@@ -343,6 +343,16 @@ const struct probe_result *probe_result(const struct probe *p) { return &p->res;
 const struct route *probe_route(const struct probe *p) { return p->route; }
 bool probe_finished(const struct probe *p) { return p->stage == ST_DONE; }
 
+void probe_io_ready(struct probe *p, curl_socket_t fd)
+{
+	bool want_write;
+
+	if (p->imap && imap_wait_fd(p->imap, &want_write) == fd)
+		imap_io_ready(p->imap);
+	if (p->junk && imap_wait_fd(p->junk, &want_write) == fd)
+		imap_io_ready(p->junk);
+}
+
 static void add_wait_fd(const struct imap_session *s, struct curl_waitfd *fds,
                         unsigned *n, unsigned max)
 {

@@ -36,6 +36,9 @@ const struct probe_result *probe_result(const struct probe *p);
 const struct route *probe_route(const struct probe *p);
 bool probe_finished(const struct probe *p);
 
+/* The socket fd (one probe_wait_fds() added) polled ready. */
+void probe_io_ready(struct probe *p, curl_socket_t fd);
+
 /* Adds this probe's socket (if it has one of its own to watch) to fds. */
 void probe_wait_fds(const struct probe *p, struct curl_waitfd *fds,
                     unsigned *n, unsigned max);

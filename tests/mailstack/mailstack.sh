@@ -136,6 +136,12 @@ namespace inbox {
   }
 }
 service imap-login {
+  # One login process serves many clients: in Dovecot's default mode (one
+  # process per connection) the master forks them one by one, and with 200
+  # connections at once (100 routes, inbox + junk) some wait > 10 s for
+  # their greeting.
+  service_count = 0
+  process_min_avail = 2
   inet_listener imap {
     address = $IMAP_HOST
     port = $P_IMAP
