@@ -15,7 +15,9 @@
  *
  * Contract:
  *  - imap_open() adds a connect transfer to `multi` and returns the session,
- *    or NULL with err filled.  The caller owns the session and frees it with
+ *    or NULL with err filled.  `role` picks the mailbox (the route's, or its
+ *    junk mailbox); `bearer`, if not NULL, is an OAuth2 access token used
+ *    instead of the password (libcurl copies it: the caller may wipe it).  The caller owns the session and frees it with
  *    imap_free() (which removes the handle from the multi, after cutting the
  *    socket so libcurl cannot block on its own LOGOUT).
  *  - When the multi reports CURLMSG_DONE for imap_easy(s), the caller calls

@@ -12,8 +12,10 @@
  *
  * The route key is HMAC-SHA256(secret, "mail-e2e-route-key/v1" NUL route NUL
  * imap_username NUL to): another route, another account or another secret
- * gives another key.  The secret is the route's IMAP password (or its
- * probe_key); changing it orphans older probes, which are then left alone.
+ * gives another key.  The secret is the route's IMAP password, else its
+ * SMTP password; a route that logs in with OAuth2 tokens only has none and
+ * gets a key from its identity alone (README says so).  Changing the
+ * secret orphans older probes, which are then left alone.
  *
  * Contract:
  *  - struct probe_ledger is owned by its struct route (config.c allocates

@@ -5,7 +5,9 @@
  * Contract:
  *  - smtp_send_start() sets up the transfer and adds it to `multi`; it keeps
  *    a pointer to msg (the caller keeps msg alive until smtp_send_free()).
- *    Returns NULL with err filled if the transfer could not be set up.
+ *    `bearer`, if not NULL, is an OAuth2 access token for AUTH instead of
+ *    the password (libcurl copies it).  Returns NULL with err filled if the
+ *    transfer could not be set up.
  *  - When the multi reports CURLMSG_DONE for smtp_send_easy(s), the owner
  *    calls smtp_send_finish(s, code, &outcome) exactly once.
  *  - smtp_send_free() removes the handle from the multi (aborting a running
