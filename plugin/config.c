@@ -724,6 +724,37 @@ static int pick_password(struct loader *L, struct route *r, const struct section
 	return 0;
 }
 
+static void drop_string(char **field)
+{
+	if (*field) {
+		explicit_bzero(*field, strlen(*field));
+		free(*field);
+		*field = NULL;
+	}
+}
+
+/* A route that names its own way to log in (password or token file) wins
+ * over the other way inherited from [defaults]; both in the route itself
+ * stay, for check_login to refuse. */
+static void prefer_own_login(const struct section *sec, const char *leg, char **password,
+                             char **password_file, char **token_file)
+{
+	char key[48], file_key[48], token_key[48];
+	bool own_password, own_token;
+
+	snprintf(key, sizeof(key), "%s_password", leg);
+	snprintf(file_key, sizeof(file_key), "%s_password_file", leg);
+	snprintf(token_key, sizeof(token_key), "%s_oauth2_token_file", leg);
+	own_password = find_kv(sec, key) || find_kv(sec, file_key);
+	own_token = find_kv(sec, token_key) != NULL;
+	if (own_token && !own_password) {
+		drop_string(password);
+		drop_string(password_file);
+	} else if (own_password && !own_token) {
+		drop_string(token_file);
+	}
+}
+
 /* Key types whose route field is a heap string (K_SECRET_FILE shares its
  * field with K_SECRET, so it is not counted twice). */
 static bool is_string_type(enum ktype t)
@@ -790,6 +821,8 @@ static int build_route(struct loader *L, struct route *r, const struct section *
 	if (pick_password(L, r, sec, defs, "smtp_password", &r->smtp_password_file) != 0 ||
 	    pick_password(L, r, sec, defs, "imap_password", &r->imap_password_file) != 0)
 		return -1;
+	prefer_own_login(sec, "smtp", &r->smtp_password, &r->smtp_password_file, &r->smtp_token_file);
+	prefer_own_login(sec, "imap", &r->imap_password, &r->imap_password_file, &r->imap_token_file);
 
 	{
 		static const char *const required[] = { "from", "to", "smtp_host", "imap_host", "imap_username" };

@@ -205,6 +205,16 @@ r = run(["--check-config", "-c", write_config(route(imap_password=None, imap_oau
         what="OAuth2 token files")
 T.ok(r.rc == 0 and f"imap_oauth2_token_file = {TOKFILE}" in r.out and "imap_auth = AUTO" in r.out and
      "smtp_auth = OAUTHBEARER" in r.out, "good config: token files on both legs, mechanism in upper case", r)
+r = run(["--check-config", "-c", write_config(
+    f"[defaults]\nimap_password = {PW}\n\n" + route(imap_password=None, imap_oauth2_token_file=TOKFILE))],
+        what="route token file over a default password")
+T.ok(r.rc == 0 and f"imap_oauth2_token_file = {TOKFILE}" in r.out and "imap_password =" not in r.out,
+     "good config: a route's own token file wins over [defaults] imap_password", r)
+r = run(["--check-config", "-c", write_config(
+    f"[defaults]\nimap_oauth2_token_file = {TOKFILE}\n\n" + route())],
+        what="route password over a default token file")
+T.ok(r.rc == 0 and "imap_password = (set)" in r.out and "imap_oauth2_token_file" not in r.out,
+     "good config: a route's own password wins over a [defaults] token file", r)
 env = dict(os.environ, MAIL_E2E_TEST_HOST="imap.example.test")
 r = run(["--check-config", "-c", write_config(route(imap_host="${MAIL_E2E_TEST_HOST}", subject_prefix="cost $$5"))],
         what="env expansion", env=env)
