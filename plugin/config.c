@@ -260,6 +260,16 @@ static int on_pair(void *user, const char *section, const char *key, const char 
 	return 1;
 }
 
+/* Wipe (values may be secrets) and free a heap string; NULL stays NULL. */
+static void drop_string(char **field)
+{
+	if (*field) {
+		explicit_bzero(*field, strlen(*field));
+		free(*field);
+		*field = NULL;
+	}
+}
+
 /* --- ${VAR} expansion ------------------------------------------------------ */
 
 /* Expands kv->value in place.  "$$" is a literal "$"; a "$" not followed by
@@ -307,8 +317,7 @@ static int expand(struct loader *L, const struct section *s, struct kv *kv)
 		failf(L, 0, NULL, NULL, "out of memory");
 		return -1;
 	}
-	explicit_bzero(kv->value, strlen(kv->value));
-	free(kv->value);
+	drop_string(&kv->value);
 	kv->value = out;
 	return 0;
 fail:
@@ -678,10 +687,7 @@ static int apply(struct loader *L, struct route *r, const struct keydef *k,
 			failf(L, 0, NULL, NULL, "out of memory");
 			return -1;
 		}
-		if (*field) {
-			explicit_bzero(*field, strlen(*field));
-			free(*field);
-		}
+		drop_string(field);
 		*field = copy;
 	}
 	return 0;
@@ -724,15 +730,6 @@ static int pick_password(struct loader *L, struct route *r, const struct section
 	return 0;
 }
 
-static void drop_string(char **field)
-{
-	if (*field) {
-		explicit_bzero(*field, strlen(*field));
-		free(*field);
-		*field = NULL;
-	}
-}
-
 /* A route that names its own way to log in (password or token file) wins
  * over the other way inherited from [defaults]; both in the route itself
  * stay, for check_login to refuse. */
@@ -767,11 +764,8 @@ static void free_route(struct route *r)
 {
 	for (size_t i = 0; i < N_ROUTE_KEYS; i++) {
 		char **field = (char **)((char *)r + route_keys[i].off);
-		if (!is_string_type(route_keys[i].type) || !*field)
-			continue;
-		explicit_bzero(*field, strlen(*field));
-		free(*field);
-		*field = NULL;
+		if (is_string_type(route_keys[i].type))
+			drop_string(field);
 	}
 	probe_ledger_free(r->ledger);
 	free(r->name);
@@ -962,8 +956,7 @@ static void free_loader(struct loader *L)
 	for (size_t i = 0; i < L->nsecs; i++) {
 		struct section *s = &L->secs[i];
 		for (size_t j = 0; j < s->n; j++) {
-			explicit_bzero(s->kvs[j].value, strlen(s->kvs[j].value));
-			free(s->kvs[j].value);
+			drop_string(&s->kvs[j].value);
 			free(s->kvs[j].key);
 		}
 		free(s->kvs);
