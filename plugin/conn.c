@@ -112,18 +112,12 @@ void conn_tls_error_text(CURL *h, const struct conn_watch *w, CURLcode code,
 		snprintf(dst, dstlen, "%s", why);
 }
 
-static int b64_value(char c)
-{
-	const char *alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	const char *p = c ? strchr(alphabet, c) : NULL;
-
-	return p ? (int)(p - alphabet) : -1;
-}
+static const char B64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 bool conn_sasl_challenge_text(const char *line, char *dst, size_t dstlen)
 {
 	unsigned bits = 0, nbits = 0;
-	size_t n = 0;
+	size_t n = 0, len;
 
 	if (strncmp(line, "334 ", 4) == 0)
 		line += 4;
@@ -132,14 +126,12 @@ bool conn_sasl_challenge_text(const char *line, char *dst, size_t dstlen)
 	else
 		return false;
 	/* Only a whole, padded base64 word counts: "+ idling" is not one. */
-	if (dstlen == 0 || b64_value(*line) < 0 || strlen(line) % 4 != 0 ||
-	    strspn(line, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") != strlen(line))
+	len = strspn(line, B64);
+	if (dstlen == 0 || len == 0 || strlen(line) % 4 != 0 ||
+	    len + strspn(line + len, "=") != strlen(line))
 		return false;
-	for (; *line && *line != '=' && n + 1 < dstlen; line++) {
-		int v = b64_value(*line);
-		if (v < 0)
-			return false;
-		bits = (bits << 6) | (unsigned)v;
+	for (; *line != '\0' && *line != '=' && n + 1 < dstlen; line++) {
+		bits = (bits << 6) | (unsigned)(strchr(B64, *line) - B64);
 		nbits += 6;
 		if (nbits >= 8) {
 			unsigned char c = (unsigned char)(bits >> (nbits - 8));

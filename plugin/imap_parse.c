@@ -287,24 +287,29 @@ bool imap_is_capability(const char *text)
 	return capability_list(text, &end) != NULL;
 }
 
-bool imap_capability_has(const char *text, const char *cap)
+/* Does the blank-separated list [p, end) hold word (case-insensitive)? */
+static bool list_has_word(const char *p, const char *end, const char *word)
 {
-	const char *end;
-	const char *p = capability_list(text, &end);
-	size_t cl = strlen(cap);
+	size_t wl = strlen(word);
 
-	if (!p)
-		return false;
 	while (p < end) {
 		const char *w = p;
 		while (p < end && *p != ' ')
 			p++;
-		if ((size_t)(p - w) == cl && strncasecmp(w, cap, cl) == 0)
+		if ((size_t)(p - w) == wl && strncasecmp(w, word, wl) == 0)
 			return true;
 		while (p < end && *p == ' ')
 			p++;
 	}
 	return false;
+}
+
+bool imap_capability_has(const char *text, const char *cap)
+{
+	const char *end;
+	const char *p = capability_list(text, &end);
+
+	return p && list_has_word(p, end, cap);
 }
 
 /* An IMAP string at *p: "quoted" (with \-escapes), {n} followed by the
@@ -366,16 +371,7 @@ bool imap_parse_list(const char *text, bool *is_junk, char *name, size_t namelen
 	close = strchr(p, ')');
 	if (!close)
 		return false;
-	*is_junk = false;
-	while (p < close) {
-		const char *w = p;
-		while (p < close && *p != ' ')
-			p++;
-		if (p - w == 5 && strncasecmp(w, "\\Junk", 5) == 0)
-			*is_junk = true;
-		while (p < close && *p == ' ')
-			p++;
-	}
+	*is_junk = list_has_word(p, close, "\\Junk");
 	p = close + 1;
 	if (*p++ != ' ')
 		return false;
