@@ -4,8 +4,16 @@
  *
  * The loop is single-threaded.  While no cycle runs it poll()s stdin and the
  * signal pipe; while a cycle runs, the cycle's own wait (curl_multi_wait)
- * watches them too, so a signal or end of stdin is noticed at once, and
- * signals during a cycle merge into one pending cycle.
+ * watches them too, so a signal or end of stdin is noticed at once.
+ *
+ * Signals are counted as if each were handled the moment it came: one that
+ * finds no cycle running starts one, one that finds a cycle running makes a
+ * cycle pending, and any more merge into that pending cycle (SPEC 3).  So
+ * "\n\n" read in one go is two cycles, and a signal read together with
+ * end of stdin still starts its cycle, which then gets shutdown_grace like
+ * any cycle running at end of stdin.  Merging loses a line per route for
+ * each merged signal, so the cycle that serves them starts with a W! line
+ * saying how many: it is how a user learns the interval is too short.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -241,17 +249,18 @@ static unsigned read_signals(bool *eof)
 	}
 }
 
-static bool drain_sig_pipe(void)
+/* Returns how many cycle signals (SIGHUP/SIGUSR1/SIGUSR2) the pipe held. */
+static unsigned drain_sig_pipe(void)
 {
 	char buf[64];
-	bool cycle_signal = false;
+	unsigned cycle_signals = 0;
 	ssize_t n;
 
 	while ((n = read(sig_pipe[0], buf, sizeof(buf))) > 0)
 		for (ssize_t i = 0; i < n; i++)
 			if (buf[i] == SIGHUP || buf[i] == SIGUSR1 || buf[i] == SIGUSR2)
-				cycle_signal = true;
-	return cycle_signal;
+				cycle_signals++;
+	return cycle_signals;
 }
 
 static int run_once(struct runner *run)
@@ -281,26 +290,66 @@ static int run_once(struct runner *run)
 }
 
 struct stream_state {
-	bool pending;           /* a cycle is due (signals merged) */
+	unsigned due;           /* cycles owed: 1 = start/pending, 2 = start one now and one after it */
+	unsigned merged;        /* signals folded into an owed cycle, reported when it starts */
 	bool eof;
 	int64_t eof_at;
 	int64_t next_tick;      /* interval mode, 0: off */
 };
 
-static void note_inputs(struct stream_state *st, const struct curl_waitfd *fds, unsigned n)
+/* Owe a cycle per signal, up to one running (if none runs yet) plus one
+ * pending; the rest merge.  Nothing new is owed after end of stdin. */
+static void add_signals(struct stream_state *st, unsigned count, bool running)
+{
+	unsigned cap = running ? 1 : 2;
+	unsigned take = st->due < cap ? cap - st->due : 0;
+
+	if (st->eof || count == 0)
+		return;
+	if (take > count)
+		take = count;
+	st->due += take;
+	st->merged += count - take;
+}
+
+/* End of stdin: a signal read before it still starts its cycle; a cycle
+ * pending behind a running one never starts (SPEC 3). */
+static void note_eof(struct stream_state *st, bool running)
+{
+	if (st->eof)
+		return;
+	st->eof = true;
+	st->eof_at = clock_mono_ns();
+	if (running)
+		st->due = 0;
+	else if (st->due > 1)
+		st->due = 1;
+}
+
+static void note_inputs(struct stream_state *st, const struct curl_waitfd *fds, unsigned n, bool running)
 {
 	for (unsigned i = 0; i < n; i++) {
 		if (!fds[i].revents)
 			continue;
 		if (fds[i].fd == STDIN_FILENO) {
-			if (read_signals(&st->eof) > 0 && !st->eof)
-				st->pending = true;
-			if (st->eof && !st->eof_at)
-				st->eof_at = clock_mono_ns();
-		} else if (drain_sig_pipe()) {
-			st->pending = true;
+			bool eof = false;
+
+			add_signals(st, read_signals(&eof), running);
+			if (eof)
+				note_eof(st, running);
+		} else {
+			add_signals(st, drain_sig_pipe(), running);
 		}
 	}
+}
+
+static void report_merged(struct stream_state *st)
+{
+	if (st->merged == 0)
+		return;
+	log_warn("%u signal(s) merged into this cycle: they came while one was running"
+	         " (interval shorter than a cycle?)", st->merged);
+	st->merged = 0;
 }
 
 static int build_fds(const struct stream_state *st, struct curl_waitfd *fds)
@@ -347,7 +396,7 @@ static int run_stream(struct runner *run)
 	if (fl < 0 || fcntl(STDIN_FILENO, F_SETFL, fl | O_NONBLOCK) != 0)
 		st.eof = true;   /* no usable stdin: behave as if it closed */
 	if (cfg->interval_ms > 0) {
-		st.pending = true;
+		st.due = !st.eof;
 		st.next_tick = clock_mono_ns() + cfg->interval_ms * NS_PER_MS;
 	}
 	log_info("mail-e2e %s: %zu route(s), waiting for signals", MAIL_E2E_VERSION, cfg->n_routes);
@@ -357,18 +406,23 @@ static int run_stream(struct runner *run)
 		int64_t now = clock_mono_ns();
 
 		if (run->output_dead && !st.eof) {
-			st.eof = true;   /* no reader: wind down as at end of stdin */
-			st.eof_at = now;
+			note_eof(&st, true);   /* no reader: wind down as at end of stdin */
+			st.due = 0;
 		}
-		if (st.eof && (!c || now - st.eof_at >= cfg->shutdown_grace_ms * NS_PER_MS))
+		if (st.eof && !c && st.due == 0)
+			break;
+		if (st.eof && c && now - st.eof_at >= cfg->shutdown_grace_ms * NS_PER_MS)
 			break;
 		if (st.next_tick && now >= st.next_tick) {
-			st.pending = true;
-			while (st.next_tick <= now)
+			unsigned ticks = 0;
+
+			for (; st.next_tick <= now; ticks++)
 				st.next_tick += cfg->interval_ms * NS_PER_MS;
+			add_signals(&st, ticks, c != NULL);
 		}
-		if (!c && st.pending && !st.eof) {
-			st.pending = false;
+		if (!c && st.due > 0) {
+			st.due--;
+			report_merged(&st);
 			c = cycle_start(cfg, emit, run);
 			if (!c) {
 				log_error("out of memory starting a cycle");
@@ -384,7 +438,7 @@ static int run_stream(struct runner *run)
 		} else {
 			idle_wait(fds, n, wait_budget_ms(&st, cfg, now));
 		}
-		note_inputs(&st, fds, n);
+		note_inputs(&st, fds, n, c != NULL);
 		if (c && cycle_finished(c)) {
 			cycle_free(c);
 			c = NULL;

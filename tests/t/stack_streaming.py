@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 # needs: mailstack
 """Telegraf execd streaming behaviour against the real stack: end of stdin
-in the middle of a cycle, signal merging, SIGUSR1/SIGHUP/SIGUSR2 triggers,
+in the middle of a cycle, signal merging (and its W! line), bursts while
+idle, a signal that comes with end of stdin, SIGUSR1/SIGHUP/SIGUSR2 triggers,
 SIGTERM during a cycle, a closed stdout, and a huge stdin line."""
 import os
 import signal
@@ -10,7 +11,15 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from e2e import T, stack, stack_route, config_text, write_config, Stream, by_probe, binary  # noqa: E402
+from e2e import T, stack, stack_route, config_text, write_config, Stream, by_probe, binary, run  # noqa: E402
+
+
+def pump_for(stream, seconds):
+    """Read the process's output for exactly `seconds`."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        stream._pump(end - time.monotonic())
+
 
 env = stack()
 fast = stack_route(env, "fast")
@@ -42,9 +51,55 @@ T.ok(s.wait_lines(2, 15), "merge: the running cycle and one merged cycle both re
 time.sleep(3)                   # would be room for more cycles if they were queued
 s._pump(0.1)
 T.eq(len(s.lines), 2, "merge: 10 000 signals during a cycle give one extra cycle, not 10 000")
+merged = [l for l in s.err.splitlines() if "merged into this cycle" in l]
+T.eq(merged, ["W! 9999 signal(s) merged into this cycle: they came while one was running (interval shorter than a cycle?)"],
+     "merge: one W! line counts the 9 999 signals that got no cycle of their own")
 s.close_stdin()
 T.eq(s.wait_exit(10), 0, "merge: clean exit")
 s.finish("signal burst")
+
+# 2b. Self-scheduled ticks (interval) that pass while a cycle runs merge too,
+#     and the cycle that serves them says so.
+#     Ticks at 1 s (pending) and 2 s (merged) pass during a 2.5 s cycle.
+s = Stream(write_config(config_text(stack_route(env, "ticks", user="held", timeout="2500ms"),
+                                    defaults={"interval": "1s"})))
+T.ok(s.wait_lines(2, 15), "interval merge: a 2.5 s cycle, then the merged one, both report")
+s.close_stdin()
+T.eq(s.wait_exit(10), 0, "interval merge: clean exit")
+merged = [l for l in s.err.splitlines() if "merged into this cycle" in l]
+T.ok(len(merged) >= 1 and all(l.startswith("W! ") for l in merged)
+     and int(merged[0].split()[1]) >= 1, "interval merge: a W! line counts the ticks that passed during the cycle", s.err)
+s.finish("interval merge")
+
+# 2c. Signals read in one go while no cycle runs: the first starts a cycle,
+#     the second finds it running and is pending, the third merges.
+s = Stream(write_config(config_text(fast)))
+T.ok(s.wait_ready(), "burst while idle: start-up I! line")
+s.signal("\n\n")
+T.ok(s.wait_lines(2, 20), "burst while idle: two signal lines in one write give two cycles", s.lines)
+
+pump_for(s, 3)                  # the line comes before cleanup (delete, LOGOUT) ends the cycle
+s.signal("\n\n\n")
+T.ok(s.wait_lines(4, 20), "burst while idle: three in one write give two cycles too", s.lines)
+pump_for(s, 3)
+T.eq(len(s.lines), 4, "burst while idle: no third cycle for the third line")
+s.close_stdin()
+T.eq(s.wait_exit(10), 0, "burst while idle: clean exit")
+T.eq([l for l in s.err.splitlines() if "merged" in l],
+     ["W! 1 signal(s) merged into this cycle: they came while one was running (interval shorter than a cycle?)"],
+     "burst while idle: one W! line for the one merged signal")
+s.finish("burst while idle")
+
+# 2d. A signal that comes with end of stdin (printf '\n' | mail-e2e) still
+#     starts its cycle, which gets shutdown_grace; a second one does not.
+cfg_fast = write_config(config_text(fast))
+r = run(["-config", cfg_fast], stdin="\n", timeout=30, what="signal with end of stdin")
+T.eq(r.rc, 0, "signal with end of stdin: exit 0")
+T.ok(len(r.lines) == 1 and "result=success" in r.lines[0], "signal with end of stdin: its cycle ran and succeeded", r)
+r = run(["-config", cfg_fast], stdin="\n\n", timeout=30, what="two signals with end of stdin")
+T.ok(r.rc == 0 and len(r.lines) == 1, "two signals with end of stdin: one cycle, none starts after the end", r)
+r = run(["-config", cfg_fast], stdin="", timeout=30, what="end of stdin alone")
+T.ok(r.rc == 0 and r.lines == [], "end of stdin without a signal: no cycle, exit 0", r)
 
 # 3. SIGUSR1, SIGHUP and SIGUSR2 each trigger a cycle (Telegraf's other modes).
 s = Stream(write_config(config_text(fast)))

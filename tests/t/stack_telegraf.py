@@ -24,6 +24,7 @@ def check(report, what, want_lines):
     T.eq(report.parse_errors, [], f"{what}: zero line-protocol parse errors")
     T.eq(report.unprefixed, [], f"{what}: zero unprefixed stderr lines")
     T.eq(report.log["E"], [], f"{what}: no E! lines")
+    T.eq(report.log["W"], [], f"{what}: no W! lines (none says signals merged)")
     T.ok(not report.needed_sigterm and report.exit_code == 0, f"{what}: exited 0 on stdin close, no SIGTERM",
          (report.exit_code, report.needed_sigterm))
     T.ok(all(m[1].get("result") == "success" for m in report.metrics), f"{what}: every probe succeeded",
@@ -44,6 +45,7 @@ r = Execd([binary(), "-config", cfg2], "none", INTERVAL).run(4)
 # Cycles at 0, 2, 4, 6, 8 s and perhaps one at 10 s as stdin closes.
 T.ok(8 <= len(r.metrics) <= 12, f"signal = none, interval = 2s: about 5 cycles in 10 s ({len(r.metrics) // 2})",
      (len(r.metrics), [round(m[2].get("total_time", -1), 2) for m in r.metrics]))
-T.ok(not r.parse_errors and not r.unprefixed and r.exit_code == 0 and not r.needed_sigterm,
-     "signal = none: clean lines, clean exit on stdin close")
+T.ok(not r.parse_errors and not r.unprefixed and not r.log["E"] and not r.log["W"]
+     and r.exit_code == 0 and not r.needed_sigterm,
+     "signal = none: clean lines, no E!/W! lines, clean exit on stdin close", (r.log["E"], r.log["W"], r.exit_code))
 T.done()
