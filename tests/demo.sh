@@ -54,7 +54,7 @@ imap_tls = tls
 CONF
 
 echo "I! $CYCLES cycles in streaming mode, driven the way Telegraf's inputs.execd drives it:" >&2
-python3 tests/lib/telegraf_execd.py --signal STDIN --interval 1 --count "$CYCLES" -- \
+python3 tests/lib/telegraf_execd.py --signal STDIN --interval 2 --count "$CYCLES" -- \
 	"$ROOT/mail-e2e" -config "$CONF"
 echo "I! one more cycle with --once --format json:" >&2
 "$ROOT/mail-e2e" -config "$CONF" --once --format json
