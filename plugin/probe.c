@@ -250,14 +250,13 @@ static bool mailboxes_ready(const struct probe *p)
 	return imap_state(p->imap) == IMAP_READY && (j == IMAP_READY || j == IMAP_ABSENT);
 }
 
-static void on_found(struct probe *p, struct imap_session *where, int64_t now)
+static void on_found(struct probe *p, struct imap_session *where)
 {
 	const struct imap_outcome *o = imap_outcome(where);
 	bool junk = where == p->junk;
 	struct imap_session *other = junk ? p->imap : p->junk;
 	char why[RESULT_ERROR_MAX];
 
-	(void)now;
 	snprintf(p->res.mailbox, sizeof(p->res.mailbox), "%s", junk ? "junk" : "inbox");
 	p->res.t_found = offset(p, o->t_found_ns);
 	log_debug("%s: found in %s after %d search(es), waited with %s", p->route->name,
@@ -325,9 +324,9 @@ void probe_step(struct probe *p, int64_t now)
 		junk_failed(p, now);
 	if (!p->ready && p->imap) {
 		if (imap_state(p->imap) == IMAP_FOUND)
-			on_found(p, p->imap, now);
+			on_found(p, p->imap);
 		else if (p->junk && imap_state(p->junk) == IMAP_FOUND)
-			on_found(p, p->junk, now);
+			on_found(p, p->junk);
 		else if (p->stage == ST_IMAP_PREP && mailboxes_ready(p))
 			start_smtp(p, now);
 	}
