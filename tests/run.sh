@@ -85,37 +85,80 @@ if ! ls build/release/unit/test_* >/dev/null 2>&1; then
 fi
 
 # --- 2. scenario tests ----------------------------------------------------
-needs_stack=0
+# A test's "# needs: mailstack cyrus ..." line names the private servers it
+# needs; each is tests/mailstack/NAME.sh (start|stop DIR), started once here,
+# all at the same time, and stopped by PID at exit.  A stack whose script says
+# "# after: mailstack" (an MTA that delivers into the Dovecot of the main
+# stack) starts once that one is up.  Each exports NAME_ENV=DIR/env
+# (MAILSTACK_ENV, CYRUS_ENV, ...).  A stack that does not start fails loudly:
+# its tests then fail for want of it, never skip.
 tests=()
+needed=" "
 for t in tests/t/*.sh tests/t/*.py; do
 	[ -f "$t" ] || continue
 	selected "$(basename "$t")" || continue
 	tests+=("$t")
-	grep -q '^# needs: .*mailstack' "$t" && needs_stack=1
+	for w in $(sed -n 's/^# needs: //p' "$t" | head -1); do
+		[[ $needed == *" $w "* ]] || needed="$needed$w "
+	done
 done
 
-STACK_DIR=
-stop_stack() {
-	[ -n "$STACK_DIR" ] && tests/mailstack/mailstack.sh stop "$STACK_DIR" >/dev/null 2>&1
-	[ -n "$STACK_DIR" ] && rm -rf "$STACK_DIR"
-	STACK_DIR=
+declare -A STACK_DIRS=()
+stop_stacks() {
+	local name
+	for name in "${!STACK_DIRS[@]}"; do
+		tests/mailstack/"$name".sh stop "${STACK_DIRS[$name]}" >/dev/null 2>&1
+		rm -rf "${STACK_DIRS[$name]}"
+	done
+	STACK_DIRS=()
 }
-trap stop_stack EXIT
-trap 'stop_stack; exit 130' INT TERM
+trap stop_stacks EXIT
+trap 'stop_stacks; exit 130' INT TERM
 
-if [ "$needs_stack" = 1 ]; then
-	STACK_DIR=$(mktemp -d /tmp/me2e.XXXXXX)
-	if tests/mailstack/mailstack.sh start "$STACK_DIR" >"$OUT/mailstack-start.log" 2>&1; then
-		echo "mail stack up in $STACK_DIR"
-		export MAILSTACK_ENV=$STACK_DIR/env
+# start_stacks NAME... : start them in parallel, export NAME_ENV for each up.
+start_stacks() {
+	local name pids=() names=() i var
+	for name in "$@"; do
+		if [ ! -x "tests/mailstack/$name.sh" ]; then
+			echo "not ok - a test needs stack '$name': no tests/mailstack/$name.sh"
+			total_fail=$((total_fail + 1))
+			failed_names+=("stack $name")
+			continue
+		fi
+		STACK_DIRS[$name]=$(mktemp -d /tmp/me2e.XXXXXX)
+		tests/mailstack/"$name".sh start "${STACK_DIRS[$name]}" \
+			>"$OUT/$name-start.log" 2>&1 &
+		pids+=($!)
+		names+=("$name")
+	done
+	for i in "${!pids[@]}"; do
+		name=${names[$i]}
+		var=$(echo "$name" | tr 'a-z-' 'A-Z_')_ENV
+		if wait "${pids[$i]}"; then
+			echo "stack $name up in ${STACK_DIRS[$name]}"
+			export "$var=${STACK_DIRS[$name]}/env"
+		else
+			echo "not ok - could not start the private $name stack (log: tests/out/$name-start.log)"
+			tail -20 "$OUT/$name-start.log" | sed 's/^/     /'
+			total_fail=$((total_fail + 1))
+			failed_names+=("stack $name")
+			unset "$var"
+		fi
+	done
+}
+
+first=() later=()
+for name in $needed; do
+	if grep -q '^# after: mailstack' "tests/mailstack/$name.sh" 2>/dev/null; then
+		later+=("$name")
+		[[ $needed == *" mailstack "* ]] || needed="$needed""mailstack "
 	else
-		echo "not ok - could not start the private Postfix + Dovecot (log: tests/out/mailstack-start.log)"
-		tail -20 "$OUT/mailstack-start.log" | sed 's/^/     /'
-		total_fail=$((total_fail + 1))
-		failed_names+=("mailstack start")
-		unset MAILSTACK_ENV
+		first+=("$name")
 	fi
-fi
+done
+[ ${#later[@]} -gt 0 ] && [[ " ${first[*]} " != *" mailstack "* ]] && first+=(mailstack)
+[ ${#first[@]} -gt 0 ] && start_stacks "${first[@]}"
+[ ${#later[@]} -gt 0 ] && start_stacks "${later[@]}"
 
 export TESTS_ROOT=$ROOT
 export PYTHONDONTWRITEBYTECODE=1
@@ -150,7 +193,7 @@ for variant in ${MAIL_E2E_VARIANTS:-release asan}; do
 	unset ASAN_OPTIONS UBSAN_OPTIONS
 done
 
-stop_stack
+stop_stacks
 if [ ${#failed_names[@]} -gt 0 ]; then
 	echo "failed: ${failed_names[*]}"
 fi
