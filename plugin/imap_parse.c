@@ -186,6 +186,15 @@ void imap_parse_response(const char *text, struct imap_response *out)
 		out->kind = IMAP_GARBAGE;
 }
 
+/* Servers may end any reply with blanks (Yahoo, AOL and GreenMail end
+ * "* SEARCH 42 " so); a parser that wants the end of a line accepts them. */
+static bool only_blanks(const char *p)
+{
+	while (*p == ' ' || *p == '\t')
+		p++;
+	return *p == '\0';
+}
+
 /* Parse a decimal uint32 at *p, advancing it; false on none or overflow. */
 static bool parse_u32(const char **p, uint32_t *out)
 {
@@ -216,7 +225,7 @@ bool imap_parse_exists(const char *text, uint32_t *n)
 	if (!parse_u32(&p, &v) || *p != ' ')
 		return false;
 	p++;
-	if (strcasecmp(p, "EXISTS") != 0)
+	if (strncasecmp(p, "EXISTS", 6) != 0 || !only_blanks(p + 6))
 		return false;
 	*n = v;
 	return true;
@@ -247,14 +256,14 @@ bool imap_parse_search(const char *text, uint32_t *uids, size_t max, size_t *cou
 	while (*p == ' ') {
 		uint32_t v;
 		p++;
-		if (*p == '(')      /* ESEARCH-style modifiers: not ours */
+		if (*p == '(' || only_blanks(p))   /* (MODSEQ ...) is not ours */
 			break;
 		if (!parse_u32(&p, &v))
 			return false;
 		if (n < max)
 			uids[n++] = v;
 	}
-	if (*p != '\0' && *p != '(')
+	if (!only_blanks(p) && *p != '(')
 		return false;
 	*count = n;
 	return true;
@@ -360,18 +369,24 @@ static bool parse_astring(const char **p, char *dst, size_t dstlen)
 	return true;
 }
 
-bool imap_parse_list(const char *text, bool *is_junk, char *name, size_t namelen)
+bool imap_parse_list(const char *text, unsigned *attrs, char *name, size_t namelen)
 {
 	const char *p = text, *close;
 	char delim[8];
 
+	*attrs = 0;
 	if (strncasecmp(p, "* LIST (", 8) != 0)
 		return false;
 	p += 8;
 	close = strchr(p, ')');
 	if (!close)
 		return false;
-	*is_junk = list_has_word(p, close, "\\Junk");
+	if (list_has_word(p, close, "\\Junk"))
+		*attrs |= IMAP_LIST_JUNK;
+	if (list_has_word(p, close, "\\Trash"))
+		*attrs |= IMAP_LIST_TRASH;
+	if (list_has_word(p, close, "\\All"))
+		*attrs |= IMAP_LIST_ALL;
 	p = close + 1;
 	if (*p++ != ' ')
 		return false;
@@ -382,14 +397,145 @@ bool imap_parse_list(const char *text, bool *is_junk, char *name, size_t namelen
 	return parse_astring(&p, name, namelen);
 }
 
-static const char *find_ci(const char *hay, const char *needle)
+/* A UID set "4:6,9" into uids (at most max, ranges bounded by max too). */
+static bool parse_uid_set(const char **p, uint32_t *uids, size_t max, size_t *count)
 {
-	size_t n = strlen(needle);
+	const char *s = *p;
 
-	for (; *hay; hay++)
-		if (strncasecmp(hay, needle, n) == 0)
-			return hay;
-	return NULL;
+	*count = 0;
+	for (;;) {
+		uint32_t lo, hi;
+		if (!parse_u32(&s, &lo))
+			return false;
+		hi = lo;
+		if (*s == ':') {
+			s++;
+			if (!parse_u32(&s, &hi))
+				return false;
+		}
+		if (hi < lo) {
+			uint32_t t = lo;
+			lo = hi;
+			hi = t;
+		}
+		for (uint64_t u = lo; u <= hi && *count < max; u++)
+			uids[(*count)++] = (uint32_t)u;
+		if (*s != ',')
+			break;
+		s++;
+	}
+	*p = s;
+	return true;
+}
+
+bool imap_parse_copyuid(const char *rest, uint32_t *uids, size_t max, size_t *count)
+{
+	const char *p = strchr(rest, '[');
+	uint32_t validity, src[1];
+	size_t nsrc;
+
+	*count = 0;
+	if (!p || strncasecmp(p + 1, "COPYUID ", 8) != 0)
+		return false;
+	p += 9;
+	if (!parse_u32(&p, &validity) || *p++ != ' ' ||
+	    !parse_uid_set(&p, src, 1, &nsrc) || *p++ != ' ' ||
+	    !parse_uid_set(&p, uids, max, count) || *p != ']') {
+		*count = 0;
+		return false;
+	}
+	return true;
+}
+
+/* RFC 3501 §5.1.3: printable ASCII as itself ("&" as "&-"), everything else
+ * as UTF-16 in modified base64 between "&" and "-". */
+static const char MB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
+
+/* Next code point of UTF-8 at *s, or -1 if the bytes are not UTF-8. */
+static long utf8_next(const unsigned char **s)
+{
+	const unsigned char *p = *s;
+	unsigned long cp;
+	int n;
+
+	if (p[0] < 0x80) { cp = p[0]; n = 1; }
+	else if ((p[0] & 0xe0) == 0xc0) { cp = p[0] & 0x1f; n = 2; }
+	else if ((p[0] & 0xf0) == 0xe0) { cp = p[0] & 0x0f; n = 3; }
+	else if ((p[0] & 0xf8) == 0xf0) { cp = p[0] & 0x07; n = 4; }
+	else return -1;
+	for (int i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return -1;
+		cp = (cp << 6) | (p[i] & 0x3f);
+	}
+	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return -1;
+	*s = p + n;
+	return (long)cp;
+}
+
+int imap_utf7_encode(const char *utf8, char *dst, size_t dstlen)
+{
+	const unsigned char *s = (const unsigned char *)utf8;
+	size_t n = 0;
+	unsigned bits = 0, nbits = 0;
+	bool in_b64 = false;
+
+#define EMIT(c) do { if (n + 1 >= dstlen) return -1; dst[n++] = (char)(c); } while (0)
+	if (dstlen == 0)
+		return -1;
+	while (*s) {
+		long cp = *s >= 0x20 && *s < 0x7f ? (long)*s++ : utf8_next(&s);
+		if (cp < 0)
+			return -1;
+		if (cp >= 0x20 && cp < 0x7f) {
+			if (in_b64) {
+				if (nbits > 0)
+					EMIT(MB64[(bits << (6 - nbits)) & 0x3f]);
+				EMIT('-');
+				in_b64 = false;
+				bits = nbits = 0;
+			}
+			EMIT(cp);
+			if (cp == '&')
+				EMIT('-');
+			continue;
+		}
+		if (!in_b64) {
+			EMIT('&');
+			in_b64 = true;
+		}
+		{
+			unsigned units[2];
+			int nu = 1;
+			if (cp >= 0x10000) {
+				cp -= 0x10000;
+				units[0] = 0xd800 | (unsigned)(cp >> 10);
+				units[1] = 0xdc00 | (unsigned)(cp & 0x3ff);
+				nu = 2;
+			} else {
+				units[0] = (unsigned)cp;
+			}
+			for (int u = 0; u < nu; u++) {
+				bits = (bits << 16) | units[u];
+				nbits += 16;
+				while (nbits >= 6) {
+					EMIT(MB64[(bits >> (nbits - 6)) & 0x3f]);
+					nbits -= 6;
+				}
+				bits &= (1u << nbits) - 1;
+			}
+		}
+	}
+	if (in_b64) {
+		if (nbits > 0)
+			EMIT(MB64[(bits << (6 - nbits)) & 0x3f]);
+		EMIT('-');
+	}
+#undef EMIT
+	dst[n] = '\0';
+	return (int)n;
 }
 
 /* "25-Nov-2026 14:00:00 +0100" -> Unix seconds. */
@@ -422,27 +568,136 @@ static bool parse_internaldate(const char *s, int64_t *out)
 	return true;
 }
 
-/* The value of header field `name` in a kept header block: first word after
- * "name:", at most dstlen-1 bytes, "" when absent. */
-static void header_word(const char *block, const char *name, char *dst, size_t dstlen)
+/* The value of header field `name` (with its colon) in a header block of
+ * len bytes whose line ends the reader turned into blanks: the first word
+ * after a field name that starts the block or follows a blank; at most
+ * dstlen-1 bytes, "" when absent. */
+static void header_word(const char *block, size_t len, const char *name,
+                        char *dst, size_t dstlen)
 {
-	const char *p = find_ci(block, name);
-	size_t n = 0;
+	size_t nl = strlen(name), i, n = 0;
 
 	dst[0] = '\0';
-	if (!p)
+	for (i = 0; i + nl <= len; i++)
+		if ((i == 0 || block[i - 1] == ' ') && strncasecmp(block + i, name, nl) == 0)
+			break;
+	if (i + nl > len)
 		return;
-	p += strlen(name);
-	while (*p == ' ')
-		p++;
-	while (*p && *p != ' ' && *p != ')' && n + 1 < dstlen)
-		dst[n++] = *p++;
+	for (i += nl; i < len && block[i] == ' '; i++)
+		;
+	while (i < len && block[i] != ' ' && block[i] != ')' && n + 1 < dstlen)
+		dst[n++] = block[i++];
 	dst[n] = '\0';
+}
+
+/* One FETCH item value at *p: a number or atom, NIL, a "quoted" string, a
+ * {n} literal (whose n bytes the reader kept inline), or a parenthesised
+ * list (skipped whole, strings and literals inside included).  val and len
+ * give the content of a string or literal, else the atom.  False where
+ * the text ends inside the value (a truncated response). */
+static bool fetch_value(const char **p, const char **val, size_t *len)
+{
+	const char *s = *p;
+	int depth = 0;
+
+	do {
+		if (*s == '(') {
+			depth++;
+			s++;
+		} else if (*s == ')' && depth > 0) {
+			depth--;
+			s++;
+		} else if (*s == '"') {
+			*val = ++s;
+			for (; *s && *s != '"'; s++)
+				if (*s == '\\' && s[1])
+					s++;
+			if (*s != '"')
+				return false;
+			*len = (size_t)(s - *val);
+			s++;
+		} else if (*s == '{') {
+			uint32_t n;
+			s++;
+			if (!parse_u32(&s, &n))
+				return false;
+			if (*s == '+')
+				s++;
+			if (*s != '}')
+				return false;
+			*val = ++s;
+			if (strnlen(s, n) < n)
+				return false;
+			*len = n;
+			s += n;
+		} else if (*s == ' ') {
+			s++;
+		} else if (*s == '\0') {
+			return false;
+		} else {
+			*val = s;
+			while (*s && *s != ' ' && *s != '(' && *s != ')')
+				s++;
+			*len = (size_t)(s - *val);
+		}
+	} while (depth > 0);
+	*p = s;
+	return true;
+}
+
+/* One FETCH item name: an atom, with a [section] (which may hold blanks and
+ * parentheses) and a <partial> where present. */
+static bool fetch_item_name(const char **p, char *dst, size_t dstlen)
+{
+	const char *s = *p;
+	size_t n = 0;
+
+	while (*s && *s != ' ' && *s != ')' && *s != '(') {
+		char close = *s == '[' ? ']' : *s == '<' ? '>' : '\0';
+		if (n + 1 < dstlen)
+			dst[n++] = *s;
+		s++;
+		if (close) {
+			for (; *s && *s != close; s++)
+				if (n + 1 < dstlen)
+					dst[n++] = *s;
+			if (*s != close)
+				return false;
+			if (n + 1 < dstlen)
+				dst[n++] = *s;
+			s++;
+		}
+	}
+	dst[n] = '\0';
+	*p = s;
+	return n > 0;
+}
+
+static void fetch_take(struct imap_fetched *out, const char *name, const char *val, size_t len)
+{
+	char tmp[64];
+
+	if (strcasecmp(name, "UID") == 0) {
+		const char *q = tmp;
+		uint32_t uid;
+		snprintf(tmp, sizeof(tmp), "%.*s", (int)(len < 63 ? len : 63), val);
+		if (parse_u32(&q, &uid) && *q == '\0' && uid > 0) {
+			out->uid = uid;
+			out->has_uid = true;
+		}
+	} else if (strcasecmp(name, "INTERNALDATE") == 0) {
+		snprintf(tmp, sizeof(tmp), "%.*s", (int)(len < 63 ? len : 63), val);
+		out->has_date = parse_internaldate(tmp, &out->internaldate);
+	} else if (strncasecmp(name, "BODY[HEADER.FIELDS", 18) == 0) {
+		out->has_header = true;
+		header_word(val, len, "X-Mail-E2E-Probe:", out->token, sizeof(out->token));
+		header_word(val, len, "Message-ID:", out->message_id, sizeof(out->message_id));
+	}
 }
 
 bool imap_parse_fetch_probe(const char *text, struct imap_fetched *out)
 {
-	const char *p = text, *q, *body;
+	const char *p = text;
 	uint32_t seq;
 
 	memset(out, 0, sizeof(*out));
@@ -451,21 +706,25 @@ bool imap_parse_fetch_probe(const char *text, struct imap_fetched *out)
 	p += 2;
 	if (!parse_u32(&p, &seq) || strncasecmp(p, " FETCH (", 8) != 0)
 		return false;
-	q = find_ci(p, "UID ");
-	if (!q)
-		return false;
-	q += 4;
-	if (!parse_u32(&q, &out->uid))
-		return false;
-	q = find_ci(p, "INTERNALDATE \"");
-	out->has_date = q && parse_internaldate(q + 14, &out->internaldate);
-	/* Look for fields only inside the returned header block, so the
-	 * field names in the request echo "(X-MAIL-E2E-PROBE MESSAGE-ID)"
-	 * cannot be mistaken for values. */
-	body = find_ci(p, "BODY[HEADER.FIELDS");
-	if (!body || !(body = strchr(body, ']')))
-		return false;
-	header_word(body, "X-Mail-E2E-Probe:", out->token, sizeof(out->token));
-	header_word(body, "Message-ID:", out->message_id, sizeof(out->message_id));
-	return true;
+	p += 8;
+	/* Items in order, each value skipped by its own syntax, so a header
+	 * literal that holds "UID 42" can never be read as the message's UID. */
+	for (;;) {
+		char name[64];
+		const char *val = "";
+		size_t len = 0;
+
+		while (*p == ' ')
+			p++;
+		if (*p == ')' || *p == '\0')
+			break;
+		if (!fetch_item_name(&p, name, sizeof(name)))
+			break;
+		while (*p == ' ')
+			p++;
+		if (!fetch_value(&p, &val, &len))
+			break;
+		fetch_take(out, name, val, len);
+	}
+	return out->has_uid && out->has_header;
 }

@@ -77,14 +77,30 @@ bool imap_capability_has(const char *text, const char *cap);
 bool imap_is_capability(const char *text);
 
 /* "* LIST (\HasNoChildren \Junk) "." Junk": the mailbox name (quoted,
- * literal or atom; at most namelen-1 bytes) and whether it carries the
- * \Junk special-use attribute (RFC 6154). */
-bool imap_parse_list(const char *text, bool *is_junk, char *name, size_t namelen);
+ * literal or atom; at most namelen-1 bytes) and the special-use
+ * attributes it carries (RFC 6154) as IMAP_LIST_* bits. */
+#define IMAP_LIST_JUNK  1u
+#define IMAP_LIST_TRASH 2u
+#define IMAP_LIST_ALL   4u
+bool imap_parse_list(const char *text, unsigned *attrs, char *name, size_t namelen);
 
-/* One reply to UID FETCH (UID INTERNALDATE BODY.PEEK[HEADER.FIELDS
- * (X-Mail-E2E-Probe Message-ID)]). */
+/* "[COPYUID 38505 304,319:320 3956:3958]" (RFC 4315) in a response's rest:
+ * the destination UIDs, at most max.  False if rest has no such code. */
+bool imap_parse_copyuid(const char *rest, uint32_t *uids, size_t max, size_t *count);
+
+/* A UTF-8 mailbox name in IMAP's modified UTF-7 (RFC 3501 §5.1.3):
+ * "Entwürfe" -> "Entw&APw-rfe", "&" -> "&-".  Returns the length, or -1 if
+ * the input is not UTF-8 or dst (dstlen bytes with the NUL) is too small. */
+int imap_utf7_encode(const char *utf8, char *dst, size_t dstlen);
+
+/* One reply to UID FETCH (UID [INTERNALDATE] BODY.PEEK[HEADER.FIELDS
+ * (X-Mail-E2E-Probe [Message-ID])]).  Items are read in order at the top
+ * level of the FETCH list, each value skipped by its own syntax (a literal
+ * by its length), so nothing inside a header block is ever taken for an
+ * item.  True when the reply had both a UID and a header block. */
 struct imap_fetched {
 	uint32_t uid;
+	bool has_uid, has_header;
 	bool has_date;
 	int64_t internaldate;      /* Unix seconds */
 	char token[40];            /* X-Mail-E2E-Probe value, "" if absent */

@@ -27,9 +27,16 @@ static int on_response(void *ctx, const char *text, bool truncated)
 	imap_capability_has(text, "IDLE");
 	{
 		char name[64];
-		bool junk;
+		unsigned attrs;
 		struct imap_fetched f;
-		if (imap_parse_list(text, &junk, name, sizeof(name)) && strlen(name) >= sizeof(name))
+		uint32_t dst[8];
+		size_t ndst;
+		char utf7[64];
+		if (imap_parse_list(text, &attrs, name, sizeof(name)) && strlen(name) >= sizeof(name))
+			abort();
+		if (imap_parse_copyuid(text, dst, 8, &ndst) && ndst > 8)
+			abort();
+		if (imap_utf7_encode(text, utf7, sizeof(utf7)) >= (int)sizeof(utf7))
 			abort();
 		if (imap_parse_fetch_probe(text, &f) &&
 		    (strlen(f.token) >= sizeof(f.token) || strlen(f.message_id) >= sizeof(f.message_id)))

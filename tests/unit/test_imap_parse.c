@@ -161,6 +161,7 @@ static void test_exists_and_codes(void)
 		{ "* 4294967295 EXISTS", true, 4294967295u },
 		{ "* 4294967296 EXISTS", false, 0 }, { "* 4 RECENT", false, 0 },
 		{ "* EXISTS", false, 0 }, { "* 4 EXISTS x", false, 0 }, { "m1 4 EXISTS", false, 0 },
+		{ "* 4 EXISTS ", true, 4 }, { "* 4 EXISTSX", false, 0 },
 	};
 	static const struct { const char *rest; const char *name; bool ok; uint32_t n; } codes[] = {
 		{ "[UIDNEXT 12] Predicted", "UIDNEXT", true, 12 },
@@ -193,6 +194,9 @@ static void test_search(void)
 		{ "* SEARCH 99999999999", false, 0, 0 }, { "* 5 EXISTS", false, 0, 0 },
 		{ "* SEARCH 1 2 3 4 5 6 7 8 9 10", true, 4, 1 },   /* capped at max */
 		{ "* SEARCH 3 (MODSEQ 5)", true, 1, 3 },
+		/* Yahoo, AOL, GreenMail: a blank before the line end (defect 1) */
+		{ "* SEARCH 42 ", true, 1, 42 }, { "* SEARCH 42 43  ", true, 2, 42 },
+		{ "* SEARCH ", true, 0, 0 }, { "* SEARCH 42\t", true, 1, 42 },
 	};
 	for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++) {
 		uint32_t uids[4] = { 0 };
@@ -226,26 +230,29 @@ static void test_capability(void)
 
 static void test_list(void)
 {
-	static const struct { const char *text; bool ok, junk; const char *name; } rows[] = {
-		{ "* LIST (\\HasNoChildren \\Junk) \".\" Junk", true, true, "Junk" },
-		{ "* LIST (\\Junk) \"/\" \"Junk E-mail\"", true, true, "Junk E-mail" },
-		{ "* LIST (\\HasNoChildren \\Junk) \"/\" \"[Gmail]/Spam\"", true, true, "[Gmail]/Spam" },
-		{ "* LIST (\\HasNoChildren) \".\" INBOX", true, false, "INBOX" },
-		{ "* LIST (\\Junked) \".\" Junked", true, false, "Junked" },
-		{ "* LIST (\\junk) NIL Spam", true, true, "Spam" },
-		{ "* LIST (\\Junk) \".\" {4}Junk", true, true, "Junk" },
-		{ "* LIST (\\Junk) \".\" \"a\\\"b\"", true, true, "a\"b" },
-		{ "* LIST (\\Junk) \".\" {9}Ju", false, false, NULL },
-		{ "* LIST (\\Junk \".\" Junk", false, false, NULL },
-		{ "* LSUB (\\Junk) \".\" Junk", false, false, NULL },
-		{ "* LIST (\\Junk) \".\" \"unterminated", false, false, NULL },
+	static const struct { const char *text; bool ok; unsigned attrs; const char *name; } rows[] = {
+		{ "* LIST (\\HasNoChildren \\Junk) \".\" Junk", true, IMAP_LIST_JUNK, "Junk" },
+		{ "* LIST (\\HasNoChildren \\Trash) \"/\" \"[Gmail]/Trash\"", true, IMAP_LIST_TRASH, "[Gmail]/Trash" },
+		{ "* LIST (\\All \\HasNoChildren) \"/\" \"[Gmail]/All Mail\"", true, IMAP_LIST_ALL, "[Gmail]/All Mail" },
+		{ "* LIST (\\Trash \\Junk) \"/\" Both ", true, IMAP_LIST_TRASH | IMAP_LIST_JUNK, "Both" },
+		{ "* LIST (\\Junk) \"/\" \"Junk E-mail\"", true, IMAP_LIST_JUNK, "Junk E-mail" },
+		{ "* LIST (\\HasNoChildren \\Junk) \"/\" \"[Gmail]/Spam\"", true, IMAP_LIST_JUNK, "[Gmail]/Spam" },
+		{ "* LIST (\\HasNoChildren) \".\" INBOX", true, 0, "INBOX" },
+		{ "* LIST (\\Junked) \".\" Junked", true, 0, "Junked" },
+		{ "* LIST (\\junk) NIL Spam", true, IMAP_LIST_JUNK, "Spam" },
+		{ "* LIST (\\Junk) \".\" {4}Junk", true, IMAP_LIST_JUNK, "Junk" },
+		{ "* LIST (\\Junk) \".\" \"a\\\"b\"", true, IMAP_LIST_JUNK, "a\"b" },
+		{ "* LIST (\\Junk) \".\" {9}Ju", false, 0, NULL },
+		{ "* LIST (\\Junk \".\" Junk", false, 0, NULL },
+		{ "* LSUB (\\Junk) \".\" Junk", false, 0, NULL },
+		{ "* LIST (\\Junk) \".\" \"unterminated", false, 0, NULL },
 	};
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		char name[64] = "";
-		bool junk = false;
-		bool ok = imap_parse_list(rows[i].text, &junk, name, sizeof(name));
-		CHECK(ok == rows[i].ok && (!ok || (junk == rows[i].junk && strcmp(name, rows[i].name) == 0)),
-		      "LIST %s -> ok=%d junk=%d name=%s", rows[i].text, ok, junk, name);
+		unsigned attrs = 99;
+		bool ok = imap_parse_list(rows[i].text, &attrs, name, sizeof(name));
+		CHECK(ok == rows[i].ok && (!ok || (attrs == rows[i].attrs && strcmp(name, rows[i].name) == 0)),
+		      "LIST %s -> ok=%d attrs=%u name=%s", rows[i].text, ok, attrs, name);
 	}
 }
 
@@ -266,6 +273,23 @@ static void test_fetch(void)
 		{ "* 3 EXISTS", false, 0, 0, NULL, NULL },
 		{ "* 3 FETCH (UID 7 INTERNALDATE \"31-Foo-2026 14:00:00 +0000\" BODY[HEADER.FIELDS (X)] {0})",
 		  true, 7, -1, "", "" },
+		/* A UID inside the header literal is the sender's text, never the
+		 * message's UID (issue 14, defect 3). */
+		{ "* 3 FETCH (BODY[HEADER.FIELDS (X-MAIL-E2E-PROBE MESSAGE-ID)] {14}X-Foo: UID 42 UID 9)",
+		  true, 9, -1, "", "" },
+		{ "* 3 FETCH (BODY[HEADER.FIELDS (X-MAIL-E2E-PROBE MESSAGE-ID)] {14}X-Foo: UID 42)",
+		  false, 0, 0, NULL, NULL },
+		{ "* 3 FETCH (BODY[HEADER.FIELDS (X-MAIL-E2E-PROBE)] \"UID 42\" UID 10)", true, 10, -1, "", "" },
+		{ "* 3 FETCH (FLAGS (\\Seen \\Deleted) BODY[HEADER.FIELDS (X-MAIL-E2E-PROBE)] {31}"
+		  "X-Mail-E2E-Probe: abc (UID 77)  UID 11)", true, 11, -1, "abc", "" },
+		/* a literal cut short by a truncated response: no value, no UID */
+		{ "* 3 FETCH (BODY[HEADER.FIELDS (X)] {900}X-Mail UID 5", false, 0, 0, NULL, NULL },
+		/* trailing blanks and lower case */
+		{ "* 3 fetch (uid 12 body[header.fields (x-mail-e2e-probe)] {24}x-mail-e2e-probe: t1    )  ",
+		  true, 12, -1, "t1", "" },
+		/* a field name inside another field's value is not that field */
+		{ "* 3 FETCH (UID 13 BODY[HEADER.FIELDS (X-MAIL-E2E-PROBE MESSAGE-ID)] {38}"
+		  "Message-ID: <m@x> X-Not-Message-ID: y)", true, 13, -1, "", "<m@x>" },
 	};
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		struct imap_fetched f;
@@ -281,8 +305,55 @@ static void test_fetch(void)
 	}
 }
 
+static void test_copyuid(void)
+{
+	static const struct { const char *rest; bool ok; size_t count; uint32_t first, last; } rows[] = {
+		{ "[COPYUID 38505 304,319:320 3956:3958] Done", true, 3, 3956, 3958 },
+		{ "[COPYUID 1 5 9] ok", true, 1, 9, 9 },
+		{ "[copyuid 1 5:6 12,10] ok", true, 2, 12, 10 },
+		{ "OK [COPYUID 1 5 7]", true, 1, 7, 7 },
+		{ "[COPYUID 1 5] short", false, 0, 0, 0 },
+		{ "[COPYUID x 5 7]", false, 0, 0, 0 },
+		{ "[UIDNEXT 5]", false, 0, 0, 0 },
+		{ "[COPYUID 1 1:4294967295 1:4294967295]", true, 16, 1, 16 },   /* capped */
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		uint32_t uids[16] = { 0 };
+		size_t count = 99;
+		bool ok = imap_parse_copyuid(rows[i].rest, uids, 16, &count);
+		CHECK(ok == rows[i].ok && (!ok || (count == rows[i].count && uids[0] == rows[i].first &&
+		                                   uids[count - 1] == rows[i].last)),
+		      "COPYUID '%s' -> ok=%d count=%zu", rows[i].rest, ok, count);
+	}
+}
+
+static void test_utf7(void)
+{
+	static const struct { const char *in; const char *out; } rows[] = {
+		{ "INBOX", "INBOX" }, { "A&B", "A&-B" },
+		{ "Entw\xc3\xbcrfe", "Entw&APw-rfe" },                      /* RFC 3501's own */
+		{ "~peter/mail/\xe5\x8f\xb0\xe5\x8c\x97/\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e",
+		  "~peter/mail/&U,BTFw-/&ZeVnLIqe-" },                          /* RFC 3501 example */
+		{ "\xd0\x9f\xd0\xbe\xd1\x87\xd1\x82\xd0\xb0", "&BB8EPgRHBEIEMA-" },  /* Cyrillic */
+		{ "\xf0\x9f\x93\xa7 mail", "&2D3c5w- mail" },               /* surrogate pair */
+		{ "\xff bad", NULL }, { "\xc3", NULL },
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		char out[128];
+		int n = imap_utf7_encode(rows[i].in, out, sizeof(out));
+		CHECK(rows[i].out ? (n >= 0 && strcmp(out, rows[i].out) == 0) : n < 0,
+		      "UTF-7 row %zu -> %d '%s'", i, n, n >= 0 ? out : "");
+	}
+	{
+		char tiny[4];
+		CHECK(imap_utf7_encode("INBOX", tiny, sizeof(tiny)) < 0, "UTF-7: too small a buffer is an error");
+	}
+}
+
 int main(void)
 {
+	test_copyuid();
+	test_utf7();
 	test_list();
 	test_fetch();
 	test_frames();
