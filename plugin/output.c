@@ -35,21 +35,26 @@ static void puts_(struct out *o, const char *s) { put(o, s, strlen(s)); }
 static void putf(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void putf(struct out *o, const char *fmt, ...)
 {
-	char tmp[512];
 	va_list ap;
 	int n;
 
+	if (o->overflow)
+		return;
+	/* Straight into the line: no intermediate buffer to outgrow. */
 	va_start(ap, fmt);
-	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	n = vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
 	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(tmp)) {
+	if (n < 0 || (size_t)n >= o->cap - o->len) {
 		o->overflow = true;
+		o->buf[o->len] = '\0';
 		return;
 	}
-	put(o, tmp, (size_t)n);
+	o->len += (size_t)n;
 }
 
 /* --- line protocol escaping ---------------------------------------------- */
+
+static size_t utf8_len(const unsigned char *s);
 
 /* Escape s, backslash-escaping every byte in `special`; control characters
  * become a space (line protocol cannot carry them). */
@@ -57,20 +62,33 @@ static ssize_t escape_set(const char *s, const char *special, bool backslash_to_
                           const char *empty_as, char *dst, size_t dstlen)
 {
 	struct out o = { dst, dstlen, 0, false };
+	const unsigned char *p;
 
 	if (dstlen == 0)
 		return -1;
 	dst[0] = '\0';
 	if (!*s && empty_as)
 		s = empty_as;
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		char ch = (char)c;
-		if (c < 0x20 || c == 0x7f)
+	for (p = (const unsigned char *)s; *p; ) {
+		size_t n = utf8_len(p);
+		char ch = (char)*p;
+		if (n == 0) {
+			/* Line protocol is UTF-8: a server's stray byte becomes U+FFFD. */
+			puts_(&o, "\xef\xbf\xbd");
+			p++;
+			continue;
+		}
+		if (n > 1) {
+			put(&o, (const char *)p, n);
+			p += n;
+			continue;
+		}
+		p++;
+		if ((unsigned char)ch < 0x20 || ch == 0x7f)
 			ch = ' ';
 		if (ch == '\\' && backslash_to_slash)
 			ch = '/';
-		if (strchr(special, ch) && ch != '\0')
+		if (strchr(special, ch))
 			put(&o, "\\", 1);
 		put(&o, &ch, 1);
 	}
@@ -196,7 +214,7 @@ static void lp_int(struct out *o, bool *first, const char *key, long long v)
 static void format_influx(struct out *o, const char *measurement, const struct route *r,
                           const struct probe_result *res)
 {
-	char esc[RESULT_ERROR_MAX * 2 + 8], server[600];
+	char esc[RESULT_ERROR_MAX * 3 + 8], server[600];   /* 3: a stray byte is U+FFFD */
 	bool first = true;
 	double d = 0;
 

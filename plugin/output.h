@@ -32,6 +32,7 @@ ssize_t output_format_line(enum out_format fmt, const char *measurement,
 /* Line protocol: measurement names escape ',' and ' '; tag keys/values and
  * field keys escape ',', ' ', '='; string field values escape '"' and '\'.
  * CR, LF and TAB become a space (line protocol has no escape for them);
+ * bytes that are not UTF-8 become U+FFFD (line protocol is UTF-8);
  * an empty tag value is written as "-" (empty tag values are invalid). */
 ssize_t lp_escape_measurement(const char *s, char *dst, size_t dstlen);
 ssize_t lp_escape_tag(const char *s, char *dst, size_t dstlen);

@@ -39,6 +39,8 @@ static const struct esc_case escapes[] = {
 	{ "field newline becomes space", lp_escape_field_string, "a\nb", "a b", 64 },
 	{ "field empty", lp_escape_field_string, "", "", 64 },
 	{ "field too small", lp_escape_field_string, "\"\"\"", NULL, 6 },
+	{ "field invalid byte", lp_escape_field_string, "a\xff" "b\xc3\x28", "a\xef\xbf\xbd" "b\xef\xbf\xbd(", 64 },
+	{ "field UTF-8 kept", lp_escape_field_string, "\xe2\x82\xac", "\xe2\x82\xac", 64 },
 	{ "json quote backslash", json_escape, "a\"b\\c", "a\\\"b\\\\c", 64 },
 	{ "json control", json_escape, "a\nb\x01", "a\\u000ab\\u0001", 64 },
 	{ "json UTF-8 kept", json_escape, "\xe2\x82\xac", "\xe2\x82\xac", 64 },
@@ -250,9 +252,37 @@ static void test_small_buffer_and_names(void)
 	      "result names, unknown ones as internal_error");
 }
 
+/* Whatever a server said, the line is written (issue 14, defect 7): the
+ * worst error text escapes to more than twice its length in line protocol
+ * and six times in JSON. */
+static void test_worst_error_text(void)
+{
+	static const char *fills[] = { "\"", "\\", "\x01", "\xff" };
+	struct route route = test_route();
+
+	for (size_t f = 0; f < sizeof(fills) / sizeof(fills[0]); f++) {
+		for (int fmt = 0; fmt < 2; fmt++) {
+			struct probe_result res = success_result();
+			char buf[OUTPUT_LINE_MAX];
+			ssize_t n;
+
+			as_auth_failure(&res);
+			memset(res.error, fills[f][0], sizeof(res.error) - 1);
+			res.error[sizeof(res.error) - 1] = '\0';
+			n = output_format_line(fmt ? FORMAT_JSON : FORMAT_INFLUX, "mail_e2e", &route, &res,
+			                       buf, sizeof(buf));
+			CHECK(n > 0 && buf[n - 1] == '\n' && strchr(buf, '\n') == buf + n - 1 &&
+			      strstr(buf, fmt ? "\"error\":\"" : ",error=\"") && !memchr(buf, 0xff, (size_t)n),
+			      "%s line with %zu bytes of 0x%02x in error: written (%zd bytes), valid",
+			      fmt ? "JSON" : "influx", sizeof(res.error) - 1, (unsigned char)fills[f][0], n);
+		}
+	}
+}
+
 int main(void)
 {
 	test_escapes();
+	test_worst_error_text();
 	test_lines();
 	test_small_buffer_and_names();
 	return unit_done();
