@@ -18,7 +18,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -34,6 +33,7 @@
 #include "cycle.h"
 #include "log.h"
 #include "output.h"
+#include "wipe_alloc.h"
 
 #ifndef MAIL_E2E_VERSION
 #define MAIL_E2E_VERSION "dev"
@@ -58,15 +58,6 @@ struct runner {
 
 static int sig_pipe[2] = { -1, -1 };
 
-/* libcurl keeps its own copies of passwords and SASL messages: zero every
- * block it frees, so no credential outlives its use in freed heap. */
-static void wiping_free(void *p)
-{
-	if (p) {
-		explicit_bzero(p, malloc_usable_size(p));
-		free(p);
-	}
-}
 static volatile sig_atomic_t stop_requested;
 
 static void on_signal(int sig)
@@ -227,14 +218,27 @@ static void emit(void *ctx, const struct route *r, const struct probe_result *re
 }
 
 /* Drain stdin without blocking.  Returns the number of complete lines read;
- * sets *eof at end of input.  Content is discarded: only newlines count. */
+ * sets *eof at end of input.  Content is discarded: only newlines count.
+ * stdin stays blocking (O_NONBLOCK would be set on a description shared
+ * with a terminal or the parent, and outlive us): one read() per poll()
+ * that says readable never blocks. */
 static unsigned read_signals(bool *eof)
 {
 	char buf[65536];
 	unsigned lines = 0;
 
-	for (;;) {
-		ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+	for (int rounds = 0; rounds < 1024; rounds++) {
+		struct pollfd pfd = { STDIN_FILENO, POLLIN, 0 };
+		ssize_t n;
+
+		if (poll(&pfd, 1, 0) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (pfd.revents == 0)
+			break;
+		n = read(STDIN_FILENO, buf, sizeof(buf));
 		if (n > 0) {
 			for (ssize_t i = 0; i < n; i++)
 				lines += buf[i] == '\n';
@@ -242,11 +246,10 @@ static unsigned read_signals(bool *eof)
 		}
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return lines;
 		*eof = true;   /* 0 = end of input; other errors mean the same to us */
-		return lines;
+		break;
 	}
+	return lines;
 }
 
 /* Returns how many cycle signals (SIGHUP/SIGUSR1/SIGUSR2) the pipe held. */
@@ -391,10 +394,9 @@ static int run_stream(struct runner *run)
 	const struct config *cfg = run->cfg;
 	struct stream_state st = { 0 };
 	struct cycle *c = NULL;
-	int fl = fcntl(STDIN_FILENO, F_GETFL);
 
-	if (fl < 0 || fcntl(STDIN_FILENO, F_SETFL, fl | O_NONBLOCK) != 0)
-		st.eof = true;   /* no usable stdin: behave as if it closed */
+	if (fcntl(STDIN_FILENO, F_GETFL) < 0)
+		st.eof = true;   /* no stdin at all: behave as if it closed */
 	if (cfg->interval_ms > 0) {
 		st.due = !st.eof;
 		st.next_tick = clock_mono_ns() + cfg->interval_ms * NS_PER_MS;
@@ -480,8 +482,8 @@ int main(int argc, char **argv)
 		config_free(&cfg);
 		return rc;
 	}
-	if (curl_global_init_mem(CURL_GLOBAL_DEFAULT, malloc, wiping_free, realloc,
-	                         strdup, calloc) != CURLE_OK) {
+	if (curl_global_init_mem(CURL_GLOBAL_DEFAULT, wipe_malloc, wipe_free, wipe_realloc,
+	                         wipe_strdup, wipe_calloc) != CURLE_OK) {
 		log_error("libcurl initialisation failed");
 		config_free(&cfg);
 		return 1;
