@@ -11,6 +11,7 @@
  * it was written, so an error names the line that holds it.
  */
 #include "config.h"
+#include "imap_parse.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -191,6 +192,11 @@ static char *read_line(char *str, int num, void *stream)
 	while (len > 0 && (L->buf[len - 1] == '\n' || L->buf[len - 1] == '\r'))
 		L->buf[--len] = '\0';
 	p = L->buf;
+	if (strlen(p) != (size_t)len) {
+		/* inih would see the line end at the NUL and keep a cut value. */
+		failf(L, L->line, L->cur ? L->cur->name : NULL, NULL, "line contains a NUL byte");
+		p = "";
+	}
 	while (*p == ' ' || *p == '\t')
 		p++;
 	if ((ssize_t)strlen(p) + 2 > num) {
@@ -241,6 +247,12 @@ static int on_pair(void *user, const char *section, const char *key, const char 
 		s->cap = cap;
 	}
 	kv = &s->kvs[s->n];
+	if (value[0] == '"' && (vlen < 2 || value[vlen - 1] != '"')) {
+		/* inih ends a value at " ;" (a comment), inside quotes too. */
+		failf(L, L->line, s->name, key, "unterminated quote (a ';' after a blank "
+		      "starts a comment, even inside quotes: put such a value in a file)");
+		return 0;
+	}
 	/* One pair of surrounding double quotes is a common habit: drop it. */
 	if (vlen >= 2 && value[0] == '"' && value[vlen - 1] == '"')
 		kv->value = strndup(value + 1, vlen - 2);
@@ -458,6 +470,11 @@ static int check_secret_mode(struct loader *L, const char *path, int line,
 		failf(L, line, section, key, "cannot stat %s: %s", path, strerror(errno));
 		return -1;
 	}
+	if (!S_ISREG(st.st_mode)) {
+		/* A FIFO would block the process on open, a directory mislead. */
+		failf(L, line, section, key, "%s is not a regular file", path);
+		return -1;
+	}
 	if (st.st_mode & 0007) {
 		failf(L, line, section, key,
 		      "%s%sholds a password and is accessible by others (mode %04o): chmod 600 it",
@@ -635,9 +652,17 @@ static int apply(struct loader *L, struct route *r, const struct keydef *k,
 		}
 		*(long *)(base + k->off) = ms;
 		return 0;
+	case K_MAILBOX: {
+		char utf7[256];
+		if (*value && imap_utf7_encode(value, utf7, sizeof(utf7)) < 0) {
+			/* IMAP names are sent in modified UTF-7 (RFC 3501 5.1.3). */
+			failf(L, line, section, k->name, "not UTF-8, or too long for a mailbox name");
+			return -1;
+		}
+	}
+		/* fall through */
 	case K_USER:
 	case K_SECRET:
-	case K_MAILBOX:
 		if (!*value) {
 			failf(L, line, section, k->name, "empty");
 			return -1;

@@ -28,8 +28,9 @@ int token_file_read(const char *path, char **token, bool *group_readable,
 	int fd;
 
 	*token = NULL;
-	/* fstat of the opened file: no window between check and read. */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* fstat of the opened file: no window between check and read.
+	 * O_NONBLOCK: a FIFO must not block the open (it is then refused). */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0 || fstat(fd, &st) != 0) {
 		snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
 		if (fd >= 0)

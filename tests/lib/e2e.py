@@ -87,7 +87,7 @@ def tmpdir():
 
 
 def write_file(path, text, mode=0o600):
-    with open(path, "w") as f:
+    with open(path, "w", errors="surrogateescape") as f:   # "\udcXX": a raw byte
         f.write(text)
     os.chmod(path, mode)
     return path

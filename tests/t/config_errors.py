@@ -21,6 +21,8 @@ TOKFILE_EMPTY = write_file(os.path.join(D, "token-empty"), "\n", 0o600)
 TOKFILE_BLANK = write_file(os.path.join(D, "token-blank"), "ya29 x\n", 0o600)
 EMPTYPW = write_file(os.path.join(D, "empty-pw"), "\n", 0o600)
 OPENPW = write_file(os.path.join(D, "open-pw"), PW2 + "\n", 0o644)
+FIFO = os.path.join(D, "fifo")
+os.mkfifo(FIFO, 0o600)   # a "password file" nobody writes to: must not block
 
 GOOD = f"""[r1]
 from = alice@a.test
@@ -124,6 +126,14 @@ BAD = [
     ("empty value", route(imap_mailbox=""), "[r1] imap_mailbox: empty"),
     ("unknown key in defaults", "[defaults]\ncolour = blue\n" + GOOD, ":2: [defaults] colour: unknown key"),
     ("bad default even if overridden", "[defaults]\ntimeout = soon\n" + route(timeout="5s"), ":2: [defaults] timeout: not a duration"),
+    # issue 14, defect 13
+    ("quoted value cut by ' ;'", route(subject_prefix='"[e2e ;monitoring]"'),
+     ":8: [r1] subject_prefix: unterminated quote"),
+    ("NUL byte in a value", GOOD + "subject_prefix = abc\0def\n", ":8: [r1] line contains a NUL byte"),
+    ("mailbox not UTF-8", route(imap_mailbox="Entw\udcfcrfe"), "[r1] imap_mailbox: not UTF-8"),
+    ("password file is a FIFO", route(imap_password=None, imap_password_file=FIFO), "fifo is not a regular file"),
+    ("token file is a FIFO", route(imap_password=None, imap_oauth2_token_file=FIFO), "fifo is not a regular file"),
+    ("password file is a directory", route(imap_password=None, imap_password_file=D), "is not a regular file"),
 ]
 
 for name, text, want in BAD:
