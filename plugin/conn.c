@@ -8,9 +8,11 @@
 #include "conn.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "clock.h"
@@ -160,8 +162,35 @@ static void copy_line(char *dst, size_t dstlen, const char *src, size_t n)
 	dst[n] = '\0';
 }
 
+/* The EHLO reply is complete.  With a username set and no AUTH offered
+ * (after TLS, where TLS is wanted) libcurl would go on without logging in
+ * and send MAIL, RCPT and DATA unauthenticated: to a server that relays
+ * for anyone, the message would go out.  Cut the connection here, so the
+ * server sees nothing after EHLO. */
+static void on_ehlo_done(struct conn_watch *w)
+{
+	if (!w->needs_auth || w->auth_offered || (w->tls_wanted && !w->tls_up))
+		return;
+	w->stopped_no_auth = true;
+	if (w->fd != CURL_SOCKET_BAD)
+		shutdown(w->fd, SHUT_RDWR);
+}
+
+/* libcurl's socket, as it is made: ACTIVESOCKET only knows it once the
+ * transfer is over, too late to stop one. */
+static int sockopt_cb(void *ud, curl_socket_t fd, curlsocktype purpose)
+{
+	struct conn_watch *w = ud;
+
+	(void)purpose;
+	w->fd = fd;
+	return CURL_SOCKOPT_OK;
+}
+
 static void on_server_line(struct conn_watch *w, const char *line)
 {
+	size_t len;
+
 	w->greeting_seen = true;
 	conn_trace_line(w, "<", line);
 	/* libcurl says QUIT after a refusal; its 221 must not hide the refusal. */
@@ -170,14 +199,19 @@ static void on_server_line(struct conn_watch *w, const char *line)
 	snprintf(w->last_reply, sizeof(w->last_reply), "%s", line);
 	if (w->proto != CONN_SMTP)
 		return;
-	if (isdigit((unsigned char)line[0]) && isdigit((unsigned char)line[1]) &&
+	/* Lines shorter than "250" are garbage; nothing past their end is read. */
+	len = strlen(line);
+	if (len >= 3 && isdigit((unsigned char)line[0]) && isdigit((unsigned char)line[1]) &&
 	    isdigit((unsigned char)line[2]))
 		w->last_code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
 	if (strcasecmp(w->last_verb, "EHLO") == 0) {
 		w->ehlo_seen = true;
-		if (strncasecmp(line + 3, "-AUTH", 5) == 0 || strncasecmp(line + 3, " AUTH", 5) == 0)
-			if (line[8] == ' ' || line[8] == '=')
-				w->auth_offered = true;
+		if (len >= 9 && (strncasecmp(line + 3, "-AUTH", 5) == 0 ||
+		                 strncasecmp(line + 3, " AUTH", 5) == 0) &&
+		    (line[8] == ' ' || line[8] == '='))
+			w->auth_offered = true;
+		if (len >= 4 && line[0] == '2' && line[3] == ' ')
+			on_ehlo_done(w);
 	}
 	if (w->body_sent && w->t_final_reply_ns == 0)
 		w->t_final_reply_ns = clock_mono_ns();
@@ -303,6 +337,23 @@ bool conn_is_tls_error(CURLcode c)
 	}
 }
 
+bool conn_local_resource_error(CURLcode code, const struct conn_watch *w,
+                               char *dst, size_t dstlen)
+{
+	const char *why = conn_error_text(w, code);
+
+	if (code == CURLE_OUT_OF_MEMORY)
+		snprintf(dst, dstlen, "local resources: out of memory");
+	else if (strstr(why, strerror(EMFILE)) || strstr(why, strerror(ENFILE)) ||
+	         strstr(why, strerror(ENOMEM)) || strstr(why, strerror(ENOBUFS)))
+		snprintf(dst, dstlen, "local resources: %s (open-file limit too low for this many routes?)", why);
+	else if (code == CURLE_SSL_CACERT_BADFILE || code == CURLE_SSL_CRL_BADFILE)
+		snprintf(dst, dstlen, "local CA file cannot be loaded: %s", why);
+	else
+		return false;
+	return true;
+}
+
 const char *conn_error_text(const struct conn_watch *w, CURLcode code)
 {
 	return w->errbuf[0] ? w->errbuf : curl_easy_strerror(code);
@@ -356,6 +407,9 @@ CURL *conn_easy_new(const struct conn_params *p, struct conn_watch *watch,
 		return NULL;
 	}
 	watch->errbuf[0] = '\0';
+	watch->fd = CURL_SOCKET_BAD;
+	watch->needs_auth = watch->proto == CONN_SMTP && p->username != NULL;
+	watch->tls_wanted = p->tls != TLS_NONE;
 	SET(CURLOPT_URL, url);
 	SET(CURLOPT_PROTOCOLS_STR, p->proto_list);
 	SET(CURLOPT_NOSIGNAL, 1L);
@@ -363,18 +417,28 @@ CURL *conn_easy_new(const struct conn_params *p, struct conn_watch *watch,
 	SET(CURLOPT_VERBOSE, 1L);
 	SET(CURLOPT_DEBUGFUNCTION, debug_cb);
 	SET(CURLOPT_DEBUGDATA, watch);
+	SET(CURLOPT_SOCKOPTFUNCTION, sockopt_cb);
+	SET(CURLOPT_SOCKOPTDATA, watch);
 	SET(CURLOPT_CONNECTTIMEOUT_MS, connect_ms > 0 ? connect_ms : 1L);
 	SET(CURLOPT_TIMEOUT_MS, p->timeout_ms > 0 ? p->timeout_ms : 1L);
 	SET(CURLOPT_SERVER_RESPONSE_TIMEOUT, (long)((p->timeout_ms + 999) / 1000));
 	/* Each probe measures a fresh connection, never one left by another route. */
 	SET(CURLOPT_FRESH_CONNECT, 1L);
+#if LIBCURL_VERSION_NUM >= 0x075700
+	/* A resolver thread stuck in getaddrinfo is left behind, not joined:
+	 * joining would block every other route and the shutdown. */
+	SET(CURLOPT_QUICK_EXIT, 1L);
+#endif
 	SET(CURLOPT_USE_SSL, p->tls == TLS_STARTTLS ? (long)CURLUSESSL_ALL : (long)CURLUSESSL_NONE);
 	if (p->tls != TLS_NONE) {
 		if (r->tls_ca)
 			SET(CURLOPT_CAINFO, r->tls_ca);
+		/* Debian's libcurl also has a CA path; with one set it parses the
+		 * whole bundle for every connection.  The bundle alone is cached
+		 * per multi handle (one per process, conn_multi_*). */
+		SET(CURLOPT_CAPATH, NULL);
 		SET(CURLOPT_SSL_VERIFYPEER, r->insecure_skip_verify ? 0L : 1L);
 		SET(CURLOPT_SSL_VERIFYHOST, r->insecure_skip_verify ? 0L : 2L);
-		SET(CURLOPT_CERTINFO, 1L);
 	}
 	if (p->username) {
 		char opts[40] = "";

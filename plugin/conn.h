@@ -41,6 +41,10 @@ struct conn_watch {
 	bool body_sent;            /* SMTP: message data went out */
 	bool quit_sent;            /* QUIT/LOGOUT sent: later replies are not news */
 	int64_t t_final_reply_ns;  /* SMTP: monotonic time of the reply to the body */
+	bool needs_auth;           /* SMTP: a username is set, so AUTH must happen */
+	bool tls_wanted;           /* the leg uses TLS (implicit or STARTTLS) */
+	bool stopped_no_auth;      /* SMTP: cut right after an EHLO without AUTH */
+	curl_socket_t fd;          /* libcurl's socket for this leg, once made */
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -94,6 +98,12 @@ void conn_watch_feed(struct conn_watch *w, curl_infotype type, const char *data,
 /* Is this libcurl error a TLS failure (handshake, certificate, STARTTLS
  * refused or not offered)?  Both legs classify with it. */
 bool conn_is_tls_error(CURLcode c);
+
+/* A failure of this machine, not of the server: no descriptor left
+ * (EMFILE), no memory, a CA or CRL file that cannot be loaded.  True with
+ * the reason in dst; such a leg is internal_error, never a server fault. */
+bool conn_local_resource_error(CURLcode code, const struct conn_watch *w,
+                               char *dst, size_t dstlen);
 
 /* The text of a failed transfer: libcurl's error buffer, else its strerror. */
 const char *conn_error_text(const struct conn_watch *w, CURLcode code);

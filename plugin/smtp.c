@@ -116,12 +116,22 @@ static void classify(const struct smtp_send *s, CURLcode code, struct smtp_outco
 	const char *why = conn_error_text(w, code);
 	bool tls_wanted = s->route->smtp_tls != TLS_NONE;
 
-	if (code == CURLE_COULDNT_RESOLVE_HOST || code == CURLE_COULDNT_CONNECT) {
+	if (conn_local_resource_error(code, w, o->error, sizeof(o->error))) {
+		o->result = RESULT_INTERNAL_ERROR;
+	} else if (w->stopped_no_auth) {
+		o->result = RESULT_SMTP_AUTH_FAILED;
+		snprintf(o->error, sizeof(o->error), "server offers no AUTH: stopped after EHLO");
+	} else if (code == CURLE_COULDNT_RESOLVE_HOST || code == CURLE_COULDNT_CONNECT) {
 		o->result = RESULT_SMTP_CONNECT_FAILED;
 		snprintf(o->error, sizeof(o->error), "%s", why);
 	} else if (conn_is_tls_error(code)) {
 		o->result = RESULT_SMTP_TLS_FAILED;
 		conn_tls_error_text(s->easy, w, code, o->error, sizeof(o->error));
+	} else if (code == CURLE_OPERATION_TIMEDOUT && strcasecmp(w->last_verb, "STARTTLS") == 0 &&
+	           !w->tls_up) {
+		/* The server said go ahead, then never finished the handshake. */
+		o->result = RESULT_SMTP_TLS_FAILED;
+		snprintf(o->error, sizeof(o->error), "TLS handshake after STARTTLS timed out");
 	} else if (code == CURLE_OPERATION_TIMEDOUT && w->greeting_seen && w->last_verb[0]) {
 		/* SPEC: a dialogue that times out is smtp_rejected, whatever step. */
 		o->result = RESULT_SMTP_REJECTED;

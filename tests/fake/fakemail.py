@@ -22,11 +22,21 @@ Script lines (blank lines and '#' comments ignored):
                                        kept in FakeMail.sasl as (proto, mech, decoded bytes)
     smtp on VERB[#N] ACTION            VERB: EHLO STARTTLS AUTH MAIL RCPT DATA BODY QUIT
     imap on VERB[#N] ACTION            VERB: CAPABILITY STARTTLS LOGIN AUTHENTICATE
-                                       LIST SELECT NOOP SEARCH FETCH IDLE STORE EXPUNGE LOGOUT
+                                       LIST SELECT NOOP SEARCH FETCH IDLE DONE STORE EXPUNGE
+                                       MOVE COPY LOGOUT
     imap huge-line BYTES               an untagged line of BYTES before each SEARCH result
     imap literal                       an untagged response carrying a {n} literal
                                        before each SEARCH result
     imap junk                          LIST shows a mailbox "Junk" marked \\Junk
+    imap gmail                         behave like Gmail: X-GM-EXT-1 and MOVE offered, LIST shows
+                                       [Gmail]/Trash (\\Trash) and [Gmail]/All Mail (\\All); mail
+                                       lands in INBOX and All Mail; EXPUNGE in INBOX only archives
+                                       (the copy in All Mail stays); MOVE to Trash takes it out of
+                                       All Mail; EXPUNGE in Trash removes it for good
+    imap trailing-blank                every line the IMAP side sends ends in a blank (Yahoo, AOL)
+    imap repeat-exists                 every NOOP, and IDLE every 20 ms, repeats "* n EXISTS"
+                                       even when n did not change
+    imap exists-before-continuation    IDLE waits for new mail, then sends its EXISTS before "+"
     deliver delay SECONDS | never | twice | twice-apart SECONDS | bounce | reply | junk
                                        (bounce: a DSN quoting the message is delivered
                                        instead; reply: a reply with the token in its
@@ -37,6 +47,7 @@ Script lines (blank lines and '#' comments ignored):
 ACTION is one of: `reply TEXT` (SMTP: the whole reply line; IMAP: the text
 after the command's tag, or a line starting with '*' or '+' sent as is),
 `stall` (read, never answer), `close` (drop the connection), `garbage`,
+(in a reply TEXT, \\xNN stands for that raw byte, to send text that is not UTF-8)
 `partial` (half a reply line, then stall), `delay SECONDS` (then behave
 normally), `delay SECONDS then ACTION`, or `reply TEXT then ACTION`.  `#N` restricts a rule to the N-th
 time the verb is seen (counting over the whole run).  BODY is the end of the
@@ -129,6 +140,10 @@ class Script:
         self.huge_line = 0
         self.literal = False
         self.junk = False
+        self.gmail = False
+        self.trailing_blank = False
+        self.repeat_exists = False
+        self.exists_first = False
         self.deliver = ("delay", 0.0)
         self.cert = {"smtp": "valid", "imap": "valid"}
         for raw in text.splitlines():
@@ -157,6 +172,14 @@ class Script:
                 self.literal = True
             elif w[0] == "imap" and w[1] == "junk":
                 self.junk = True
+            elif w[0] == "imap" and w[1] == "gmail":
+                self.gmail = True
+            elif w[0] == "imap" and w[1] == "trailing-blank":
+                self.trailing_blank = True
+            elif w[0] == "imap" and w[1] == "repeat-exists":
+                self.repeat_exists = True
+            elif w[0] == "imap" and w[1] == "exists-before-continuation":
+                self.exists_first = True
             elif w[0] == "deliver":
                 self.deliver = (w[1], float(w[2]) if len(w) > 2 else 0.0)
             elif w[0] == "tls-cert":
@@ -193,12 +216,21 @@ class Conn:
     def __init__(self, server, sock, proto, n):
         self.server, self.sock, self.proto, self.n = server, sock, proto, n
         self.buf = b""
+        self.last_verb = ""
 
     def log(self, direction, text):
         self.server.log(f"{self.proto}{self.n}{direction} {text}")
 
     def send(self, text, raw=False):
-        data = text if raw else (text + "\r\n").encode()
+        if not raw and self.proto == "imap" and self.server.script.trailing_blank:
+            text += " "
+        if raw:
+            data = text
+        elif "\\x" in text:
+            data = re.sub(r"\\x([0-9a-fA-F]{2})", lambda m: chr(int(m.group(1), 16)),
+                          text).encode("latin-1", errors="replace") + b"\r\n"
+        else:
+            data = (text + "\r\n").encode()
         self.sock.sendall(data)
         if not raw:
             self.log(">", text)
@@ -236,7 +268,8 @@ class FakeMail:
         self.script = Script(script_text)
         self.mailbox = Mailbox()
         self.sasl = []       # (proto, mechanism, decoded initial response)
-        self.boxes = {"INBOX": self.mailbox, "JUNK": Mailbox()}
+        self.boxes = {"INBOX": self.mailbox, "JUNK": Mailbox(),
+                      "[GMAIL]/TRASH": Mailbox(), "[GMAIL]/ALL MAIL": Mailbox()}
         self.counts = {}
         self.count_lock = threading.Lock()
         self.logf = open(os.path.join(state_dir, "dialogue.log"), "a")
@@ -257,8 +290,11 @@ class FakeMail:
         self.ca = os.path.join(self.certs, "ca.pem")
 
     def reset(self, script_text=""):
-        """Swap the script (e.g. back to normal behaviour) for later connections."""
+        """Swap the script (e.g. back to normal behaviour) for later connections.
+        Being Gmail is the server's nature, not a fault: it stays."""
+        gmail = self.script.gmail
         self.script = Script(script_text)
+        self.script.gmail = gmail
 
     def ctx(self, proto):
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -322,7 +358,7 @@ class FakeMail:
             c.send("\x01\x02 garbage \xff%%%")
             return True
         if action == "partial":
-            c.send(b"* SEARCH 1", raw=True)
+            c.send(b"* 1 FETCH (UID 1" if c.last_verb == "FETCH" else b"* SEARCH 1", raw=True)
             while not self.stopping:
                 time.sleep(0.2)
             raise Stop
@@ -501,6 +537,8 @@ class FakeMail:
             time.sleep(secs)
             for _ in range(copies):
                 self.boxes["JUNK" if how == "junk" else "INBOX"].add(text)
+                if self.script.gmail and how != "junk":
+                    self.boxes["[GMAIL]/ALL MAIL"].add(text)
         threading.Thread(target=later, daemon=True).start()
 
     # --- IMAP ------------------------------------------------------------------
@@ -515,6 +553,8 @@ class FakeMail:
         for cap in ("IDLE", "UIDPLUS"):
             if cap not in omit:
                 caps.append(cap)
+        if self.script.gmail:
+            caps += ["X-GM-EXT-1", "MOVE"]
         return " ".join(caps)
 
     def _imap(self, c, tls):
@@ -530,6 +570,7 @@ class FakeMail:
             args = parts[2:]
             if cmd == "UID" and args:
                 cmd, args = args[0].upper(), args[1:]
+            c.last_verb = cmd
             if self.act(c, self.rule_for("imap", cmd), tag):
                 continue
             if cmd == "CAPABILITY":
@@ -566,7 +607,7 @@ class FakeMail:
                     authed = False
                 c.send(f"{tag} OK logged in" if authed else f"{tag} NO [AUTHENTICATIONFAILED] failed")
             elif cmd in ("SELECT", "EXAMINE"):
-                mbox = (args[0] if args else "").strip('"').upper()
+                mbox = " ".join(args).strip('"').upper()
                 if mbox not in self.boxes or (mbox == "JUNK" and not self.script.junk):
                     c.send(f"{tag} NO [NONEXISTENT] Mailbox doesn't exist")
                     continue
@@ -581,19 +622,26 @@ class FakeMail:
                 c.send('* LIST (\\HasNoChildren) "/" INBOX')
                 if self.script.junk:
                     c.send('* LIST (\\HasNoChildren \\Junk) "/" Junk')
+                if self.script.gmail:
+                    c.send('* LIST (\\HasNoChildren \\Trash) "/" "[Gmail]/Trash"')
+                    c.send('* LIST (\\All \\HasNoChildren) "/" "[Gmail]/All Mail"')
                 c.send(f"{tag} OK list done")
             elif cmd == "FETCH":
+                self._before_results(c)
                 self._fetch(c, box, args)
+                seen = self._announce(c, box, seen)
                 c.send(f"{tag} OK fetch done")
             elif cmd == "NOOP":
                 seen = self._announce(c, box, seen)
                 c.send(f"{tag} OK noop")
+            elif cmd in ("MOVE", "COPY"):
+                seen = self._move(c, box, cmd, args, seen)
+                c.send(f"{tag} OK {cmd.lower()} done")
             elif cmd == "SEARCH":
                 self._search(c, box, args)
                 seen = self._announce(c, box, seen)
                 c.send(f"{tag} OK search done")
             elif cmd == "IDLE":
-                c.send("+ idling")
                 seen = self._idle(c, box, tag, seen)
             elif cmd == "STORE":
                 uids = {int(x) for x in args[0].split(",")}
@@ -624,23 +672,80 @@ class FakeMail:
 
     def _announce(self, c, box, seen):
         n = box.count()
-        if n > seen:
-            c.send(f"* {n} EXISTS")
+        if n > seen or self.script.repeat_exists:
+            c.send(f"* {max(n, seen)} EXISTS")
         return max(n, seen)
 
-    def _search(self, c, box, args):
-        text = " ".join(args)
-        m = re.search(r"UID (\d+):(\d+|\*) HEADER (\S+) (\S+)", text, re.I)
-        lo, hi, header, token = ((int(m.group(1)), m.group(2), m.group(3), m.group(4)) if m
-                                 else (1, "*", "", ""))
-        hi = 2**32 if hi == "*" else int(hi)
-        # An empty string matches every message that has the header (RFC 3501).
-        value = r"\S.*" if token == '""' else re.escape(token)
+    def _move(self, c, box, cmd, args, seen):
+        """UID MOVE / UID COPY set mailbox (Gmail: into Trash takes a message
+        out of All Mail)."""
+        uids = self._uid_set(args[0] if args else "", box)
+        dest = self.boxes.get(" ".join(args[1:]).strip('"').upper())
+        if dest is None:
+            return seen
+        allmail = self.boxes["[GMAIL]/ALL MAIL"]
+        src, dst = [], []
+        with box.lock:
+            picked = [m for m in box.msgs if m[0] in uids]
+        for m in picked:
+            dest.add(m[1])
+            src.append(str(m[0]))
+            dst.append(str(dest.next_uid - 1))
+            if self.script.gmail and dest is self.boxes["[GMAIL]/TRASH"]:
+                with allmail.lock:
+                    for a in allmail.msgs:
+                        if a[1] == m[1]:
+                            allmail.msgs.remove(a)
+                            break
+        if src:
+            c.send(f"* OK [COPYUID 1 {','.join(src)} {','.join(dst)}] copied")
+        if cmd == "MOVE":
+            with box.lock:
+                keep, removed = [], 0
+                for i, m in enumerate(box.msgs):
+                    if m[0] in uids:
+                        c.send(f"* {i + 1 - removed} EXPUNGE")
+                        removed += 1
+                    else:
+                        keep.append(m)
+                box.msgs = keep
+                seen -= removed
+        return seen
+
+    @staticmethod
+    def _uid_set(text, box):
+        """'4,7:9,12:*' -> the UIDs it names (* = the highest in box)."""
+        with box.lock:
+            top = max([m[0] for m in box.msgs] or [0])
+        out = set()
+        for part in text.split(","):
+            lo, _, hi = part.partition(":")
+            try:
+                a = top if lo == "*" else int(lo)
+                b = a if not hi else (top if hi == "*" else int(hi))
+            except ValueError:
+                continue
+            a, b = min(a, b), max(a, b)
+            out.update(range(a, min(b, a + 100000) + 1))
+        return out
+
+    def _before_results(self, c):
         if self.script.huge_line:
             c.send("* OK [ALERT] " + "x" * self.script.huge_line)
         if self.script.literal:
             body = b"Subject: a literal\r\n\r\n"
             c.send(b"* 1 FETCH (BODY[HEADER] {%d}\r\n" % len(body) + body + b")\r\n", raw=True)
+
+    def _search(self, c, box, args):
+        text = " ".join(args)
+        m = (re.search(r"UID (\d+):(\d+|\*) (?:UNDELETED )?HEADER (\S+) (\S+)", text, re.I) or
+             re.search(r"()()HEADER (\S+) (\S+)", text, re.I))
+        lo, hi, header, token = ((int(m.group(1) or 1), m.group(2) or "*", m.group(3), m.group(4)) if m
+                                 else (1, "*", "", ""))
+        hi = 2**32 if hi == "*" else int(hi)
+        # An empty string matches every message that has the header (RFC 3501).
+        value = r"\S.*" if token == '""' else re.escape(token)
+        self._before_results(c)
         # SEARCH HEADER looks at the message's own header section only (RFC
         # 3501), not at headers quoted in a body or an attached message.
         with box.lock:
@@ -650,8 +755,9 @@ class FakeMail:
         c.send("* SEARCH" + "".join(" " + h for h in hits))
 
     def _fetch(self, c, box, args):
-        """UID FETCH set (UID INTERNALDATE BODY.PEEK[HEADER.FIELDS (...)])."""
-        uids = {int(x) for x in args[0].split(",") if x.isdigit()} if args else set()
+        """UID FETCH set (UID [INTERNALDATE] BODY.PEEK[HEADER.FIELDS (...)])."""
+        uids = self._uid_set(args[0] if args else "", box)
+        want = " ".join(args[1:]).upper()
         names = re.search(r"HEADER\.FIELDS \(([^)]*)\)", " ".join(args), re.I)
         names = [n.lower() for n in names.group(1).split()] if names else []
         with box.lock:
@@ -662,17 +768,35 @@ class FakeMail:
                 picked = "".join(l + "\r\n" for l in head if l.split(":", 1)[0].lower() in names) + "\r\n"
                 date = time.strftime("%d-%b-%Y %H:%M:%S +0000", time.gmtime(when))
                 body = picked.encode()
-                c.send(b'* %d FETCH (UID %d INTERNALDATE "%s" BODY[HEADER.FIELDS (%s)] {%d}\r\n'
-                       % (i + 1, u, date.encode(), " ".join(names).upper().encode(), len(body))
+                items = b"UID %d " % u
+                if "INTERNALDATE" in want:
+                    items += b'INTERNALDATE "%s" ' % date.encode()
+                c.send(b'* %d FETCH (%sBODY[HEADER.FIELDS (%s)] {%d}\r\n'
+                       % (i + 1, items, " ".join(names).upper().encode(), len(body))
                        + body + b")\r\n", raw=True)
 
     def _idle(self, c, box, tag, seen):
+        if self.script.exists_first:
+            # New mail is announced before the continuation (RFC 3501 5.3
+            # allows untagged data at any time); after "+" nothing more.
+            end = time.monotonic() + 10
+            while box.count() <= seen and time.monotonic() < end and not self.stopping:
+                time.sleep(0.01)
+            seen = self._announce(c, box, seen)
+            c.send("+ idling")
+            line = c.readline()
+            self.act(c, self.rule_for("imap", "DONE"), tag)
+            c.send(f"{tag} OK idle done" if line.upper() == "DONE" else f"{tag} BAD expected DONE")
+            return seen
+        c.send("+ idling")
         while not self.stopping:
             seen = self._announce(c, box, seen)
             line = c.readline(timeout=0.02)
             if line is None:
                 continue
             if line.upper() == "DONE":
+                if self.act(c, self.rule_for("imap", "DONE"), tag):
+                    return seen
                 c.send(f"{tag} OK idle done")
                 return seen
             c.send(f"{tag} BAD expected DONE")

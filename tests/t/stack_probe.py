@@ -5,11 +5,14 @@ combination the stack offers, all routes in one cycle, JSON output, the
 mailbox left clean, and times that add up."""
 import json
 import os
+import re
+import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from e2e import T, stack, stack_route, config_text, write_config, run, by_probe, probe_messages  # noqa: E402
+from e2e import (T, ROOT, stack, stack_route, config_text, write_config, run, by_probe,  # noqa: E402
+                 probe_messages, check_no_leak)
 
 env = stack()
 
@@ -104,14 +107,47 @@ cfg3 = write_config(config_text(
     stack_route(env, "idle-off", imap="starttls", idle="off", user="carol")))
 r = run(["-c", cfg3, "--once", "--trace"], what="--trace, IDLE and polling")
 T.eq(r.rc, 0, "IDLE/polling run: all succeed")
-T.ok("D! with-idle/imap: waiting with IDLE" in r.err, "IDLE used where offered", r.err[-3000:])
-T.ok("D! no-idle-server/imap: waiting with polling (server offers no IDLE)" in r.err,
+T.ok("D! with-idle/imap: waiting with quick NOOPs for 3s, then IDLE" in r.err,
+     "IDLE planned where offered", r.err[-3000:])
+T.ok("D! no-idle-server/imap: waiting with quick NOOPs for 3s, then polling (server offers no IDLE)" in r.err,
      "polling where the server lacks IDLE", r.err[-3000:])
-T.ok("D! idle-off/imap: waiting with polling (idle = off)" in r.err, "polling with idle = off", r.err[-3000:])
+T.ok("D! idle-off/imap: waiting with quick NOOPs for 3s, then polling (idle = off)" in r.err,
+     "polling with idle = off", r.err[-3000:])
+for name in ("with-idle", "no-idle-server", "idle-off"):
+    T.ok(f"D! {name}: found in the inbox after" in r.err and "waited with polling" in r.err,
+         f"{name}: a quick local delivery is seen by the quick NOOPs, before any IDLE", r.err[-3000:])
 T.ok("m5 IDLE" in r.err or " IDLE\n" in r.err or "> m" in r.err, "the trace shows the IMAP dialogue")
 T.ok("D! with-idle/smtp > AUTH PLAIN ***" in r.err, "trace: SMTP AUTH payload shown as ***", r.err[-3000:])
 T.ok("AUTHENTICATE PLAIN ***" in r.err or "LOGIN ***" in r.err, "trace: IMAP login shown as ***")
 T.eq(probe_messages(env, "carol"), [], "carol's INBOX is clean")
+
+# A delivery held back past the quick NOOPs: IDLE where offered, polling else.
+release = lambda: subprocess.run([os.path.join(ROOT, "tests/mailstack/mailstack.sh"), "release",
+                                  env["MS_DIR"]], check=False, capture_output=True)
+release()
+cfg4 = write_config(config_text(
+    stack_route(env, "held-idle", imap="starttls", user="held", timeout="12s"),
+    stack_route(env, "held-noidle", imap="noidle", user="held", timeout="12s")))
+p = subprocess.Popen([os.environ["MAIL_E2E"], "-c", cfg4, "--once", "--trace"],
+                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+time.sleep(4.5)
+release()
+out, err = p.communicate(timeout=30)
+check_no_leak("held deliveries", out, err)
+held = by_probe(out)
+for name, how in (("held-idle", "IDLE"), ("held-noidle", "polling")):
+    if name not in held:
+        T.ok(False, f"{name}: one line", out + err[-2000:])
+        continue
+    tags, f, _ = held[name][0]
+    T.eq(tags.get("result"), "success", f"{name}: a delivery held 4.5 s is found")
+    T.ok(f.get("delivery_time", 0) >= 4.0, f"{name}: delivery_time covers the hold", f)
+    T.ok(f"D! {name}: found in the inbox after" in err and f"waited with {how}" in
+         [l for l in err.splitlines() if f"D! {name}: found in" in l][0], f"{name}: waited with {how}",
+         err[-3000:])
+T.ok(re.search(r"D! held-idle/imap > m\d+ IDLE", err), "held-idle: IDLE was sent after the quick NOOPs")
+T.ok(not re.search(r"D! held-noidle/imap > m\d+ IDLE", err), "held-noidle: no IDLE where the server lacks it")
+T.eq(probe_messages(env, "held"), [], "held's INBOX is clean")
 
 # Nothing left behind: every probe was deleted.
 T.eq(probe_messages(env, "bob"), [], "bob's INBOX holds no probe message after the runs")

@@ -1,0 +1,126 @@
+/*
+ * imap_session.h - the inside of one IMAP session, shared by the modules
+ * that speak on it and by nobody else:
+ *
+ *   imap.c   the session: connect hand-over, I/O, untagged data in every
+ *            state, preparing the mailbox, deleting the found probe, logout
+ *   sweep.c  earlier probes in the mailbox: late ones, duplicates, leftovers
+ *   watch.c  how the mailbox is watched for the token: quick NOOPs, then IDLE
+ *            or polling, and the FETCH that checks what is new
+ *
+ * Each tagged reply goes to the module that owns the phase it answers
+ * (sweep_on_tagged, watch_on_tagged); they call back into imap.c only
+ * through the functions declared here.  All memory is the session's.
+ */
+#ifndef MAIL_E2E_IMAP_SESSION_H
+#define MAIL_E2E_IMAP_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "conn.h"
+#include "imap.h"
+#include "imap_parse.h"
+
+#define IMAP_MAX_FOUND 16
+#define IMAP_SCAN_MAX 64      /* earlier probes examined per cycle; the rest rotate */
+
+enum phase {
+	PH_CONNECTING, PH_CAPABILITY, PH_LIST, PH_SELECT,
+	PH_SCAN_SEARCH, PH_SCAN_FETCH, PH_SCAN_STORE, PH_SCAN_EXPUNGE,
+	PH_READY,
+	PH_NOOP, PH_CHECK, PH_IDLE_START, PH_IDLING, PH_IDLE_DONE, PH_SLEEP,
+	PH_STORE, PH_EXPUNGE, PH_MOVE, PH_TRASH_SELECT, PH_TRASH_FIND,
+	PH_TRASH_STORE, PH_TRASH_EXPUNGE,
+	PH_LOGOUT, PH_CLOSED,
+};
+
+struct imap_session {
+	CURLM *multi;
+	CURL *easy;
+	bool added;
+	const struct route *route;
+	enum imap_role role;
+	char mailbox[256];          /* to SELECT; "" for junk until LIST names it */
+	char trash[256];            /* Gmail: the \Trash mailbox, "" if unknown */
+	bool absent;                /* junk role: the account has no junk mailbox */
+	bool finishing;             /* imap_finish() came during the sweep */
+	bool may_read;              /* socket polled ready, or we just wrote/connected */
+	struct conn_watch watch;
+	curl_socket_t fd;
+	enum phase phase;
+	bool found, failed;
+	int64_t deadline_ns;        /* the route's: bounds the cleanup too */
+
+	struct imap_reader reader;
+	char outbuf[1400];
+	size_t out_len;
+	unsigned tag_seq;
+	char tag[16];               /* tag of the command we wait for */
+	const char *cmd_name;       /* its name, for errors */
+	int64_t cmd_sent_ns;        /* when it (or DONE) went out: the stall clock */
+
+	/* what the server offers */
+	bool has_idle, has_uidplus, has_move, is_gmail;
+
+	/* the selected mailbox */
+	uint32_t uidnext;           /* before the send: only UIDs from here count */
+	uint32_t exists;            /* message count as the server last said */
+	bool exists_known;
+	bool changed;               /* EXISTS grew since the last check went out */
+
+	/* the watch (watch.c) */
+	char token[33];
+	uint32_t check_from;        /* next UID a check looks at */
+	uint32_t check_top;         /* highest UID + 1 the check under way saw */
+	int64_t check_news_ns;      /* the EXISTS that made this check, 0: none */
+	uint32_t found_uids[IMAP_MAX_FOUND];
+	size_t n_found;
+	unsigned quick_step;        /* quick NOOPs sent so far */
+	int64_t t_watch_ns;         /* watching began (the SMTP reply) */
+	int64_t t_last_exists_ns;   /* last EXISTS that grew the count */
+	int64_t t_last_check_ns;
+	int64_t next_poll_ns;
+	int64_t idle_since_ns;
+	int64_t close_by_ns;        /* cleanup / logout bound, 0: none */
+
+	/* earlier probes (sweep.c) */
+	uint32_t scan_uids[IMAP_SCAN_MAX];
+	size_t n_scan;
+	uint32_t drop_uids[IMAP_SCAN_MAX];
+	size_t n_drop;
+
+	/* the found probe's copies in Gmail's Trash (from COPYUID) */
+	uint32_t trash_uids[IMAP_MAX_FOUND];
+	size_t n_trash;
+
+	struct imap_outcome res;
+};
+
+/* imap.c */
+void session_fail(struct imap_session *s, enum result_class r, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void session_send(struct imap_session *s, enum phase next, const char *name,
+                  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void session_send_done(struct imap_session *s, int64_t now);   /* ends IDLE */
+void session_logout(struct imap_session *s);
+void session_on_found(struct imap_session *s, int64_t now);
+void session_uid_list(const uint32_t *uids, size_t count, char *dst, size_t dstlen);
+
+/* sweep.c: runs between SELECT and the watch, then calls watch_begin or
+ * logs out. */
+void sweep_start(struct imap_session *s);
+void sweep_on_untagged(struct imap_session *s, const char *text);
+void sweep_on_tagged(struct imap_session *s, const struct imap_response *r);
+
+/* watch.c */
+void watch_begin(struct imap_session *s, int64_t now);
+void watch_on_untagged(struct imap_session *s, const char *text);
+void watch_on_tagged(struct imap_session *s, const struct imap_response *r, int64_t now);
+void watch_on_continuation(struct imap_session *s, int64_t now);
+void watch_on_news(struct imap_session *s, int64_t now);   /* EXISTS grew */
+void watch_timer(struct imap_session *s, int64_t now);
+int64_t watch_next_timer(const struct imap_session *s);
+const char *watch_describe(const struct imap_session *s);
+
+#endif

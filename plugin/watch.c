@@ -1,0 +1,217 @@
+/*
+ * watch.c - how a selected mailbox is watched for the probe's token (see
+ * imap_session.h).
+ *
+ * Servers tell a session about new mail in an untagged EXISTS, but when
+ * differs: Dovecot answers a NOOP with it at once, yet holds IDLE news back
+ * for 500 ms (NOTIFY_DELAY_MSECS in its mailbox-watch.c).  So the wait has
+ * two parts:
+ *
+ *  - quick: right after the SMTP reply, NOOPs at growing gaps (at once,
+ *    then 5, 10, 20, 40, 80 ms, then every 100 ms; never more than
+ *    poll_interval) until 3 s have passed: a local delivery is seen within
+ *    a few ms, a slower one within ~100 ms;
+ *  - long: IDLE where the server offers it (idle = auto), else a NOOP every
+ *    poll_interval.
+ *
+ * Nothing is searched until something changed: an EXISTS that grows the
+ * count makes one check,
+ *   UID FETCH <first unchecked UID>:* (UID BODY.PEEK[HEADER.FIELDS (X-Mail-E2E-Probe)])
+ * which looks only at messages that arrived since the last check and needs
+ * no SEARCH, so servers whose header search cannot be trusted (Stalwart
+ * refuses custom headers, Yahoo answers with nothing or NO) still find the
+ * probe.  HEADER.FIELDS is the message's own header, never one quoted in a
+ * bounce or a reply, and the value must equal the token.  While polling, a
+ * check also goes out every poll_interval even without news, in case a
+ * server is slow to announce.  `tries` counts these checks.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "clock.h"
+#include "imap_session.h"
+#include "log.h"
+#include "message.h"
+
+#define QUICK_NS (3 * NS_PER_S)
+#define QUICK_STEADY_MS 100
+#define IDLE_REFRESH_NS (300 * NS_PER_S)   /* RFC 2177 asks for < 29 min */
+
+static const int quick_gaps_ms[] = { 5, 10, 20, 40, 80 };
+
+static bool use_idle(const struct imap_session *s)
+{
+	return s->has_idle && s->route->idle == IDLE_AUTO;
+}
+
+static int64_t poll_ns(const struct imap_session *s)
+{
+	return s->route->poll_interval_ms * NS_PER_MS;
+}
+
+static void send_check(struct imap_session *s, int64_t now)
+{
+	s->res.tries++;
+	s->check_news_ns = s->changed ? s->t_last_exists_ns : 0;
+	s->check_top = 0;
+	s->changed = false;
+	s->t_last_check_ns = now;
+	s->n_found = 0;
+	session_send(s, PH_CHECK, "FETCH", "UID FETCH %u:* (UID BODY.PEEK[HEADER.FIELDS (%s)])",
+	             s->check_from, MESSAGE_TOKEN_HEADER);
+}
+
+/* Nothing new yet: the next NOOP, IDLE, or a nap. */
+static void wait_more(struct imap_session *s, int64_t now)
+{
+	int64_t gap = poll_ns(s);
+
+	if (now - s->t_watch_ns < QUICK_NS) {
+		size_t n = sizeof(quick_gaps_ms) / sizeof(quick_gaps_ms[0]);
+		int64_t quick = (s->quick_step < n ? quick_gaps_ms[s->quick_step] : QUICK_STEADY_MS)
+		                * NS_PER_MS;
+		s->quick_step++;
+		if (quick < gap)
+			gap = quick;
+	} else if (use_idle(s)) {
+		session_send(s, PH_IDLE_START, "IDLE", "IDLE");
+		return;
+	}
+	s->phase = PH_SLEEP;
+	s->next_poll_ns = now + gap;
+}
+
+/* A decision point (a NOOP answered, a nap over): check if there is news
+ * (or, polling, if the last check is poll_interval old), else wait. */
+static void next_step(struct imap_session *s, int64_t now, bool nap_over)
+{
+	if (s->changed || (nap_over && now - s->t_last_check_ns >= poll_ns(s)))
+		send_check(s, now);
+	else if (nap_over)
+		session_send(s, PH_NOOP, "NOOP", "NOOP");
+	else
+		wait_more(s, now);
+}
+
+void watch_begin(struct imap_session *s, int64_t now)
+{
+	s->t_watch_ns = now;
+	s->t_last_check_ns = now;
+	s->check_from = s->uidnext;
+	s->quick_step = 0;
+	if (s->changed)
+		send_check(s, now);
+	else
+		session_send(s, PH_NOOP, "NOOP", "NOOP");
+}
+
+void watch_on_untagged(struct imap_session *s, const char *text)
+{
+	struct imap_fetched f;
+
+	if (s->phase != PH_CHECK || !imap_parse_fetch_probe(text, &f) || f.uid < s->check_from)
+		return;
+	if (f.uid >= s->uidnext && strcmp(f.token, s->token) == 0 && s->n_found < IMAP_MAX_FOUND) {
+		bool dup = false;
+		for (size_t i = 0; i < s->n_found; i++)
+			dup |= s->found_uids[i] == f.uid;
+		if (!dup)
+			s->found_uids[s->n_found++] = f.uid;
+	}
+	if (f.uid + 1 > s->check_top)
+		s->check_top = f.uid + 1;
+}
+
+void watch_on_news(struct imap_session *s, int64_t now)
+{
+	if (s->phase == PH_IDLING)
+		session_send_done(s, now);
+	else if (s->phase == PH_SLEEP)
+		send_check(s, now);   /* the server told us unasked */
+	/* else the command under way ends in next_step, which sees `changed` */
+}
+
+void watch_on_continuation(struct imap_session *s, int64_t now)
+{
+	if (s->phase != PH_IDLE_START)
+		return;
+	s->phase = PH_IDLING;
+	s->idle_since_ns = now;
+	s->res.used_idle = true;
+	/* An EXISTS may come before the "+" (RFC 3501 §5.3: untagged data at
+	 * any time): it is news all the same. */
+	if (s->changed)
+		session_send_done(s, now);
+}
+
+static const char *status_word(const struct imap_response *r)
+{
+	return r->status == IMAP_ST_NO ? "NO" : r->status == IMAP_ST_BAD ? "BAD" : "failed";
+}
+
+void watch_on_tagged(struct imap_session *s, const struct imap_response *r, int64_t now)
+{
+	bool ok = r->status == IMAP_ST_OK;
+
+	switch (s->phase) {
+	case PH_NOOP:
+		if (!ok)
+			session_fail(s, RESULT_IMAP_ERROR, "NOOP: %s %s", status_word(r), r->rest);
+		else
+			next_step(s, now, false);
+		break;
+	case PH_CHECK:
+		if (!ok) {
+			session_fail(s, RESULT_IMAP_ERROR, "FETCH: %s %s", status_word(r), r->rest);
+			break;
+		}
+		if (s->check_top > s->check_from)
+			s->check_from = s->check_top;
+		if (s->n_found > 0)
+			session_on_found(s, now);
+		else
+			next_step(s, now, false);
+		break;
+	case PH_IDLE_START:
+		/* IDLE refused outright: poll for the rest of this session. */
+		log_debug("%s: IDLE refused (%s), polling", s->watch.label, r->rest);
+		s->has_idle = false;
+		s->res.used_idle = false;
+		s->phase = PH_SLEEP;
+		s->next_poll_ns = now;
+		break;
+	case PH_IDLING:
+	case PH_IDLE_DONE:
+		/* IDLE ended on news or for its refresh: look either way. */
+		send_check(s, now);
+		break;
+	default:
+		break;
+	}
+}
+
+void watch_timer(struct imap_session *s, int64_t now)
+{
+	if (s->phase == PH_SLEEP && now >= s->next_poll_ns)
+		next_step(s, now, true);
+	else if (s->phase == PH_IDLING && now - s->idle_since_ns >= IDLE_REFRESH_NS)
+		session_send_done(s, now);
+}
+
+int64_t watch_next_timer(const struct imap_session *s)
+{
+	if (s->phase == PH_SLEEP)
+		return s->next_poll_ns;
+	if (s->phase == PH_IDLING)
+		return s->idle_since_ns + IDLE_REFRESH_NS;
+	return 0;
+}
+
+const char *watch_describe(const struct imap_session *s)
+{
+	if (use_idle(s))
+		return "quick NOOPs for 3s, then IDLE";
+	if (s->route->idle == IDLE_OFF)
+		return "quick NOOPs for 3s, then polling (idle = off)";
+	return "quick NOOPs for 3s, then polling (server offers no IDLE)";
+}
