@@ -393,7 +393,8 @@ static const struct keydef route_keys[] = {
 };
 #define N_ROUTE_KEYS (sizeof(route_keys) / sizeof(route_keys[0]))
 
-static const char *const process_keys[] = { "format", "measurement", "interval", "shutdown_grace" };
+static const char *const process_keys[] = { "format", "measurement", "interval", "shutdown_grace",
+                                            "server_concurrency" };
 
 static const struct keydef *route_key(const char *name)
 {
@@ -904,6 +905,7 @@ static int build_process(struct loader *L, struct config *cfg, const struct sect
 	cfg->format = FORMAT_INFLUX;
 	cfg->shutdown_grace_ms = 3000;
 	cfg->interval_ms = 0;
+	cfg->server_concurrency = 20;
 	cfg->measurement = strdup("mail_e2e");
 	if (!cfg->measurement) {
 		failf(L, 0, NULL, NULL, "out of memory");
@@ -960,6 +962,12 @@ static int build_process(struct loader *L, struct config *cfg, const struct sect
 				cfg->interval_ms = ms;
 			} else {
 				cfg->shutdown_grace_ms = ms;
+			}
+		} else if (strcmp(kv->key, "server_concurrency") == 0) {
+			if (parse_count(kv->value, 1, 100000, &cfg->server_concurrency) != 0) {
+				failf(L, kv->line, defs->name, kv->key, "expected a whole number from 1 to 100000, got \"%s\"",
+				      shown(kv->value, b, sizeof(b)));
+				rc = -1;
 			}
 		} else if (!k) {
 			failf(L, kv->line, defs->name, kv->key, "unknown key");
@@ -1081,9 +1089,10 @@ static void print_secret(FILE *out, const char *key, const char *value, const ch
 void config_print(const struct config *cfg, FILE *out)
 {
 	fprintf(out, "config %s: OK, %zu route(s)\n", cfg->path, cfg->n_routes);
-	fprintf(out, "format = %s\nmeasurement = %s\ninterval = %ldms\nshutdown_grace = %ldms\n",
+	fprintf(out, "format = %s\nmeasurement = %s\ninterval = %ldms\nshutdown_grace = %ldms\n"
+	        "server_concurrency = %ld\n",
 	        cfg->format == FORMAT_JSON ? "json" : "influx", cfg->measurement,
-	        cfg->interval_ms, cfg->shutdown_grace_ms);
+	        cfg->interval_ms, cfg->shutdown_grace_ms, cfg->server_concurrency);
 	for (size_t i = 0; i < cfg->n_routes; i++) {
 		const struct route *r = &cfg->routes[i];
 		fprintf(out, "\n[%s]\n  from = %s\n  to = %s\n", r->name, r->from, r->to);

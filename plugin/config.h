@@ -85,6 +85,7 @@ struct config {
 	char *measurement;        /* default "mail_e2e" */
 	long interval_ms;         /* 0: unset */
 	long shutdown_grace_ms;   /* default 3000 */
+	long server_concurrency;  /* routes per server (host:port) at once, default 20 */
 
 	struct route *routes;     /* in file order */
 	size_t n_routes;          /* >= 1 after a successful load */

@@ -176,6 +176,21 @@ static void on_ehlo_done(struct conn_watch *w)
 		shutdown(w->fd, SHUT_RDWR);
 }
 
+/* We make libcurl's sockets, to know why one could not be made: libcurl
+ * reports EMFILE as a bare "Couldn't connect to server", which would read
+ * as the server's fault. */
+static curl_socket_t opensocket_cb(void *ud, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	struct conn_watch *w = ud;
+	curl_socket_t fd;
+
+	(void)purpose;
+	fd = socket(a->family, a->socktype, a->protocol);
+	if (fd == CURL_SOCKET_BAD)
+		w->socket_errno = errno;
+	return fd;
+}
+
 /* libcurl's socket, as it is made: ACTIVESOCKET only knows it once the
  * transfer is over, too late to stop one. */
 static int sockopt_cb(void *ud, curl_socket_t fd, curlsocktype purpose)
@@ -344,6 +359,9 @@ bool conn_local_resource_error(CURLcode code, const struct conn_watch *w,
 
 	if (code == CURLE_OUT_OF_MEMORY)
 		snprintf(dst, dstlen, "local resources: out of memory");
+	else if (w->socket_errno)
+		snprintf(dst, dstlen, "local resources: no socket: %s (open-file limit too low for this many routes?)",
+		         strerror(w->socket_errno));
 	else if (strstr(why, strerror(EMFILE)) || strstr(why, strerror(ENFILE)) ||
 	         strstr(why, strerror(ENOMEM)) || strstr(why, strerror(ENOBUFS)))
 		snprintf(dst, dstlen, "local resources: %s (open-file limit too low for this many routes?)", why);
@@ -419,6 +437,8 @@ CURL *conn_easy_new(const struct conn_params *p, struct conn_watch *watch,
 	SET(CURLOPT_DEBUGDATA, watch);
 	SET(CURLOPT_SOCKOPTFUNCTION, sockopt_cb);
 	SET(CURLOPT_SOCKOPTDATA, watch);
+	SET(CURLOPT_OPENSOCKETFUNCTION, opensocket_cb);
+	SET(CURLOPT_OPENSOCKETDATA, watch);
 	SET(CURLOPT_CONNECTTIMEOUT_MS, connect_ms > 0 ? connect_ms : 1L);
 	SET(CURLOPT_TIMEOUT_MS, p->timeout_ms > 0 ? p->timeout_ms : 1L);
 	SET(CURLOPT_SERVER_RESPONSE_TIMEOUT, (long)((p->timeout_ms + 999) / 1000));

@@ -45,6 +45,7 @@ struct conn_watch {
 	bool tls_wanted;           /* the leg uses TLS (implicit or STARTTLS) */
 	bool stopped_no_auth;      /* SMTP: cut right after an EHLO without AUTH */
 	curl_socket_t fd;          /* libcurl's socket for this leg, once made */
+	int socket_errno;          /* why a socket could not be made, 0: it could */
 	char errbuf[CURL_ERROR_SIZE];
 };
 

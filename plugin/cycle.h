@@ -36,4 +36,7 @@ bool cycle_finished(const struct cycle *c);
 unsigned cycle_pending(const struct cycle *c);
 void cycle_free(struct cycle *c);
 
+/* At exit, after the last cycle_free(): the process's multi handle. */
+void cycle_global_cleanup(void);
+
 #endif

@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -117,6 +118,20 @@ static void usage(FILE *f)
 		"\n"
 		"Exit: 0 ok, 1 failed route (--once) or fatal error, 64 usage, 78 bad config.\n",
 		CONFIG_DEFAULT_PATH);
+}
+
+/* SPEC §9: every route can take three descriptors at once; a process that
+ * Telegraf starts under systemd often has a soft limit of 1024. */
+static void raise_open_file_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+		log_warn("cannot raise the open-file limit to %llu: %s",
+		         (unsigned long long)rl.rlim_max, strerror(errno));
 }
 
 /* Go's flag package style "-config FILE" is what Telegraf users write; map
@@ -491,7 +506,9 @@ int main(int argc, char **argv)
 	run.cfg = &cfg;
 	run.format = cfg.format;
 	run.all_success = true;
+	raise_open_file_limit();
 	rc = opt.once ? run_once(&run) : run_stream(&run);
+	cycle_global_cleanup();
 	curl_global_cleanup();
 	config_free(&cfg);
 	return rc;

@@ -237,6 +237,8 @@ static void format_influx(struct out *o, const char *measurement, const struct r
 	lp_int(o, &first, "success", res->result == RESULT_SUCCESS);
 	lp_int(o, &first, "result_code", res->result);
 	lp_float(o, &first, "total_time", reached(res->t_end) ? res->t_end : 0.0);
+	if (res->queue_time > 0)
+		lp_float(o, &first, "queue_time", res->queue_time);
 	if (span(res->t_smtp_start, res->t_smtp_done, &d))
 		lp_float(o, &first, "smtp_time", d);
 	if (span(res->t_smtp_done, res->t_found, &d))
@@ -294,7 +296,7 @@ static void json_time(struct out *o, const char *key, int64_t start_ns, double o
 		putf(o, ",\"%s\":null", key);
 		return;
 	}
-	ns = start_ns + (int64_t)llround(offset * 1e9);
+	ns = start_ns + (int64_t)llround(offset * 1e9);   /* start_ns: the route's own start */
 	secs = (time_t)(ns / 1000000000);
 	if (!gmtime_r(&secs, &tm) || strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm) == 0) {
 		putf(o, ",\"%s\":null", key);
@@ -332,6 +334,7 @@ static void format_json(struct out *o, const struct route *r, const struct probe
 {
 	char server[600], probe[512];
 	bool ok = res->result == RESULT_SUCCESS;
+	int64_t own_start = res->cycle_start_ns + (int64_t)llround(res->queue_time * 1e9);
 
 	if (json_escape(r->name, probe, sizeof(probe)) < 0) {
 		o->overflow = true;
@@ -342,13 +345,14 @@ static void format_json(struct out *o, const struct route *r, const struct probe
 	json_int(o, "result_code", true, res->result);
 	json_str(o, "hash", res->token[0] ? res->token : NULL);
 	json_time(o, "start", res->cycle_start_ns, 0.0);
-	json_time(o, "start_time_smtp", res->cycle_start_ns, res->t_smtp_start);
-	json_time(o, "start_time_imap", res->cycle_start_ns, res->t_imap_start);
-	json_time(o, "start_time_imap_search", res->cycle_start_ns, res->t_imap_search_start);
-	json_time(o, "found", res->cycle_start_ns, res->t_found);
-	json_time(o, "end", res->cycle_start_ns, res->t_end);
+	json_time(o, "start_time_smtp", own_start, res->t_smtp_start);
+	json_time(o, "start_time_imap", own_start, res->t_imap_start);
+	json_time(o, "start_time_imap_search", own_start, res->t_imap_search_start);
+	json_time(o, "found", own_start, res->t_found);
+	json_time(o, "end", own_start, res->t_end);
 	json_int(o, "tries", res->tries >= 0, res->tries);
 	json_num(o, "total_duration", reached(res->t_end), res->t_end);
+	json_num(o, "queue_time", res->queue_time > 0, res->queue_time);
 	json_span(o, "smtp_duration", res->t_smtp_start, res->t_smtp_done);
 	json_span(o, "delivery_duration", res->t_smtp_done, res->t_found);
 	json_span(o, "imap_duration", res->t_imap_start, res->t_end);

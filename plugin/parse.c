@@ -86,3 +86,19 @@ int parse_port(const char *s, int *out)
 	*out = (int)v;
 	return 0;
 }
+
+int parse_count(const char *s, long min, long max, long *out)
+{
+	long v = 0;
+	size_t n = 0;
+
+	for (; s[n]; n++) {
+		if (s[n] < '0' || s[n] > '9' || n >= 9)
+			return -1;
+		v = v * 10 + (s[n] - '0');
+	}
+	if (n == 0 || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}

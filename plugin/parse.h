@@ -23,4 +23,7 @@ int parse_bool(const char *s, bool *out);
 /* 1..65535, decimal digits only. */
 int parse_port(const char *s, int *out);
 
+/* A whole number in min..max, decimal digits only (at most 9). */
+int parse_count(const char *s, long min, long max, long *out);
+
 #endif

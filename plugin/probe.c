@@ -105,7 +105,7 @@ static int read_token(const char *path, char **token, char *err, size_t errlen)
 }
 
 struct probe *probe_start(CURLM *multi, const struct route *r,
-                          int64_t cycle_real_ns, int64_t cycle_mono_ns)
+                          int64_t cycle_real_ns, int64_t queue_ns)
 {
 	struct probe *p = calloc(1, sizeof(*p));
 	char err[RESULT_ERROR_MAX];
@@ -115,9 +115,11 @@ struct probe *probe_start(CURLM *multi, const struct route *r,
 		return NULL;
 	p->route = r;
 	p->multi = multi;
-	p->t0_ns = cycle_mono_ns;
-	p->deadline_ns = cycle_mono_ns + r->timeout_ms * NS_PER_MS;
+	/* The route's timeout and its times count from its own start. */
+	p->t0_ns = clock_mono_ns();
+	p->deadline_ns = p->t0_ns + r->timeout_ms * NS_PER_MS;
 	result_init(&p->res, cycle_real_ns);
+	p->res.queue_time = queue_ns > 0 ? (double)queue_ns / (double)NS_PER_S : 0;
 	if (probe_id_mint(r->ledger, time(NULL), p->res.token, p->msgid_local) != 0) {
 		conclude(p, RESULT_INTERNAL_ERROR, clock_mono_ns(), "no randomness for the token");
 		return p;

@@ -25,8 +25,10 @@
 
 struct probe;
 
+/* The route starts now; cycle_real_ns is the cycle's start (the line's
+ * timestamp), queue_ns how long the route waited for a server slot. */
 struct probe *probe_start(CURLM *multi, const struct route *r,
-                          int64_t cycle_real_ns, int64_t cycle_mono_ns);
+                          int64_t cycle_real_ns, int64_t queue_ns);
 bool probe_owns(const struct probe *p, CURL *easy);
 void probe_on_done(struct probe *p, CURL *easy, CURLcode code);
 void probe_step(struct probe *p, int64_t now);

@@ -4,10 +4,11 @@
  * Contract: a struct probe_result is plain data, filled in by the probe engine
  * and read by output.c.  It owns no heap memory: every string lives in a
  * fixed-size array inside the struct, so results can be copied by value.
- * Times are monotonic-clock seconds relative to the cycle start; a negative
+ * Times are monotonic-clock seconds relative to the route's own start (the
+ * cycle start, or later when it queued for a busy server); a negative
  * value means "not reached".  Wall-clock stamps (for JSON) are derived from
- * cycle_start_ns + the monotonic offset, so they never disagree with the
- * durations.
+ * cycle_start_ns + queue_time + the monotonic offset, so they never
+ * disagree with the durations.
  */
 #ifndef MAIL_E2E_RESULT_H
 #define MAIL_E2E_RESULT_H
@@ -50,6 +51,10 @@ struct probe_result {
 	double t_imap_search_start;    /* IMAP ready (mailbox selected), searching */
 	double t_found;                /* probe seen in the mailbox */
 	double t_end;                  /* result known */
+	double queue_time;             /* seconds the route waited for its turn at a
+	                                  busy server (server_concurrency) before
+	                                  its own start, which the offsets count
+	                                  from; 0: none */
 
 	int tries;                     /* searches made; < 0: IMAP not reached */
 	int smtp_code;                 /* last SMTP reply code; < 0: none read */

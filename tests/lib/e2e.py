@@ -270,10 +270,10 @@ def probe_messages(env, user, mailbox="INBOX"):
 class Stream:
     """mail-e2e in streaming mode, as Telegraf's execd runs it."""
 
-    def __init__(self, config_path, args=()):
+    def __init__(self, config_path, args=(), env=None, stdin=subprocess.PIPE, preexec_fn=None):
         self.p = subprocess.Popen([binary(), "-config", config_path] + list(args),
-                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE)
+                                  stdin=stdin, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, env=env, preexec_fn=preexec_fn)
         self.out_buf = b""
         self.err_buf = b""
         self.lines = []
