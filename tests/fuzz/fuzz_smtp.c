@@ -22,6 +22,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 2)
 		return 0;
 	memset(&w, 0, sizeof(w));
+	w.fd = CURL_SOCKET_BAD;
+	w.needs_auth = data[0] & 2;   /* the EHLO cut-off path too, on no socket */
 	w.proto = (data[0] & 1) ? CONN_IMAP : CONN_SMTP;
 	while (off < size) {
 		size_t chunk = 1 + data[off] % 97;
