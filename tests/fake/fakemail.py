@@ -199,9 +199,10 @@ class Mailbox:
         self.msgs = []
         self.next_uid = 1
 
-    def add(self, text):
+    def add(self, text, when=None, deleted=False):
+        """when: the arrival time (INTERNALDATE) to report, default now."""
         with self.lock:
-            self.msgs.append([self.next_uid, text, False, time.time()])
+            self.msgs.append([self.next_uid, text, deleted, time.time() if when is None else when])
             self.next_uid += 1
             self.lock.notify_all()
 
@@ -738,6 +739,7 @@ class FakeMail:
 
     def _search(self, c, box, args):
         text = " ".join(args)
+        undeleted = re.search(r"\bUNDELETED\b", text, re.I) is not None
         m = (re.search(r"UID (\d+):(\d+|\*) (?:UNDELETED )?HEADER (\S+) (\S+)", text, re.I) or
              re.search(r"()()HEADER (\S+) (\S+)", text, re.I))
         lo, hi, header, token = ((int(m.group(1) or 1), m.group(2) or "*", m.group(3), m.group(4)) if m
@@ -749,8 +751,10 @@ class FakeMail:
         # SEARCH HEADER looks at the message's own header section only (RFC
         # 3501), not at headers quoted in a body or an attached message.
         with box.lock:
+            # Like a real server, SEARCH finds messages flagged \Deleted
+            # too, unless asked for UNDELETED ones.
             hits = [str(u) for u, t, d, _ in box.msgs
-                    if not d and lo <= u <= hi and re.search(rf"^{re.escape(header)}:\s*{value}\s*$",
+                    if not (d and undeleted) and lo <= u <= hi and re.search(rf"^{re.escape(header)}:\s*{value}\s*$",
                                                              t.split("\r\n\r\n", 1)[0], re.I | re.M)]
         c.send("* SEARCH" + "".join(" " + h for h in hits))
 
