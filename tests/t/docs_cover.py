@@ -18,7 +18,7 @@ man5, man1 = read("man/mail-e2e.conf.5"), read("man/mail-e2e.1")
 
 route_keys = re.findall(r'^\t\{ "([a-z_]+)", K_', config_c, re.M)
 process_keys = re.findall(r'"([a-z_]+)"', re.search(r"process_keys\[\] = \{([^}]*)\}", config_c).group(1))
-T.ok(len(route_keys) >= 25 and len(process_keys) == 4, f"{len(route_keys)} route keys, {len(process_keys)} process keys read from config.c")
+T.ok(len(route_keys) >= 25 and len(process_keys) == 5, f"{len(route_keys)} route keys, {len(process_keys)} process keys read from config.c")
 for key in route_keys + process_keys:
     T.ok(re.search(rf"^#? ?{key} = ", sample, re.M), f"sample.conf documents {key}")
     T.ok(f"`{key}`" in readme, f"README.md names {key}")
