@@ -11,8 +11,9 @@
  *    then 5, 10, 20, 40, 80 ms, then every 100 ms; never more than
  *    poll_interval) until 3 s have passed: a local delivery is seen within
  *    a few ms, a slower one within ~100 ms;
- *  - long: IDLE where the server offers it (idle = auto), else a NOOP every
- *    poll_interval.
+ *  - long: IDLE where the server offers it (idle = auto), left for a NOOP
+ *    every 5 x poll_interval (5 s to 5 min), since some servers are slow to
+ *    announce in IDLE; else a NOOP every poll_interval.
  *
  * Nothing is searched until something changed: an EXISTS that grows the
  * count makes one check,
@@ -21,9 +22,9 @@
  * no SEARCH, so servers whose header search cannot be trusted (Stalwart
  * refuses custom headers, Yahoo answers with nothing or NO) still find the
  * probe.  HEADER.FIELDS is the message's own header, never one quoted in a
- * bounce or a reply, and the value must equal the token.  While polling, a
- * check also goes out every poll_interval even without news, in case a
- * server is slow to announce.  `tries` counts these checks.
+ * bounce or a reply, and the value must equal the token.  A NOOP whose
+ * last check is poll_interval old is followed by a check even without
+ * news, in case a server is slow to announce.  `tries` counts the checks.
  */
 #include <stdio.h>
 #include <string.h>
@@ -35,7 +36,8 @@
 
 #define QUICK_NS (3 * NS_PER_S)
 #define QUICK_STEADY_MS 100
-#define IDLE_REFRESH_NS (300 * NS_PER_S)   /* RFC 2177 asks for < 29 min */
+#define IDLE_REFRESH_MIN_NS (5 * NS_PER_S)
+#define IDLE_REFRESH_MAX_NS (300 * NS_PER_S)   /* RFC 2177 asks for < 29 min */
 
 static const int quick_gaps_ms[] = { 5, 10, 20, 40, 80 };
 
@@ -81,14 +83,14 @@ static void wait_more(struct imap_session *s, int64_t now)
 	s->next_poll_ns = now + gap;
 }
 
-/* A decision point (a NOOP answered, a nap over): check if there is news
- * (or, polling, if the last check is poll_interval old), else wait. */
-static void next_step(struct imap_session *s, int64_t now, bool nap_over)
+/* A NOOP was answered (or a check came back empty): check if there is news
+ * or, after a NOOP, if the last check is poll_interval old; else wait.
+ * Every look starts with a NOOP: Courier notices new mail only on NOOP,
+ * CHECK or IDLE, never on a FETCH. */
+static void next_step(struct imap_session *s, int64_t now, bool after_noop)
 {
-	if (s->changed || (nap_over && now - s->t_last_check_ns >= poll_ns(s)))
+	if (s->changed || (after_noop && now - s->t_last_check_ns >= poll_ns(s)))
 		send_check(s, now);
-	else if (nap_over)
-		session_send(s, PH_NOOP, "NOOP", "NOOP");
 	else
 		wait_more(s, now);
 }
@@ -158,7 +160,7 @@ void watch_on_tagged(struct imap_session *s, const struct imap_response *r, int6
 		if (!ok)
 			session_fail(s, RESULT_IMAP_ERROR, "NOOP: %s %s", status_word(r), r->rest);
 		else
-			next_step(s, now, false);
+			next_step(s, now, true);
 		break;
 	case PH_CHECK:
 		if (!ok) {
@@ -182,19 +184,34 @@ void watch_on_tagged(struct imap_session *s, const struct imap_response *r, int6
 		break;
 	case PH_IDLING:
 	case PH_IDLE_DONE:
-		/* IDLE ended on news or for its refresh: look either way. */
-		send_check(s, now);
+		/* IDLE ended on news (look now) or for its refresh (NOOP first). */
+		if (s->changed)
+			send_check(s, now);
+		else
+			session_send(s, PH_NOOP, "NOOP", "NOOP");
 		break;
 	default:
 		break;
 	}
 }
 
+/* How long one IDLE lasts before a NOOP looks for itself: some servers
+ * announce late in IDLE (Debian's stock Courier, without FAM, every 60 s),
+ * so this bounds the lag on any server at a few commands per refresh. */
+static int64_t idle_refresh_ns(const struct imap_session *s)
+{
+	int64_t t = 5 * poll_ns(s);
+
+	if (t < IDLE_REFRESH_MIN_NS)
+		t = IDLE_REFRESH_MIN_NS;
+	return t < IDLE_REFRESH_MAX_NS ? t : IDLE_REFRESH_MAX_NS;
+}
+
 void watch_timer(struct imap_session *s, int64_t now)
 {
 	if (s->phase == PH_SLEEP && now >= s->next_poll_ns)
-		next_step(s, now, true);
-	else if (s->phase == PH_IDLING && now - s->idle_since_ns >= IDLE_REFRESH_NS)
+		session_send(s, PH_NOOP, "NOOP", "NOOP");
+	else if (s->phase == PH_IDLING && now - s->idle_since_ns >= idle_refresh_ns(s))
 		session_send_done(s, now);
 }
 
@@ -203,7 +220,7 @@ int64_t watch_next_timer(const struct imap_session *s)
 	if (s->phase == PH_SLEEP)
 		return s->next_poll_ns;
 	if (s->phase == PH_IDLING)
-		return s->idle_since_ns + IDLE_REFRESH_NS;
+		return s->idle_since_ns + idle_refresh_ns(s);
 	return 0;
 }
 
