@@ -171,11 +171,12 @@ def by_probe(out):
 
 # --- the private mail stack -------------------------------------------------
 
-def stack():
-    """The running private Postfix + Dovecot (tests/run.sh starts it)."""
-    path = os.environ.get("MAILSTACK_ENV")
+def stack(var="MAILSTACK_ENV", what="Postfix + Dovecot", prefix="MS_"):
+    """A running private mail stack's env file (tests/run.sh starts it and
+    exports var); every PREFIX_PASSWORD_* in it is a registered secret."""
+    path = os.environ.get(var)
     if not path or not os.path.exists(path):
-        fatal("the private Postfix + Dovecot is not running (MAILSTACK_ENV unset)")
+        fatal(f"the private {what} is not running ({var} unset)")
     env = {}
     with open(path) as f:
         for line in f:
@@ -184,49 +185,52 @@ def stack():
                 k, v = line.split("=", 1)
                 env[k] = v
     for k, v in env.items():
-        if k.startswith("MS_PASSWORD_"):
+        if k.startswith(prefix + "PASSWORD_"):
             secret(v)
+    env["_PREFIX"] = prefix
     return env
 
 
 def password(env, user):
-    return env["MS_PASSWORD_" + user]
+    return env[env.get("_PREFIX", "MS_") + "PASSWORD_" + user]
+
+
+# How a route reaches a stack, by mode: SMTP (port key, TLS mode, AUTH?) and
+# IMAP (host key, port key, TLS mode).  Keys are read with the stack's prefix;
+# a host key the stack lacks falls back to HOST.
+SMTP_MODES = {
+    "submission": ("SUBMISSION_PORT", "starttls", True),   # 587: STARTTLS + AUTH
+    "smtps": ("SMTPS_PORT", "tls", True),                  # 465: implicit TLS + AUTH
+    "plain": ("SMTP_PORT", "none", False),                 # 25: no TLS, no AUTH
+    "mx": ("SMTP_PORT", "starttls", False),                # 25 with STARTTLS, no AUTH
+}
+IMAP_MODES = {
+    "starttls": ("IMAP_HOST", "IMAP_PORT", "starttls"),
+    "tls": ("IMAPS_HOST", "IMAPS_PORT", "tls"),
+    "none": ("HOST", "IMAP_PLAIN_PORT", "none"),
+    "noidle": ("IMAP_NOIDLE_HOST", "IMAP_NOIDLE_PORT", "starttls"),
+    "stockidle": ("IMAP_HOST", "IMAP_STOCKIDLE_PORT", "starttls"),
+}
 
 
 def stack_route(env, name="r1", user="bob", sender="alice", smtp="submission",
                 imap="starttls", **extra):
-    """INI text of one route against the stack.  smtp: submission (STARTTLS +
-    AUTH), smtps (implicit TLS + AUTH), plain (port 25 style, no TLS, no AUTH).
-    imap: starttls, tls, none, noidle.  extra: more keys (None removes a key)."""
-    d = env["MS_DOMAIN"]
+    """INI text of one route against a stack (see SMTP_MODES, IMAP_MODES).
+    extra: more keys (None removes a key)."""
+    P = env.get("_PREFIX", "MS_")
+    d = env[P + "DOMAIN"]
     keys = {
         "from": f"{sender}@{d}", "to": f"{user}@{d}",
-        "smtp_host": env["MS_HOST"], "tls_ca": env["MS_CA"],
+        "smtp_host": env[P + "HOST"], "tls_ca": env[P + "CA"],
         "imap_username": user, "imap_password": password(env, user),
         "timeout": "20s", "poll_interval": "200ms",
     }
-    if smtp == "submission":
-        keys.update(smtp_port=env["MS_SUBMISSION_PORT"], smtp_tls="starttls",
-                    smtp_username=sender, smtp_password=password(env, sender))
-    elif smtp == "smtps":
-        keys.update(smtp_port=env["MS_SMTPS_PORT"], smtp_tls="tls",
-                    smtp_username=sender, smtp_password=password(env, sender))
-    elif smtp == "plain":
-        keys.update(smtp_port=env["MS_SMTP_PORT"], smtp_tls="none")
-    else:
-        raise ValueError(smtp)
-    if imap == "starttls":
-        keys.update(imap_host=env.get("MS_IMAP_HOST", env["MS_HOST"]),
-                    imap_port=env["MS_IMAP_PORT"], imap_tls="starttls")
-    elif imap == "tls":
-        keys.update(imap_host=env["MS_HOST"], imap_port=env["MS_IMAPS_PORT"], imap_tls="tls")
-    elif imap == "none":
-        keys.update(imap_host=env["MS_HOST"], imap_port=env["MS_IMAP_PLAIN_PORT"], imap_tls="none")
-    elif imap == "noidle":
-        keys.update(imap_host=env.get("MS_IMAP_NOIDLE_HOST", env["MS_HOST"]),
-                    imap_port=env["MS_IMAP_NOIDLE_PORT"], imap_tls="starttls")
-    else:
-        raise ValueError(imap)
+    port, tls, auth = SMTP_MODES[smtp]
+    keys.update(smtp_port=env[P + port], smtp_tls=tls)
+    if auth:
+        keys.update(smtp_username=sender, smtp_password=password(env, sender))
+    host, port, tls = IMAP_MODES[imap]
+    keys.update(imap_host=env.get(P + host, env[P + "HOST"]), imap_port=env[P + port], imap_tls=tls)
     for k, v in extra.items():
         if v is None:
             keys.pop(k, None)

@@ -13,74 +13,23 @@ import ssl
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from e2e import T, fatal, secret, write_config, run, by_probe  # noqa: E402
+from e2e import T, fatal, secret, write_config, run, by_probe, stack, stack_route, password  # noqa: E402
 
 
-def courier_env():
-    path = os.environ.get("COURIER_ENV")
-    if not path or not os.path.exists(path):
-        fatal("the private OpenSMTPD + Courier IMAP is not running (COURIER_ENV unset)")
-    env = {}
-    with open(path) as f:
-        for line in f:
-            line = line.strip()
-            if line and not line.startswith("#") and "=" in line:
-                k, v = line.split("=", 1)
-                env[k] = v
-    for k, v in env.items():
-        if k.startswith("CO_PASSWORD_"):
-            secret(v)
-    return env
-
-
-env = courier_env()
+env = stack("COURIER_ENV", "OpenSMTPD + Courier IMAP", "CO_")
 D = env["CO_DOMAIN"]
 JUNK = env.get("CO_JUNK_MAILBOX", "INBOX.Junk")
 
 
 def pw(user):
-    return env["CO_PASSWORD_" + user]
+    return password(env, user)
 
 
 def route(name, user="bob", sender="alice", smtp="submission", imap="starttls", **extra):
-    """INI text of one route.  smtp: submission (587: STARTTLS + AUTH), smtps
-    (465: implicit TLS + AUTH), plain (25, no TLS, no AUTH), plain-starttls
-    (25 with STARTTLS, no AUTH).  imap: starttls (143 on CO_IMAP_HOST), tls
-    (993), stockidle (144: Debian's IMAP_ENHANCEDIDLE=0).  extra: more keys
-    (None removes one)."""
-    keys = {
-        "from": f"{sender}@{D}", "to": f"{user}@{D}",
-        "smtp_host": env["CO_HOST"], "tls_ca": env["CO_CA"],
-        "imap_username": user, "imap_password": pw(user),
-        "timeout": "20s", "poll_interval": "200ms", "check_junk": "false",
-    }
-    if smtp == "submission":
-        keys.update(smtp_port=env["CO_SUBMISSION_PORT"], smtp_tls="starttls",
-                    smtp_username=sender, smtp_password=pw(sender))
-    elif smtp == "smtps":
-        keys.update(smtp_port=env["CO_SMTPS_PORT"], smtp_tls="tls",
-                    smtp_username=sender, smtp_password=pw(sender))
-    elif smtp == "plain":
-        keys.update(smtp_port=env["CO_SMTP_PORT"], smtp_tls="none")
-    elif smtp == "plain-starttls":
-        keys.update(smtp_port=env["CO_SMTP_PORT"], smtp_tls="starttls")
-    else:
-        raise ValueError(smtp)
-    if imap == "starttls":
-        keys.update(imap_host=env["CO_IMAP_HOST"], imap_port=env["CO_IMAP_PORT"], imap_tls="starttls")
-    elif imap == "tls":
-        keys.update(imap_host=env["CO_HOST"], imap_port=env["CO_IMAPS_PORT"], imap_tls="tls")
-    elif imap == "stockidle":
-        keys.update(imap_host=env["CO_IMAP_HOST"], imap_port=env["CO_IMAP_STOCKIDLE_PORT"],
-                    imap_tls="starttls")
-    else:
-        raise ValueError(imap)
-    for k, v in extra.items():
-        if v is None:
-            keys.pop(k, None)
-        else:
-            keys[k] = v
-    return f"[{name}]\n" + "".join(f"{k} = {v}\n" for k, v in keys.items()) + "\n"
+    """One route (e2e.stack_route); smtp "plain-starttls" is port 25 with
+    STARTTLS and no AUTH; imap "stockidle" is Debian's IMAP_ENHANCEDIDLE=0."""
+    extra.setdefault("check_junk", "false")
+    return stack_route(env, name, user, sender, "mx" if smtp == "plain-starttls" else smtp, imap, **extra)
 
 
 def config(*routes):

@@ -17,73 +17,24 @@ import e2e  # noqa: E402
 from e2e import T, write_config, run, by_probe, config_text  # noqa: E402
 
 
-# --- the stack's env and small local helpers (e2e.py knows only MS_*) --------
+# --- the stack's env (e2e.stack with the CY_ prefix) and small local helpers ---
 
-def cyrus_stack():
-    path = os.environ.get("CYRUS_ENV")
-    if not path or not os.path.exists(path):
-        e2e.fatal("the private Exim + Cyrus is not running (CYRUS_ENV unset or missing)")
-    env = {}
-    with open(path) as f:
-        for line in f:
-            line = line.strip()
-            if line and not line.startswith("#") and "=" in line:
-                k, v = line.split("=", 1)
-                env[k] = v
-    for k, v in env.items():
-        if k.startswith("CY_PASSWORD_"):
-            e2e.secret(v)
-    for k in ("CY_HOST", "CY_DOMAIN", "CY_CA", "CY_SMTP_PORT", "CY_SUBMISSION_PORT",
-              "CY_SMTPS_PORT", "CY_IMAP_HOST", "CY_IMAP_PORT", "CY_IMAPS_PORT"):
-        if k not in env:
-            e2e.fatal(f"{path} lacks {k}")
-    return env
-
-
-env = cyrus_stack()
+env = e2e.stack("CYRUS_ENV", "Exim + Cyrus", "CY_")
+for k in ("CY_HOST", "CY_DOMAIN", "CY_CA", "CY_SMTP_PORT", "CY_SUBMISSION_PORT",
+          "CY_SMTPS_PORT", "CY_IMAP_HOST", "CY_IMAP_PORT", "CY_IMAPS_PORT"):
+    if k not in env:
+        e2e.fatal(f"{os.environ['CYRUS_ENV']} lacks {k}")
 D = env["CY_DOMAIN"]
 
 
 def pw(user):
-    return env["CY_PASSWORD_" + user]
+    return e2e.password(env, user)
 
 
 def route(name, user="bob", sender="alice", smtp="submission", imap="starttls", **extra):
-    """INI text of one route.  smtp: submission (587 STARTTLS + AUTH), smtps
-    (465 implicit TLS + AUTH), mx (25 STARTTLS, no AUTH), plain (25, no TLS,
-    no AUTH).  imap: starttls (143 on CY_IMAP_HOST), tls (993).  extra: more
-    keys (None removes one)."""
-    keys = {
-        "from": f"{sender}@{D}", "to": f"{user}@{D}",
-        "smtp_host": env["CY_HOST"], "tls_ca": env["CY_CA"],
-        "imap_username": user, "imap_password": pw(user),
-        "timeout": "20s", "poll_interval": "200ms",
-    }
-    if smtp == "submission":
-        keys.update(smtp_port=env["CY_SUBMISSION_PORT"], smtp_tls="starttls",
-                    smtp_username=sender, smtp_password=pw(sender))
-    elif smtp == "smtps":
-        keys.update(smtp_port=env["CY_SMTPS_PORT"], smtp_tls="tls",
-                    smtp_username=sender, smtp_password=pw(sender))
-    elif smtp == "mx":
-        keys.update(smtp_port=env["CY_SMTP_PORT"], smtp_tls="starttls")
-    elif smtp == "plain":
-        keys.update(smtp_port=env["CY_SMTP_PORT"], smtp_tls="none")
-    else:
-        raise ValueError(smtp)
-    if imap == "starttls":
-        keys.update(imap_host=env["CY_IMAP_HOST"], imap_port=env["CY_IMAP_PORT"], imap_tls="starttls")
-    elif imap == "tls":
-        keys.update(imap_host=env.get("CY_IMAPS_HOST", env["CY_HOST"]),
-                    imap_port=env["CY_IMAPS_PORT"], imap_tls="tls")
-    else:
-        raise ValueError(imap)
-    for k, v in extra.items():
-        if v is None:
-            keys.pop(k, None)
-        else:
-            keys[k] = v
-    return f"[{name}]\n" + "".join(f"{k} = {v}\n" for k, v in keys.items()) + "\n"
+    """One route (e2e.stack_route): smtp submission, smtps, mx (25 STARTTLS,
+    no AUTH), plain; imap starttls (143 on CY_IMAP_HOST), tls (993)."""
+    return e2e.stack_route(env, name, user, sender, smtp, imap, **extra)
 
 
 def imap_open(user, mailbox="INBOX"):
