@@ -73,15 +73,9 @@ int parse_bool(const char *s, bool *out)
 
 int parse_port(const char *s, int *out)
 {
-	long v = 0;
-	size_t n = 0;
+	long v;
 
-	for (; s[n]; n++) {
-		if (s[n] < '0' || s[n] > '9' || n >= 5)
-			return -1;
-		v = v * 10 + (s[n] - '0');
-	}
-	if (n == 0 || v < 1 || v > 65535)
+	if (strlen(s) > 5 || parse_count(s, 1, 65535, &v) != 0)
 		return -1;
 	*out = (int)v;
 	return 0;
