@@ -323,36 +323,57 @@ bool imap_capability_has(const char *text, const char *cap)
 
 /* An IMAP string at *p: "quoted" (with \-escapes), {n} followed by the
  * literal kept inline, or an atom.  Copies at most dstlen-1 bytes. */
-static bool parse_astring(const char **p, char *dst, size_t dstlen)
+/* A "quoted" string or a {n} literal (kept inline) at *p, as the span of
+ * its raw content (a quoted one with its backslashes); *p moves past it.
+ * False if *p starts neither, or the text ends inside it. */
+static bool string_span(const char **p, const char **val, size_t *len)
 {
 	const char *s = *p;
-	size_t n = 0;
 
 	if (*s == '"') {
-		for (s++; *s && *s != '"'; s++) {
+		*val = ++s;
+		for (; *s && *s != '"'; s++)
 			if (*s == '\\' && s[1])
 				s++;
-			if (n + 1 < dstlen)
-				dst[n++] = *s;
-		}
 		if (*s != '"')
 			return false;
+		*len = (size_t)(s - *val);
 		s++;
 	} else if (*s == '{') {
-		uint32_t len;
+		uint32_t n;
 		s++;
-		if (!parse_u32(&s, &len))
+		if (!parse_u32(&s, &n))
 			return false;
 		if (*s == '+')
 			s++;
 		if (*s != '}')
 			return false;
-		s++;
-		for (uint32_t i = 0; i < len; i++, s++) {
-			if (!*s)
-				return false;
+		*val = ++s;
+		if (strnlen(s, n) < n)
+			return false;
+		*len = n;
+		s += n;
+	} else {
+		return false;
+	}
+	*p = s;
+	return true;
+}
+
+static bool parse_astring(const char **p, char *dst, size_t dstlen)
+{
+	const char *s = *p, *val;
+	size_t n = 0, len;
+
+	if (*s == '"' || *s == '{') {
+		bool quoted = *s == '"';
+		if (!string_span(&s, &val, &len))
+			return false;
+		for (size_t i = 0; i < len; i++) {
+			if (quoted && val[i] == '\\' && i + 1 < len)
+				i++;   /* \" and \\ stand for " and \ */
 			if (n + 1 < dstlen)
-				dst[n++] = *s;
+				dst[n++] = val[i];
 		}
 	} else {
 		while (*s && *s != ' ' && *s != '(' && *s != ')') {
@@ -607,29 +628,9 @@ static bool fetch_value(const char **p, const char **val, size_t *len)
 		} else if (*s == ')' && depth > 0) {
 			depth--;
 			s++;
-		} else if (*s == '"') {
-			*val = ++s;
-			for (; *s && *s != '"'; s++)
-				if (*s == '\\' && s[1])
-					s++;
-			if (*s != '"')
+		} else if (*s == '"' || *s == '{') {
+			if (!string_span(&s, val, len))
 				return false;
-			*len = (size_t)(s - *val);
-			s++;
-		} else if (*s == '{') {
-			uint32_t n;
-			s++;
-			if (!parse_u32(&s, &n))
-				return false;
-			if (*s == '+')
-				s++;
-			if (*s != '}')
-				return false;
-			*val = ++s;
-			if (strnlen(s, n) < n)
-				return false;
-			*len = n;
-			s += n;
 		} else if (*s == ' ') {
 			s++;
 		} else if (*s == '\0') {
