@@ -156,7 +156,7 @@ void session_logout(struct imap_session *s)
 	session_send(s, PH_LOGOUT, "LOGOUT", "LOGOUT");
 }
 
-static void send_select(struct imap_session *s, const char *mailbox, enum phase next)
+void session_select(struct imap_session *s, const char *mailbox, enum phase next)
 {
 	char mbox[600];
 
@@ -229,7 +229,7 @@ static void on_delete_tagged(struct imap_session *s, const struct imap_response 
 			s->trash[0] = '\0';
 			delete_in_inbox(s);
 		} else if (s->has_move) {
-			send_select(s, s->trash, PH_TRASH_SELECT);
+			session_select(s, s->trash, PH_TRASH_SELECT);
 		} else {
 			delete_in_inbox(s);   /* COPY done; trash follows the expunge */
 		}
@@ -251,7 +251,7 @@ static void on_delete_tagged(struct imap_session *s, const struct imap_response 
 		if (!ok)
 			log_warn("%s: UID EXPUNGE failed: %s", s->watch.label, r->rest);
 		if (ok && delete_by_trash(s))
-			send_select(s, s->trash, PH_TRASH_SELECT);
+			session_select(s, s->trash, PH_TRASH_SELECT);
 		else
 			session_logout(s);
 		break;
@@ -300,7 +300,7 @@ static void on_delete_tagged(struct imap_session *s, const struct imap_response 
  * on Gmail, the \Trash mailbox probes are deleted through. */
 static bool needs_list(const struct imap_session *s)
 {
-	return !s->mailbox[0] || (s->is_gmail && s->role == IMAP_ROLE_INBOX && s->route->delete_found);
+	return !s->mailbox[0] || (s->is_gmail && s->role == IMAP_ROLE_INBOX);
 }
 
 static void on_prepare_tagged(struct imap_session *s, const struct imap_response *r, int64_t now)
@@ -312,13 +312,13 @@ static void on_prepare_tagged(struct imap_session *s, const struct imap_response
 		if (needs_list(s))
 			session_send(s, PH_LIST, "LIST", "LIST \"\" \"*\"");
 		else
-			send_select(s, s->mailbox, PH_SELECT);
+			session_select(s, s->mailbox, PH_SELECT);
 		break;
 	case PH_LIST:
 		if (s->mailbox[0]) {
 			if (!ok)
 				log_debug("%s: LIST refused: Gmail's Trash unknown", s->watch.label);
-			send_select(s, s->mailbox, PH_SELECT);
+			session_select(s, s->mailbox, PH_SELECT);
 			break;
 		}
 		log_debug("%s: %s", s->watch.label, ok ? "no mailbox marked \\Junk: not watched"
@@ -336,6 +336,7 @@ static void on_prepare_tagged(struct imap_session *s, const struct imap_response
 		if (s->uidnext == 0)
 			s->uidnext = 1;   /* no UIDNEXT: the unique token still guards */
 		s->res.t_ready_ns = now;
+		s->scan_next = s->uidnext;
 		sweep_start(s);
 		break;
 	default:
@@ -349,7 +350,9 @@ static void on_tagged(struct imap_session *s, const struct imap_response *r, int
 	case PH_CAPABILITY: case PH_LIST: case PH_SELECT:
 		on_prepare_tagged(s, r, now);
 		break;
-	case PH_SCAN_SEARCH: case PH_SCAN_FETCH: case PH_SCAN_STORE: case PH_SCAN_EXPUNGE:
+	case PH_SCAN_SELECT: case PH_SCAN_SEARCH: case PH_SCAN_FETCH: case PH_SCAN_STORE:
+	case PH_SCAN_EXPUNGE: case PH_SCAN_MOVE: case PH_SCAN_TRASH_SELECT:
+	case PH_SCAN_TRASH_STORE: case PH_SCAN_TRASH_EXPUNGE: case PH_RESELECT:
 		sweep_on_tagged(s, r);
 		break;
 	case PH_NOOP: case PH_CHECK: case PH_IDLE_START: case PH_IDLING: case PH_IDLE_DONE:
@@ -408,6 +411,8 @@ static void note_list(struct imap_session *s, const char *text)
 		snprintf(s->mailbox, sizeof(s->mailbox), "%s", name);
 	if (s->role == IMAP_ROLE_INBOX && !s->trash[0] && (attrs & IMAP_LIST_TRASH))
 		snprintf(s->trash, sizeof(s->trash), "%s", name);
+	if (s->role == IMAP_ROLE_INBOX && !s->allmail[0] && (attrs & IMAP_LIST_ALL))
+		snprintf(s->allmail, sizeof(s->allmail), "%s", name);
 }
 
 static void on_untagged(struct imap_session *s, const char *text,
@@ -426,10 +431,13 @@ static void on_untagged(struct imap_session *s, const char *text,
 		note_capabilities(s, text);
 	if (imap_parse_code_number(r->rest, "UIDNEXT", &n) && s->phase == PH_SELECT)
 		s->uidnext = n;
+	if (imap_parse_code_number(r->rest, "UIDNEXT", &n) && s->phase == PH_SCAN_SELECT)
+		s->scan_next = n;
 	note_count(s, text, now);
 	if (s->phase == PH_LIST)
 		note_list(s, text);
-	if (s->phase == PH_MOVE && imap_parse_copyuid(r->rest, s->trash_uids, IMAP_MAX_FOUND, &count))
+	if ((s->phase == PH_MOVE || s->phase == PH_SCAN_MOVE) &&
+	    imap_parse_copyuid(r->rest, s->trash_uids, IMAP_MAX_FOUND, &count))
 		s->n_trash = count;     /* MOVE sends COPYUID untagged (RFC 6851) */
 	if (s->phase == PH_TRASH_FIND) {
 		uint32_t uids[IMAP_MAX_FOUND];
@@ -618,7 +626,7 @@ void imap_connected(struct imap_session *s, CURLcode code)
 
 void imap_watch(struct imap_session *s, const char *token)
 {
-	if (s->failed || s->absent || s->phase < PH_SCAN_SEARCH || s->phase > PH_READY)
+	if (s->failed || s->absent || s->phase < PH_SCAN_SELECT || s->phase > PH_READY)
 		return;
 	snprintf(s->token, sizeof(s->token), "%s", token);
 	log_debug("%s: waiting with %s", s->watch.label, watch_describe(s));
@@ -636,7 +644,7 @@ void imap_finish(struct imap_session *s, int64_t now, int64_t until)
 		return;
 	}
 	s->close_by_ns = cleanup_bound(s, now, until);
-	if (s->phase >= PH_SCAN_SEARCH && s->phase <= PH_SCAN_EXPUNGE) {
+	if (s->phase >= PH_SCAN_SELECT && s->phase <= PH_RESELECT) {
 		s->finishing = true;   /* let the sweep finish, then log out */
 		return;
 	}
@@ -685,7 +693,9 @@ enum imap_state imap_state(const struct imap_session *s)
 	case PH_CAPABILITY:
 	case PH_LIST:
 	case PH_SELECT: return IMAP_PREPARING;
-	case PH_SCAN_SEARCH: case PH_SCAN_FETCH: case PH_SCAN_STORE: case PH_SCAN_EXPUNGE:
+	case PH_SCAN_SELECT: case PH_SCAN_SEARCH: case PH_SCAN_FETCH: case PH_SCAN_STORE:
+	case PH_SCAN_EXPUNGE: case PH_SCAN_MOVE: case PH_SCAN_TRASH_SELECT:
+	case PH_SCAN_TRASH_STORE: case PH_SCAN_TRASH_EXPUNGE: case PH_RESELECT:
 	case PH_READY: return s->token[0] ? IMAP_WATCHING : IMAP_READY;
 	default: return IMAP_WATCHING;
 	}

@@ -27,7 +27,9 @@
 
 enum phase {
 	PH_CONNECTING, PH_CAPABILITY, PH_LIST, PH_SELECT,
-	PH_SCAN_SEARCH, PH_SCAN_FETCH, PH_SCAN_STORE, PH_SCAN_EXPUNGE,
+	PH_SCAN_SELECT, PH_SCAN_SEARCH, PH_SCAN_FETCH, PH_SCAN_STORE, PH_SCAN_EXPUNGE,
+	PH_SCAN_MOVE, PH_SCAN_TRASH_SELECT, PH_SCAN_TRASH_STORE, PH_SCAN_TRASH_EXPUNGE,
+	PH_RESELECT,
 	PH_READY,
 	PH_NOOP, PH_CHECK, PH_IDLE_START, PH_IDLING, PH_IDLE_DONE, PH_SLEEP,
 	PH_STORE, PH_EXPUNGE, PH_MOVE, PH_TRASH_SELECT, PH_TRASH_FIND,
@@ -43,6 +45,7 @@ struct imap_session {
 	enum imap_role role;
 	char mailbox[256];          /* to SELECT; "" for junk until LIST names it */
 	char trash[256];            /* Gmail: the \Trash mailbox, "" if unknown */
+	char allmail[256];          /* Gmail: the \All mailbox, where the sweep looks */
 	bool absent;                /* junk role: the account has no junk mailbox */
 	bool finishing;             /* imap_finish() came during the sweep */
 	bool may_read;              /* socket polled ready, or we just wrote/connected */
@@ -85,6 +88,8 @@ struct imap_session {
 	int64_t close_by_ns;        /* cleanup / logout bound, 0: none */
 
 	/* earlier probes (sweep.c) */
+	bool sweep_elsewhere;       /* Gmail: the sweep runs in allmail, INBOX is selected again after */
+	uint32_t scan_next;         /* UIDNEXT of the mailbox the sweep looks at */
 	uint32_t scan_uids[IMAP_SCAN_MAX];
 	size_t n_scan;
 	uint32_t drop_uids[IMAP_SCAN_MAX];
@@ -106,9 +111,11 @@ void session_send_done(struct imap_session *s, int64_t now);   /* ends IDLE */
 void session_logout(struct imap_session *s);
 void session_on_found(struct imap_session *s, int64_t now);
 void session_uid_list(const uint32_t *uids, size_t count, char *dst, size_t dstlen);
+void session_select(struct imap_session *s, const char *mailbox, enum phase next);
 
 /* sweep.c: runs between SELECT and the watch, then calls watch_begin or
- * logs out. */
+ * logs out.  On Gmail it looks in All Mail (archived probes are there too),
+ * deletes through Trash, and selects INBOX again before the watch. */
 void sweep_start(struct imap_session *s);
 void sweep_on_untagged(struct imap_session *s, const char *text);
 void sweep_on_tagged(struct imap_session *s, const struct imap_response *r);

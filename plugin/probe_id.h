@@ -44,7 +44,8 @@ struct probe_ledger {
 	unsigned found_next;
 	char counted[LEDGER_COUNTED][PROBE_ID_TOKEN_LEN + 1]; /* late ones counted */
 	unsigned counted_next;
-	uint32_t scan_cursor[2];   /* sweep window per mailbox (inbox, junk): last UID examined */
+	uint32_t scan_cursor[3];   /* sweep window per mailbox (inbox, junk, Gmail's All Mail):
+	                              last UID examined */
 };
 
 struct probe_ledger *probe_ledger_new(const char *secret, const char *route_name,

@@ -15,6 +15,11 @@
  * the next cycle goes on after the highest UID examined, and starts over
  * once a search comes back short, so every candidate gets its turn however
  * many there are.
+ *
+ * Gmail keeps what is deleted from INBOX in All Mail (archived), so there
+ * the sweep looks in the \All mailbox, which holds INBOX's mail too, moves
+ * what is due to \Trash and expunges it there, and selects INBOX again
+ * before the watch begins (the UIDNEXT noted first still bounds it).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,11 +34,12 @@
 
 static uint32_t *cursor_of(struct imap_session *s)
 {
-	return &s->route->ledger->scan_cursor[s->role == IMAP_ROLE_JUNK ? 1 : 0];
+	return &s->route->ledger->scan_cursor[s->sweep_elsewhere ? 2 : s->role == IMAP_ROLE_JUNK ? 1 : 0];
 }
 
 static void sweep_done(struct imap_session *s)
 {
+	s->n_trash = 0;
 	if (s->finishing)
 		session_logout(s);
 	else if (s->token[0])
@@ -42,21 +48,49 @@ static void sweep_done(struct imap_session *s)
 		s->phase = PH_READY;
 }
 
-void sweep_start(struct imap_session *s)
+/* Gmail: back to INBOX for the watch.  Its count is learnt afresh, and
+ * the first look checks whatever came meanwhile. */
+static void reselect_inbox(struct imap_session *s)
+{
+	s->exists_known = false;
+	session_select(s, s->mailbox, PH_RESELECT);
+}
+
+static void sweep_over(struct imap_session *s)
+{
+	if (s->sweep_elsewhere)
+		reselect_inbox(s);
+	else
+		sweep_done(s);
+}
+
+static void start_search(struct imap_session *s)
 {
 	uint32_t *cursor = cursor_of(s);
 
 	s->n_scan = s->n_drop = 0;
-	if (*cursor + 1 >= s->uidnext)
+	if (*cursor + 1 >= s->scan_next)
 		*cursor = 0;            /* the mailbox shrank or was recreated */
-	if (s->uidnext <= 1) {
+	if (s->scan_next <= 1) {
 		s->res.scanned = true;
-		sweep_done(s);
+		sweep_over(s);
 		return;
 	}
 	session_send(s, PH_SCAN_SEARCH, "SEARCH",
 	             "UID SEARCH UID %u:%u UNDELETED HEADER %s \"\"",
-	             *cursor + 1, s->uidnext - 1, MESSAGE_TOKEN_HEADER);
+	             *cursor + 1, s->scan_next - 1, MESSAGE_TOKEN_HEADER);
+}
+
+void sweep_start(struct imap_session *s)
+{
+	if (s->is_gmail && s->role == IMAP_ROLE_INBOX && s->allmail[0] && s->trash[0] && s->has_move) {
+		s->sweep_elsewhere = true;
+		s->exists_known = false;
+		s->scan_next = 0;
+		session_select(s, s->allmail, PH_SCAN_SELECT);
+		return;
+	}
+	start_search(s);
 }
 
 static bool was_asked(const struct imap_session *s, uint32_t uid)
@@ -109,7 +143,7 @@ void sweep_on_untagged(struct imap_session *s, const char *text)
 		uint32_t from = *cursor_of(s) + 1;
 		if (imap_parse_search(text, all, IMAP_SCAN_MAX, &count))
 			for (size_t i = 0; i < count && s->n_scan < IMAP_SCAN_MAX; i++)
-				if (all[i] >= from && all[i] < s->uidnext && !was_asked(s, all[i]))
+				if (all[i] >= from && all[i] < s->scan_next && !was_asked(s, all[i]))
 					s->scan_uids[s->n_scan++] = all[i];
 	} else if (s->phase == PH_SCAN_FETCH) {
 		struct imap_fetched f;
@@ -135,18 +169,24 @@ static void after_fetch(struct imap_session *s, bool ok, const char *why)
 
 	if (!ok) {
 		log_warn("%s: could not read earlier probes (%s): nothing swept", s->watch.label, why);
-		sweep_done(s);
+		sweep_over(s);
 		return;
 	}
 	s->res.scanned = true;
 	advance_cursor(s);
 	if (s->n_drop == 0) {
-		sweep_done(s);
+		sweep_over(s);
+	} else if (s->sweep_elsewhere) {
+		char mbox[300];
+		session_uid_list(s->drop_uids, s->n_drop, uids, sizeof(uids));
+		snprintf(mbox, sizeof(mbox), "\"%s\"", s->trash);
+		s->n_trash = 0;
+		session_send(s, PH_SCAN_MOVE, "MOVE", "UID MOVE %s %s", uids, mbox);
 	} else if (!s->has_uidplus) {
 		/* Plain EXPUNGE would also remove other messages marked \Deleted. */
 		log_debug("%s: server lacks UIDPLUS: %zu earlier probe(s) left in place",
 		          s->watch.label, s->n_drop);
-		sweep_done(s);
+		sweep_over(s);
 	} else {
 		session_uid_list(s->drop_uids, s->n_drop, uids, sizeof(uids));
 		session_send(s, PH_SCAN_STORE, "STORE", "UID STORE %s +FLAGS.SILENT (\\Deleted)", uids);
@@ -159,14 +199,22 @@ void sweep_on_tagged(struct imap_session *s, const struct imap_response *r)
 	char uids[IMAP_SCAN_MAX * 11];
 
 	switch (s->phase) {
+	case PH_SCAN_SELECT:
+		if (!ok) {
+			log_warn("%s: could not select %s to sweep: %s", s->watch.label, s->allmail, r->rest);
+			reselect_inbox(s);
+		} else {
+			start_search(s);
+		}
+		break;
 	case PH_SCAN_SEARCH:
 		if (!ok) {
 			log_warn("%s: could not search for earlier probes: %s", s->watch.label, r->rest);
-			sweep_done(s);
+			sweep_over(s);
 		} else if (s->n_scan == 0) {
 			s->res.scanned = true;
 			*cursor_of(s) = 0;
-			sweep_done(s);
+			sweep_over(s);
 		} else {
 			session_uid_list(s->scan_uids, s->n_scan, uids, sizeof(uids));
 			session_send(s, PH_SCAN_FETCH, "FETCH",
@@ -180,7 +228,7 @@ void sweep_on_tagged(struct imap_session *s, const struct imap_response *r)
 	case PH_SCAN_STORE:
 		if (!ok) {
 			log_warn("%s: could not flag earlier probes deleted: %s", s->watch.label, r->rest);
-			sweep_done(s);
+			sweep_over(s);
 			break;
 		}
 		session_uid_list(s->drop_uids, s->n_drop, uids, sizeof(uids));
@@ -191,6 +239,45 @@ void sweep_on_tagged(struct imap_session *s, const struct imap_response *r)
 			log_debug("%s: removed %zu earlier probe(s)", s->watch.label, s->n_drop);
 		else
 			log_warn("%s: UID EXPUNGE of earlier probes failed: %s", s->watch.label, r->rest);
+		sweep_done(s);
+		break;
+	case PH_SCAN_MOVE:
+		if (!ok || s->n_trash == 0) {
+			if (!ok)
+				log_warn("%s: could not move earlier probes to %s: %s", s->watch.label,
+				         s->trash, r->rest);
+			reselect_inbox(s);
+		} else {
+			session_select(s, s->trash, PH_SCAN_TRASH_SELECT);
+		}
+		break;
+	case PH_SCAN_TRASH_SELECT:
+		session_uid_list(s->trash_uids, s->n_trash, uids, sizeof(uids));
+		if (ok)
+			session_send(s, PH_SCAN_TRASH_STORE, "STORE",
+			             "UID STORE %s +FLAGS.SILENT (\\Deleted)", uids);
+		else
+			reselect_inbox(s);
+		break;
+	case PH_SCAN_TRASH_STORE:
+		session_uid_list(s->trash_uids, s->n_trash, uids, sizeof(uids));
+		if (ok)
+			session_send(s, PH_SCAN_TRASH_EXPUNGE, "EXPUNGE", "UID EXPUNGE %s", uids);
+		else
+			reselect_inbox(s);
+		break;
+	case PH_SCAN_TRASH_EXPUNGE:
+		if (ok)
+			log_debug("%s: removed %zu earlier probe(s) through %s", s->watch.label,
+			          s->n_trash, s->trash);
+		reselect_inbox(s);
+		break;
+	case PH_RESELECT:
+		if (!ok) {
+			session_fail(s, RESULT_IMAP_ERROR, "SELECT %s after the sweep: %s", s->mailbox, r->rest);
+			break;
+		}
+		s->changed = true;    /* look at once: mail may have come meanwhile */
 		sweep_done(s);
 		break;
 	default:

@@ -693,11 +693,15 @@ class FakeMail:
             src.append(str(m[0]))
             dst.append(str(dest.next_uid - 1))
             if self.script.gmail and dest is self.boxes["[GMAIL]/TRASH"]:
-                with allmail.lock:
-                    for a in allmail.msgs:
-                        if a[1] == m[1]:
-                            allmail.msgs.remove(a)
-                            break
+                # One message, two labels: in Trash it is in neither.
+                for other in (self.boxes["INBOX"], allmail):
+                    if other is box:
+                        continue
+                    with other.lock:
+                        for a in other.msgs:
+                            if a[1] == m[1]:
+                                other.msgs.remove(a)
+                                break
         if src:
             c.send(f"* OK [COPYUID 1 {','.join(src)} {','.join(dst)}] copied")
         if cmd == "MOVE":
