@@ -3,8 +3,8 @@
  * because classification needs it even when nobody reads the trace; it
  * costs a few string compares per protocol line.
  */
-/* strptime() is X/Open. */
-#define _XOPEN_SOURCE 700
+/* strptime() is X/Open, strcasestr() GNU. */
+#define _GNU_SOURCE
 #include "conn.h"
 
 #include <ctype.h>
@@ -202,11 +202,28 @@ static int sockopt_cb(void *ud, curl_socket_t fd, curlsocktype purpose)
 	return CURL_SOCKOPT_OK;
 }
 
+/* IMAP: the capabilities a server states with its login reply (Dovecot
+ * and Cyrus send "OK [CAPABILITY ...]"), so the session need not ask
+ * again.  A line cut at our buffer's end is not used: a capability could
+ * be missing from it. */
+static void note_login_capabilities(struct conn_watch *w, const char *line)
+{
+	bool login = strcasecmp(w->last_verb, "LOGIN") == 0 ||
+	             strcasecmp(w->last_verb, "AUTHENTICATE") == 0;
+
+	if (!login || strlen(line) + 1 >= CONN_LINE_MAX || !strcasestr(line, "CAPABILITY "))
+		return;
+	if (line[0] == '*' ? strncasecmp(line, "* CAPABILITY ", 13) == 0 : strcasestr(line, " OK [CAPABILITY ") != NULL)
+		snprintf(w->login_caps, sizeof(w->login_caps), "%s", line);
+}
+
 static void on_server_line(struct conn_watch *w, const char *line)
 {
 	size_t len;
 
 	w->greeting_seen = true;
+	if (w->proto == CONN_IMAP && !w->quit_sent)
+		note_login_capabilities(w, line);
 	conn_trace_line(w, "<", line);
 	/* libcurl says QUIT after a refusal; its 221 must not hide the refusal. */
 	if (w->quit_sent)
@@ -286,7 +303,7 @@ static void on_text(struct conn_watch *w, const char *line)
 static void each_line(struct conn_watch *w, const char *data, size_t size,
                       void (*fn)(struct conn_watch *, const char *))
 {
-	char line[512];
+	char line[CONN_LINE_MAX];
 
 	while (size > 0) {
 		const char *nl = memchr(data, '\n', size);

@@ -26,6 +26,8 @@
 
 enum conn_proto { CONN_SMTP, CONN_IMAP };
 
+#define CONN_LINE_MAX 2048         /* longest dialogue line the watch reads whole */
+
 struct conn_watch {
 	char label[96];            /* "route/smtp", for logs */
 	enum conn_proto proto;
@@ -46,6 +48,7 @@ struct conn_watch {
 	bool stopped_no_auth;      /* SMTP: cut right after an EHLO without AUTH */
 	curl_socket_t fd;          /* libcurl's socket for this leg, once made */
 	int socket_errno;          /* why a socket could not be made, 0: it could */
+	char login_caps[CONN_LINE_MAX];  /* IMAP: capabilities stated with the login reply, or "" */
 	char errbuf[CURL_ERROR_SIZE];
 };
 
