@@ -303,16 +303,31 @@ static bool needs_list(const struct imap_session *s)
 	return !s->mailbox[0] || (s->is_gmail && s->role == IMAP_ROLE_INBOX);
 }
 
+/* SELECT is done and UIDNEXT known: the send may go, the sweep begins. */
+static void mailbox_ready(struct imap_session *s, int64_t now)
+{
+	if (s->uidnext == 0)
+		s->uidnext = 1;   /* no UIDNEXT: the unique token still guards */
+	s->res.t_ready_ns = now;
+	s->scan_next = s->uidnext;
+	sweep_start(s);
+}
+
+static void after_capabilities(struct imap_session *s)
+{
+	if (needs_list(s))
+		session_send(s, PH_LIST, "LIST", "LIST \"\" \"*\"");
+	else
+		session_select(s, s->mailbox, PH_SELECT);
+}
+
 static void on_prepare_tagged(struct imap_session *s, const struct imap_response *r, int64_t now)
 {
 	bool ok = r->status == IMAP_ST_OK;
 
 	switch (s->phase) {
 	case PH_CAPABILITY:
-		if (needs_list(s))
-			session_send(s, PH_LIST, "LIST", "LIST \"\" \"*\"");
-		else
-			session_select(s, s->mailbox, PH_SELECT);
+		after_capabilities(s);
 		break;
 	case PH_LIST:
 		if (s->mailbox[0]) {
@@ -333,11 +348,17 @@ static void on_prepare_tagged(struct imap_session *s, const struct imap_response
 			             r->rest);
 			break;
 		}
-		if (s->uidnext == 0)
-			s->uidnext = 1;   /* no UIDNEXT: the unique token still guards */
-		s->res.t_ready_ns = now;
-		s->scan_next = s->uidnext;
-		sweep_start(s);
+		if (s->uidnext == 0 && s->exists > 0) {
+			/* No [UIDNEXT] in SELECT (Courier): the highest UID tells it. */
+			session_send(s, PH_UIDNEXT, "FETCH", "UID FETCH * (UID)");
+			break;
+		}
+		mailbox_ready(s, now);
+		break;
+	case PH_UIDNEXT:
+		if (!ok)
+			log_debug("%s: no UIDNEXT and UID FETCH * refused: only the token guards", s->watch.label);
+		mailbox_ready(s, now);
 		break;
 	default:
 		break;
@@ -347,7 +368,7 @@ static void on_prepare_tagged(struct imap_session *s, const struct imap_response
 static void on_tagged(struct imap_session *s, const struct imap_response *r, int64_t now)
 {
 	switch (s->phase) {
-	case PH_CAPABILITY: case PH_LIST: case PH_SELECT:
+	case PH_CAPABILITY: case PH_LIST: case PH_SELECT: case PH_UIDNEXT:
 		on_prepare_tagged(s, r, now);
 		break;
 	case PH_SCAN_SELECT: case PH_SCAN_SEARCH: case PH_SCAN_FETCH: case PH_SCAN_STORE:
@@ -431,6 +452,12 @@ static void on_untagged(struct imap_session *s, const char *text,
 		note_capabilities(s, text);
 	if (imap_parse_code_number(r->rest, "UIDNEXT", &n) && s->phase == PH_SELECT)
 		s->uidnext = n;
+	if (s->phase == PH_UIDNEXT) {
+		struct imap_fetched f;
+		imap_parse_fetch_probe(text, &f);
+		if (f.has_uid && f.uid + 1 > s->uidnext)
+			s->uidnext = f.uid + 1;
+	}
 	if (imap_parse_code_number(r->rest, "UIDNEXT", &n) && s->phase == PH_SCAN_SELECT)
 		s->scan_next = n;
 	note_count(s, text, now);
@@ -621,6 +648,12 @@ void imap_connected(struct imap_session *s, CURLcode code)
 	}
 	s->res.logged_in = true;
 	s->may_read = true;    /* libcurl may hold bytes read past the login */
+	if (s->watch.login_caps[0] && imap_is_capability(s->watch.login_caps)) {
+		/* The login reply said what the server offers: no need to ask. */
+		note_capabilities(s, s->watch.login_caps);
+		after_capabilities(s);
+		return;
+	}
 	session_send(s, PH_CAPABILITY, "CAPABILITY", "CAPABILITY");
 }
 
@@ -692,7 +725,8 @@ enum imap_state imap_state(const struct imap_session *s)
 	case PH_CONNECTING: return IMAP_CONNECTING;
 	case PH_CAPABILITY:
 	case PH_LIST:
-	case PH_SELECT: return IMAP_PREPARING;
+	case PH_SELECT:
+	case PH_UIDNEXT: return IMAP_PREPARING;
 	case PH_SCAN_SELECT: case PH_SCAN_SEARCH: case PH_SCAN_FETCH: case PH_SCAN_STORE:
 	case PH_SCAN_EXPUNGE: case PH_SCAN_MOVE: case PH_SCAN_TRASH_SELECT:
 	case PH_SCAN_TRASH_STORE: case PH_SCAN_TRASH_EXPUNGE: case PH_RESELECT:

@@ -97,7 +97,8 @@ int imap_utf7_encode(const char *utf8, char *dst, size_t dstlen);
  * (X-Mail-E2E-Probe [Message-ID])]).  Items are read in order at the top
  * level of the FETCH list, each value skipped by its own syntax (a literal
  * by its length), so nothing inside a header block is ever taken for an
- * item.  True when the reply had both a UID and a header block. */
+ * item.  True when the reply had both a UID and a header block; has_uid
+ * and uid are filled in either way (UID FETCH * (UID) reads the top UID). */
 struct imap_fetched {
 	uint32_t uid;
 	bool has_uid, has_header;

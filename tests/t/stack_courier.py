@@ -11,6 +11,7 @@ import os
 import re
 import ssl
 import sys
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from e2e import T, fatal, secret, write_config, run, by_probe, stack, stack_route, password  # noqa: E402
@@ -248,5 +249,18 @@ T.eq(tags.get("result"), "success", "junk route: result=success")
 T.eq(tags.get("mailbox"), "junk", f"junk route: mailbox=junk (found in {JUNK})")
 T.ok(isinstance(f.get("delivery_time"), float), "junk route: delivery_time present", f)
 check_clean("junky", "after the junk route")
+
+# --- 6. the sweep: a probe left by delete = false goes once it is due -------------
+cfg = config(route("keep", user="carol", delete="false"))
+r = run(["-c", cfg, "--once"], what="--once, delete = false")
+T.eq(one(r, "keep")[0].get("result"), "success", "keep: delete = false still succeeds")
+T.eq(len(imap_probes("carol")), 1, "keep: with delete = false the probe stays in the INBOX")
+time.sleep(1.2)
+cfg = config(route("keep", user="carol", sweep_after="1s"))
+r = run(["-c", cfg, "--once", "--trace"], what="--once, sweep_after = 1s")
+T.eq(one(r, "keep")[0].get("result"), "success", "sweep run: success")
+T.ok(re.search(r"D! keep/imap: removed 1 earlier probe", r.err), "sweep run: the earlier probe was removed",
+     r.err[-3000:])
+check_clean("carol", "after the sweep")
 
 T.done()

@@ -291,6 +291,13 @@ static void test_fetch(void)
 		{ "* 3 FETCH (UID 13 BODY[HEADER.FIELDS (X-MAIL-E2E-PROBE MESSAGE-ID)] {38}"
 		  "Message-ID: <m@x> X-Not-Message-ID: y)", true, 13, -1, "", "<m@x>" },
 	};
+	{
+		/* UID FETCH * (UID): no header, but the UID is read (Courier sends
+		 * no [UIDNEXT]; the top UID stands in for it). */
+		struct imap_fetched f;
+		bool ok = imap_parse_fetch_probe("* 12 FETCH (UID 4711)", &f);
+		CHECK(!ok && f.has_uid && f.uid == 4711, "FETCH (UID n) alone: has_uid, uid %u", f.uid);
+	}
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		struct imap_fetched f;
 		bool ok = imap_parse_fetch_probe(rows[i].text, &f);
