@@ -4,19 +4,29 @@
 Starts its own Postfix + Dovecot on loopback (port base 21000, 100 extra
 mailboxes) and measures:
 
-1. detection lag, IDLE vs polling every 2 s: each probe's message is held by
-   Postfix (mail to held@ goes on HOLD), released after a random 0.2-3 s,
-   and the true delivery moment is taken from the mailbox itself (the
-   Maildir file's mtime).  lag = `found` reported by mail-e2e - that moment.
-   Also CPU time (user+sys), peak RSS and IMAP commands per probe.
-2. one cycle of 1, 10 and 100 routes (each its own mailbox): wall time,
-   peak RSS, CPU.
-3. soak (SOAK_CYCLES, default 1000; `make soak` runs 10 000): one process,
+1. detection lag on Dovecot's IDLE listener and on its listener without
+   IDLE, for local deliveries and for deliveries held by Postfix (mail to
+   held@ goes on HOLD) and released after a random 0.2-3 s; the true
+   delivery moment is taken from the mailbox itself (the Maildir file's
+   mtime).  lag = `found` reported by mail-e2e - that moment.  Also CPU time
+   (user+sys), peak RSS and IMAP commands per probe (inbox session, login
+   included).
+2. the trust store: CPU per streaming cycle (one route) and one --once
+   cycle of 100 routes with a CA file of system size (the system bundle
+   plus the test CA, so ~150 certificates parsed per load);
+3. one cycle of 1, 10 and 100 routes (each its own mailbox): wall time,
+   peak RSS, CPU;
+4. scale under `ulimit -n 1024`: 10, 100, 400 and 1000 routes sharing the
+   100 mailboxes, default server_concurrency: successes, peak open fds,
+   CPU and RSS per route; and 400 routes against a second Dovecot in its
+   default login mode (one imap-login process per connection, 100 at most);
+5. soak (SOAK_CYCLES, default 1000; `make soak` runs 10 000): one process,
    many cycles, RSS and open file descriptors every 1/10th of the run.
 
-Prints tables and writes them to bench/RESULTS.md.
-Environment: BENCH_PROBES (default 30), SOAK_CYCLES, BENCH_SKIP (comma list
-of lag,routes,soak).
+BENCH_BASELINE=PATH runs sections 1-4 with that binary too (an older build),
+for a before/after table.  Prints tables and writes them to
+bench/RESULTS.md.  Environment: BENCH_PROBES (default 30), SOAK_CYCLES,
+BENCH_SKIP (comma list of lag,store,routes,scale,soak).
 """
 import json
 import os
@@ -31,6 +41,7 @@ import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BIN = os.path.join(ROOT, "mail-e2e")
+BASELINE = os.environ.get("BENCH_BASELINE")
 STACK = os.path.join(ROOT, "tests", "mailstack", "mailstack.sh")
 PROBES = int(os.environ.get("BENCH_PROBES", "30"))
 SOAK = int(os.environ.get("SOAK_CYCLES", "1000"))
@@ -51,7 +62,10 @@ def load_env(d):
     return env
 
 
-def route(env, name, user, idle="auto", poll="2s", timeout="15s", delete="true"):
+def route(env, name, user, idle="auto", poll="2s", timeout="15s", delete="true", listener="idle",
+          ca=None):
+    host, port = ((env['MS_IMAP_HOST'], env['MS_IMAP_PORT']) if listener == "idle" else
+                  (env['MS_IMAP_NOIDLE_HOST'], env['MS_IMAP_NOIDLE_PORT']))
     return f"""[{name}]
 from = alice@{env['MS_DOMAIN']}
 to = {user}@{env['MS_DOMAIN']}
@@ -59,11 +73,11 @@ smtp_host = 127.0.0.1
 smtp_port = {env['MS_SUBMISSION_PORT']}
 smtp_username = alice
 smtp_password = {env['MS_PASSWORD_alice']}
-imap_host = {env['MS_IMAP_HOST']}
-imap_port = {env['MS_IMAP_PORT']}
+imap_host = {host}
+imap_port = {port}
 imap_username = {user}
 imap_password = {env['MS_PASSWORD_' + user]}
-tls_ca = {env['MS_CA']}
+tls_ca = {ca or env['MS_CA']}
 idle = {idle}
 poll_interval = {poll}
 timeout = {timeout}
@@ -82,10 +96,11 @@ def write_conf(d, text, name):
 class Child:
     """Popen with rusage: os.wait4 on our own child."""
 
-    def __init__(self, args):
+    def __init__(self, args, binary=None, preexec_fn=None):
         self.t0 = time.monotonic()
-        self.p = subprocess.Popen([BIN] + args, stdin=subprocess.DEVNULL,
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.p = subprocess.Popen([binary or BIN] + args, stdin=subprocess.DEVNULL,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  preexec_fn=preexec_fn)
 
     def finish(self, timeout=120):
         out = self.p.stdout.read()
@@ -108,18 +123,22 @@ def held_count(env):
     return sum(1 for l in q.stdout.splitlines() if '"queue_name": "hold"' in l)
 
 
-def lag_bench(env, tmp, mode):
+def lag_bench(env, tmp, listener, held, binary=None):
+    """One row: PROBES probes, true delivery moment from the Maildir."""
+    user = "held" if held else "user100"
     # delete = false: the message file must stay for its mtime to be read.
-    conf = write_conf(tmp, route(env, "lag", "held", idle="auto" if mode == "idle" else "off",
-                                 poll="2s", timeout="15s", delete="false"), f"lag-{mode}.conf")
+    conf = write_conf(tmp, route(env, "lag", user, listener=listener, poll="2s", timeout="15s",
+                                 delete="false") + "check_junk = false\n",
+                      f"lag-{listener}-{held}.conf")
     lags, cpus, rss, cmds = [], [], [], []
     for i in range(PROBES):
-        c = Child(["-c", conf, "--once", "--format", "json", "--trace"])
-        t_end = time.monotonic() + 10
-        while held_count(env) == 0 and time.monotonic() < t_end:
-            time.sleep(0.01)
-        time.sleep(random.uniform(0.2, 3.0))
-        subprocess.run([STACK, "release", env["MS_DIR"]], capture_output=True)
+        c = Child(["-c", conf, "--once", "--format", "json", "--trace"], binary)
+        if held:
+            t_end = time.monotonic() + 10
+            while held_count(env) == 0 and time.monotonic() < t_end:
+                time.sleep(0.01)
+            time.sleep(random.uniform(0.2, 3.0))
+            subprocess.run([STACK, "release", env["MS_DIR"]], capture_output=True)
         out, err, wall, cpu, maxrss = c.finish()
         try:
             res = json.loads(out.strip().splitlines()[-1])
@@ -129,7 +148,7 @@ def lag_bench(env, tmp, mode):
         if not res.get("success"):
             say(f"  probe {i}: {res.get('result')} {res.get('error')}")
             continue
-        delivered_ns = delivery_ns(env, "held", res["hash"])
+        delivered_ns = delivery_ns(env, user, res["hash"])
         if delivered_ns is None:
             say(f"  probe {i}: message file not found in the Maildir")
             continue
@@ -138,6 +157,121 @@ def lag_bench(env, tmp, mode):
         rss.append(maxrss / 1024)
         cmds.append(len(re.findall(r"D! lag/imap > ", err)))
     return lags, cpus, rss, cmds
+
+
+def lag_section(env, tmp):
+    say(f"## Detection lag ({PROBES} probes per row; held: released after a random 0.2-3 s)")
+    say()
+    say("| binary | listener | delivery | lag p50 ms | lag p95 ms | lag max ms | CPU/probe ms (p50) "
+        "| peak RSS MiB (max) | IMAP commands/probe p50 | p95 | max |")
+    say("|---|---|---|---|---|---|---|---|---|---|---|")
+    for name, binary in binaries():
+        for listener in ("idle", "noidle"):
+            for held in (False, True):
+                lags, cpus, rss, cmds = lag_bench(env, tmp, listener, held, binary)
+                what = "held" if held else "local"
+                if lags:
+                    say(f"| {name} | {listener} | {what} | {pct(lags, 50):.1f} | {pct(lags, 95):.1f} | "
+                        f"{max(lags):.1f} | {pct(cpus, 50):.1f} | {max(rss):.1f} | {pct(cmds, 50):.0f} | "
+                        f"{pct(cmds, 95):.0f} | {max(cmds)} |")
+                else:
+                    say(f"| {name} | {listener} | {what} | no successful probe | | | | | | | |")
+    say()
+
+
+def binaries():
+    out = [("this", BIN)]
+    if BASELINE:
+        out.append(("baseline", BASELINE))
+    return out
+
+
+def big_bundle(env, tmp):
+    """A CA file of system size: the system bundle plus the test CA."""
+    system = "/etc/ssl/certs/ca-certificates.crt"
+    path = os.path.join(tmp, "big-ca.pem")
+    with open(path, "w") as out:
+        out.write(open(system).read())
+        out.write(open(env["MS_CA"]).read())
+    n = open(path).read().count("BEGIN CERTIFICATE")
+    return path, n
+
+
+def store_section(env, tmp):
+    ca, n = big_bundle(env, tmp)
+    say(f"## Trust store of system size ({n} certificates in tls_ca)")
+    say()
+    say("| binary | CPU per streaming cycle, 1 route, ms (cycles 11-60) | 100 routes --once: CPU s | peak RSS MiB | successes |")
+    say("|---|---|---|---|---|")
+    for name, binary in binaries():
+        conf = write_conf(tmp, route(env, "store", "carol", idle="off", poll="100ms", timeout="10s", ca=ca),
+                          f"store-{name}.conf")
+        p = subprocess.Popen([binary, "-c", conf], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL)
+        cpu0 = None
+        for i in range(60):
+            p.stdin.write(b"\n")
+            p.stdin.flush()
+            p.stdout.readline()
+            time.sleep(0.3)     # the cycle's cleanup is over: no merged signal
+            if i == 9:
+                cpu0 = cpu_of(p.pid)
+        per_cycle = (cpu_of(p.pid) - cpu0) * 1000 / 50
+        p.stdin.close()
+        p.wait(timeout=30)
+        users = [f"user{i:03d}" for i in range(1, 101)]
+        conf = write_conf(tmp, "".join(route(env, f"s{i:03d}", u, timeout="30s", ca=ca)
+                                       for i, u in enumerate(users, 1)), f"store100-{name}.conf")
+        out, err, wall, cpu, maxrss = Child(["-c", conf, "--once"], binary).finish()
+        say(f"| {name} | {per_cycle:.1f} | {cpu:.2f} | {maxrss / 1024:.1f} | {out.count('result=success')}/100 |")
+    say()
+
+
+def peak_fds_child(args, binary, limit):
+    """Run to completion under an open-file limit, sampling its open fds.
+    Output goes to files (a thousand lines would fill a pipe we do not read
+    while sampling); the child is reaped by wait4 for its rusage."""
+    import resource
+    set_limit = (lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))) if limit else None
+    with tempfile.TemporaryFile() as fo, tempfile.TemporaryFile() as fe:
+        t0 = time.monotonic()
+        p = subprocess.Popen([binary] + args, stdin=subprocess.DEVNULL, stdout=fo, stderr=fe,
+                             preexec_fn=set_limit)
+        peak = 0
+        while True:
+            pid, status, ru = os.wait4(p.pid, os.WNOHANG)
+            if pid:
+                break
+            peak = max(peak, fds_of(p.pid))
+            time.sleep(0.05)
+        wall = time.monotonic() - t0
+        fo.seek(0)
+        fe.seek(0)
+        return (fo.read().decode(), fe.read().decode(), wall, ru.ru_utime + ru.ru_stime,
+                ru.ru_maxrss, peak)
+
+
+def scale_section(env, tmp, env_default):
+    say("## Scale under ulimit -n 1024 (routes share the 100 mailboxes; server_concurrency default 20)")
+    say()
+    say("| binary | server | routes | successes | other results | wall s | CPU ms per route | peak fds | peak RSS MiB | RSS KiB per route |")
+    say("|---|---|---|---|---|---|---|---|---|---|")
+    for name, binary in binaries():
+        for label, e, sizes in (("stack", env, (10, 100, 400, 1000)),
+                                ("dovecot-default-login", env_default, (400,))):
+            for n in sizes:
+                text = "".join(route(e, f"n{i:04d}", f"user{(i % 100) + 1:03d}", timeout="60s")
+                               for i in range(n))
+                conf = write_conf(tmp, text, f"scale-{name}-{label}-{n}.conf")
+                out, err, wall, cpu, maxrss, peak = peak_fds_child(["-c", conf, "--once"], binary, 1024)
+                results = {}
+                for m in re.finditer(r",result=([a-z_]+)", out):
+                    results[m.group(1)] = results.get(m.group(1), 0) + 1
+                ok = results.pop("success", 0)
+                other = ", ".join(f"{k} {v}" for k, v in sorted(results.items())) or "-"
+                say(f"| {name} | {label} | {n} | {ok}/{n} | {other} | {wall:.1f} | {cpu * 1000 / n:.1f} | "
+                    f"{peak} | {maxrss / 1024:.1f} | {maxrss / n:.0f} |")
+    say()
 
 
 def iso_ns(s):
@@ -226,18 +360,9 @@ def main():
             f"{os.cpu_count()} cores, Postfix + Dovecot on loopback, TLS on both legs)")
         say()
         if "lag" not in SKIP:
-            say(f"## Detection lag ({PROBES} probes per mode; message held 0.2-3 s, then released)")
-            say()
-            say("| mode | lag p50 ms | lag p95 ms | lag max ms | CPU/probe ms (p50) | peak RSS MiB (max) | IMAP commands/probe (p50) |")
-            say("|---|---|---|---|---|---|---|")
-            for mode in ("idle", "poll-2s"):
-                lags, cpus, rss, cmds = lag_bench(env, tmp, "idle" if mode == "idle" else "poll")
-                if lags:
-                    say(f"| {mode} | {pct(lags, 50):.1f} | {pct(lags, 95):.1f} | {max(lags):.1f} | "
-                        f"{pct(cpus, 50):.1f} | {max(rss):.1f} | {pct(cmds, 50):.0f} |")
-                else:
-                    say(f"| {mode} | no successful probe | | | | | |")
-            say()
+            lag_section(env, tmp)
+        if "store" not in SKIP:
+            store_section(env, tmp)
         if "routes" not in SKIP:
             say("## One cycle of N routes (each its own mailbox, IDLE)")
             say()
@@ -249,6 +374,18 @@ def main():
                 base = base or wall
                 say(f"| {n} | {wall:.3f} | {wall / base:.2f} | {cpu:.3f} | {cpu * 1000 / n:.1f} | {rss:.1f} | {ok}/{n} |")
             say()
+        if "scale" not in SKIP:
+            d2 = tempfile.mkdtemp(prefix="me2e-d.", dir="/tmp")
+            denv = dict(os.environ, MS_PORT_BASE="22000", MS_EXTRA_USERS="100", MS_DOVECOT_DEFAULT_LOGIN="1")
+            r = subprocess.run([STACK, "start", d2], env=denv, capture_output=True, text=True)
+            if r.returncode != 0:
+                say("could not start the default-login stack: " + (r.stdout + r.stderr)[-500:])
+            else:
+                try:
+                    scale_section(env, tmp, load_env(d2))
+                finally:
+                    subprocess.run([STACK, "stop", d2], capture_output=True)
+                    shutil.rmtree(d2, ignore_errors=True)
         if "soak" not in SKIP:
             say(f"## Soak: {SOAK} cycles in one process (polling 100 ms, TLS on both legs)")
             say()

@@ -83,7 +83,14 @@ make_users() {
 }
 
 render_dovecot() {
-	local d=$1
+	local d=$1 DOVECOT_LIMITS LOGIN_MODE
+	if [ "${MS_DOVECOT_DEFAULT_LOGIN:-0}" = 1 ]; then
+		DOVECOT_LIMITS="default_process_limit = 100"
+		LOGIN_MODE="  # Dovecot's default: one imap-login process per connection."
+	else
+		DOVECOT_LIMITS=$'default_process_limit = 400\ndefault_client_limit = 4000'
+		LOGIN_MODE=$'  service_count = 0\n  process_min_avail = 2'
+	fi
 	cat >"$d/dovecot/dovecot.conf" <<CONF
 # Private Dovecot for mail-e2e tests: no include of /etc/dovecot.
 instance_name = me2e-$(basename "$d")
@@ -92,9 +99,9 @@ state_dir = $d/dovecot/state
 log_path = $d/dovecot/dovecot.log
 protocols = imap lmtp
 listen = 127.0.0.1
-# Benchmarks open 100+ IMAP sessions at once.
-default_process_limit = 400
-default_client_limit = 4000
+# Benchmarks open 100+ IMAP sessions at once (MS_DOVECOT_DEFAULT_LOGIN=1:
+# Dovecot's own defaults, what most real servers run).
+$DOVECOT_LIMITS
 ssl = yes
 ssl_cert = <$d/tls/server.pem
 ssl_key = <$d/tls/server.key
@@ -140,8 +147,7 @@ service imap-login {
   # process per connection) the master forks them one by one, and with 200
   # connections at once (100 routes, inbox + junk) some wait > 10 s for
   # their greeting.
-  service_count = 0
-  process_min_avail = 2
+$LOGIN_MODE
   inet_listener imap {
     address = $IMAP_HOST
     port = $P_IMAP
