@@ -11,6 +11,9 @@ PACKAGES="build-essential pkg-config libcurl4-openssl-dev libinih-dev
 ca-certificates openssl curl python3 procps iproute2 valgrind clang
 libclang-rt-14-dev postfix dovecot-imapd dovecot-lmtpd dovecot-sieve groff-base
 influxdb"
+# The libraries of the servers that run unpacked (Cyrus, Exim, Courier,
+# OpenSMTPD: tests/mailstack/NAME.sh), one package per line.
+PACKAGES="$PACKAGES $(cat "$(dirname "$0")"/mailstack/*.deps 2>/dev/null | tr '\n' ' ')"
 
 missing=""
 for p in $PACKAGES; do
