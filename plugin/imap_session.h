@@ -3,7 +3,8 @@
  * that speak on it and by nobody else:
  *
  *   imap.c   the session: connect hand-over, I/O, untagged data in every
- *            state, preparing the mailbox, deleting the found probe, logout
+ *            state, preparing the mailbox, logout
+ *   found.c  deleting the found probe (on Gmail through Trash)
  *   sweep.c  earlier probes in the mailbox: late ones, duplicates, leftovers
  *   watch.c  how the mailbox is watched for the token: quick NOOPs, then IDLE
  *            or polling, and the FETCH that checks what is new
@@ -112,6 +113,13 @@ void session_logout(struct imap_session *s);
 void session_on_found(struct imap_session *s, int64_t now);
 void session_uid_list(const uint32_t *uids, size_t count, char *dst, size_t dstlen);
 void session_select(struct imap_session *s, const char *mailbox, enum phase next);
+void session_quote(const char *in, char *dst, size_t dstlen);   /* an IMAP quoted string */
+
+/* found.c: the found probe deleted (on Gmail through Trash), then logout. */
+void found_on_tagged(struct imap_session *s, const struct imap_response *r);
+/* The latest moment cleanup may go on: want, but never later than 0.75 s
+ * after the route's deadline, nor earlier than now. */
+int64_t session_cleanup_bound(const struct imap_session *s, int64_t now, int64_t want);
 
 /* sweep.c: runs between SELECT and the watch, then calls watch_begin or
  * logs out.  On Gmail it looks in All Mail (archived probes are there too),
