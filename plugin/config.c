@@ -11,7 +11,7 @@
  * it was written, so an error names the line that holds it.
  */
 #include "config.h"
-#include "imap_parse.h"
+#include "imap_utf7.h"
 
 #include <ctype.h>
 #include <errno.h>

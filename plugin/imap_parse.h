@@ -88,10 +88,6 @@ bool imap_parse_list(const char *text, unsigned *attrs, char *name, size_t namel
  * the destination UIDs, at most max.  False if rest has no such code. */
 bool imap_parse_copyuid(const char *rest, uint32_t *uids, size_t max, size_t *count);
 
-/* A UTF-8 mailbox name in IMAP's modified UTF-7 (RFC 3501 §5.1.3):
- * "Entwürfe" -> "Entw&APw-rfe", "&" -> "&-".  Returns the length, or -1 if
- * the input is not UTF-8 or dst (dstlen bytes with the NUL) is too small. */
-int imap_utf7_encode(const char *utf8, char *dst, size_t dstlen);
 
 /* One reply to UID FETCH (UID [INTERNALDATE] BODY.PEEK[HEADER.FIELDS
  * (X-Mail-E2E-Probe [Message-ID])]).  Items are read in order at the top

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "imap_parse.h"
+#include "imap_utf7.h"
 
 static int on_response(void *ctx, const char *text, bool truncated)
 {

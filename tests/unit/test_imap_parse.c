@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "imap_parse.h"
+#include "imap_utf7.h"
 #include "unit.h"
 
 /* --- reader framing ------------------------------------------------------ */
