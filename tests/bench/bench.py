@@ -26,7 +26,8 @@ mailboxes) and measures:
 BENCH_BASELINE=PATH runs sections 1-4 with that binary too (an older build),
 for a before/after table.  Prints tables and writes them to
 bench/RESULTS.md.  Environment: BENCH_PROBES (default 30), SOAK_CYCLES,
-BENCH_SKIP (comma list of lag,store,routes,scale,soak).
+BENCH_SKIP (comma list of lag,store,check,routes,scale,soak).  Section
+"check": what one look for the probe costs (SEARCH HEADER vs FETCH).
 """
 import json
 import os
@@ -251,6 +252,50 @@ def peak_fds_child(args, binary, limit):
                 ru.ru_maxrss, peak)
 
 
+def check_cost_section(env):
+    """What one look for the probe costs Dovecot: SEARCH HEADER against
+    FETCH of the new messages' header field, in a mailbox of 2000."""
+    import imaplib
+    import ssl
+    user = "sweep"      # used by no other section
+    ctx = ssl.create_default_context(cafile=env["MS_CA"])
+    c = imaplib.IMAP4_SSL(env["MS_HOST"], int(env["MS_IMAPS_PORT"]), ssl_context=ctx)
+    c.login(user, env["MS_PASSWORD_" + user])
+    c.select("INBOX")
+    for i in range(2000):
+        c.append("INBOX", None, None, (f"From: a@b\r\nSubject: filler {i}\r\n"
+                                       f"X-Mail-E2E-Probe: {i:032x}\r\n\r\nbody\r\n").encode())
+    c.noop()
+    typ, data = c.status("INBOX", "(UIDNEXT)")
+    uidnext = int(re.search(rb"UIDNEXT (\d+)", data[0]).group(1))
+    token = "0" * 31 + "1"
+
+    def median_ms(cmd, args, n=200):
+        t = []
+        for _ in range(n):
+            t0 = time.perf_counter()
+            c.uid(cmd, *args)
+            t.append((time.perf_counter() - t0) * 1000)
+        return statistics.median(t), pct(t, 95)
+
+    say("## One look for the probe: SEARCH HEADER vs FETCH of new messages (Dovecot, 2000 messages, IMAPS)")
+    say()
+    say("| command | new messages | round trip p50 ms | p95 ms |")
+    say("|---|---|---|---|")
+    for new in (0, 1):
+        if new:
+            c.append("INBOX", None, None, f"From: a@b\r\nX-Mail-E2E-Probe: {token}\r\n\r\nx\r\n".encode())
+            c.noop()
+        p50, p95 = median_ms("SEARCH", (f"UID {uidnext}:*", "HEADER", "X-Mail-E2E-Probe", token))
+        say(f"| UID SEARCH UID n:* HEADER X-Mail-E2E-Probe token | {new} | {p50:.2f} | {p95:.2f} |")
+        p50, p95 = median_ms("FETCH", (f"{uidnext}:*", "(UID BODY.PEEK[HEADER.FIELDS (X-Mail-E2E-Probe)])"))
+        say(f"| UID FETCH n:* (UID BODY.PEEK[HEADER.FIELDS (X-Mail-E2E-Probe)]) | {new} | {p50:.2f} | {p95:.2f} |")
+        p50, p95 = median_ms("SEARCH", ("ALL", "HEADER", "X-Mail-E2E-Probe", token))
+        say(f"| UID SEARCH HEADER X-Mail-E2E-Probe token (whole mailbox) | {new} | {p50:.2f} | {p95:.2f} |")
+    say()
+    c.logout()
+
+
 def scale_section(env, tmp, env_default):
     say("## Scale under ulimit -n 1024 (routes share the 100 mailboxes; server_concurrency default 20)")
     say()
@@ -363,6 +408,8 @@ def main():
             lag_section(env, tmp)
         if "store" not in SKIP:
             store_section(env, tmp)
+        if "check" not in SKIP:
+            check_cost_section(env)
         if "routes" not in SKIP:
             say("## One cycle of N routes (each its own mailbox, IDLE)")
             say()
