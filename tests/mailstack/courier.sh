@@ -33,6 +33,7 @@
 # OpenSMTPD files all mail to junky@ into the Maildir folder .Junk, and
 # delivers slow@'s mail only COURIER_SLOW_DELAY (5) seconds after accepting it.
 set -eu
+. "$(dirname "$0")/common.sh"
 
 DOMAIN=courier.test
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -459,9 +460,6 @@ cmd_start() {
 	echo "courier: up in $d (SMTP $P_SMTP/$P_SUB/$P_SMTPS, IMAP $IMAP_HOST:$P_IMAP, IMAPS $P_IMAPS)"
 }
 
-pid_of() { [ -s "$1" ] && head -1 "$1" | tr -dc 0-9; }
-
-alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
 
 SERVERS="smtpd imapd imapd-stockidle imapd-ssl authdaemond"
 

@@ -28,6 +28,7 @@
 # delivered; mail to slow@ is delivered CYRUS_SLOW_DELAY (4) s late.
 # See cyrus.notes.md for why each odd setting is there.
 set -eu
+. "$(dirname "$0")/common.sh"
 
 DOMAIN=cyrus.test
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -563,18 +564,7 @@ cmd_start() {
 	echo "cyrus: up in $D (SMTP $P_SMTP/$P_SUB/$P_SMTPS, IMAP $IMAP_HOST:$P_IMAP, IMAPS $HOST:$P_IMAPS)"
 }
 
-pid_of() { [ -s "$1" ] && head -1 "$1" | tr -dc 0-9; }
 
-alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
-
-stop_pid() {   # pid name
-	local pid=$1 i
-	alive "$pid" || return 0
-	kill -TERM "$pid" 2>/dev/null || true
-	for ((i = 0; i < 100; i++)); do alive "$pid" || return 0; sleep 0.02; done
-	echo "cyrus: $2 ($pid) ignored SIGTERM for 2 s, killing" >&2
-	kill -KILL "$pid" 2>/dev/null || true
-}
 
 leftovers() {   # live processes started with DIR's -C files, and their children
 	local d=$1 re roots
@@ -604,8 +594,8 @@ cmd_stop() {
 	# DIR may be gone already: its processes can still be found by name.
 	[ -d "$d" ] && d=$(cd "$d" && pwd)
 	# Exim first: nothing new is delivered into a stopping Cyrus.
-	stop_pid "$(pid_of "$d/exim/exim.pid")" exim
-	stop_pid "$(pid_of "$d/cyrus/master.pid")" cyrus-master
+	stop_pid "$(pid_of "$d/exim/exim.pid")" exim 0.02
+	stop_pid "$(pid_of "$d/cyrus/master.pid")" cyrus-master 0.02
 	# Children either left behind (smtp receivers, deliveries, imapd, lmtpd,
 	# idled): ask, then insist.  Only processes started with our -C files.
 	for ((i = 0; i < 50; i++)); do

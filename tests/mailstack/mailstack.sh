@@ -21,6 +21,7 @@
 # in $MS_OAUTH2_TOKENS (checked by oauth2_introspect.py on MS_PORT_BASE + 80).  See
 # MAILSTACK-NOTES.md for why each odd setting is there.
 set -eu
+. "$(dirname "$0")/common.sh"
 
 DOMAIN=e2e.test
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -364,18 +365,7 @@ CONF
 	echo "mailstack: up in $d (SMTP $P_SMTP/$P_SUB/$P_SMTPS, IMAP $P_IMAP/$P_NOIDLE/$P_IMAPS)"
 }
 
-pid_of() { [ -s "$1" ] && head -1 "$1" | tr -dc 0-9; }
 
-alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
-
-stop_pid() {   # pid name
-	local pid=$1 i
-	alive "$pid" || return 0
-	kill -TERM "$pid" 2>/dev/null || true
-	for ((i = 0; i < 100; i++)); do alive "$pid" || return 0; sleep 0.1; done
-	echo "mailstack: $2 ($pid) ignored SIGTERM, killing" >&2
-	kill -KILL "$pid" 2>/dev/null || true
-}
 
 cmd_stop() {
 	local d=$1 pid
