@@ -240,6 +240,22 @@ def stack_route(env, name="r1", user="bob", sender="alice", smtp="submission",
     return f"[{name}]\n{body}\n"
 
 
+def fake_route(fake, name, pw, **over):
+    """INI text of one route against the fake server (tests/fake/fakemail.py):
+    alice sends to bob, both logging in with pw; over: keys to change."""
+    keys = {
+        "from": "alice@fake.test", "to": "bob@fake.test",
+        "smtp_host": "127.0.0.1", "smtp_port": fake.ports["SMTP_PORT"],
+        "smtp_username": "alice", "smtp_password": pw,
+        "imap_host": "127.0.0.1", "imap_port": fake.ports["IMAP_PORT"],
+        "imap_username": "bob", "imap_password": pw, "tls_ca": fake.ca,
+        "timeout": "3s", "connect_timeout": "2s", "poll_interval": "200ms",
+        "check_junk": "false",
+    }
+    keys.update(over)
+    return f"[{name}]\n" + "".join(f"{k} = {v}\n" for k, v in keys.items()) + "\n"
+
+
 def config_text(*routes, defaults=None):
     head = ""
     if defaults:

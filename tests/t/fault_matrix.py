@@ -29,7 +29,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "fake"))
-from e2e import T, Stream, write_config, secret, parse_line, tmpdir, check_no_leak, check_stderr_prefixes  # noqa: E402
+from e2e import (T, Stream, write_config, secret, parse_line, tmpdir, check_no_leak,  # noqa: E402
+                 check_stderr_prefixes, fake_route)
 from fakemail import FakeMail, make_certs  # noqa: E402
 
 PW = secret("fake-Pw-7391")
@@ -57,19 +58,11 @@ def load_case(path):
 
 
 def config_for(fake, meta):
-    keys = {
-        "from": "alice@fake.test", "to": "bob@fake.test",
-        "smtp_host": "127.0.0.1", "smtp_port": fake.ports["SMTP_PORT"],
-        "smtp_username": "alice", "smtp_password": PW,
-        "imap_host": "127.0.0.1", "imap_port": fake.ports["IMAP_PORT"],
-        "imap_username": "bob", "imap_password": PW, "tls_ca": fake.ca,
-        "timeout": f"{TIMEOUT:g}s", "connect_timeout": "2s", "poll_interval": "200ms",
-        "check_junk": "false",
-    }
+    keys = {"timeout": f"{TIMEOUT:g}s"}
     for kv in meta["route"]:
         k, v = (x.strip() for x in kv.split("=", 1))
         keys[k] = v
-    return "[fault]\n" + "".join(f"{k} = {v}\n" for k, v in keys.items())
+    return fake_route(fake, "fault", PW, **keys)
 
 
 def case_timeout(meta):

@@ -24,7 +24,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "fake"))
-from e2e import T, ROOT, Stream, write_config, secret, parse_line, run, tmpdir, check_no_leak  # noqa: E402
+from e2e import T, ROOT, Stream, write_config, secret, parse_line, run, tmpdir, check_no_leak, fake_route  # noqa: E402
 from fakemail import FakeMail  # noqa: E402
 
 PW = secret("bounds-Pw-5521")
@@ -32,17 +32,7 @@ USERS = f"user alice {PW}\nuser bob {PW}\n"
 
 
 def route(fake, name, **over):
-    keys = {
-        "from": "alice@fake.test", "to": "bob@fake.test",
-        "smtp_host": "127.0.0.1", "smtp_port": fake.ports["SMTP_PORT"],
-        "smtp_username": "alice", "smtp_password": PW,
-        "imap_host": "127.0.0.1", "imap_port": fake.ports["IMAP_PORT"],
-        "imap_username": "bob", "imap_password": PW, "tls_ca": fake.ca,
-        "timeout": "3s", "connect_timeout": "2s", "poll_interval": "200ms",
-        "check_junk": "false",
-    }
-    keys.update(over)
-    return f"[{name}]\n" + "".join(f"{k} = {v}\n" for k, v in keys.items()) + "\n"
+    return fake_route(fake, name, PW, **over)
 
 
 def lines_by_probe(lines):
