@@ -256,6 +256,21 @@ def fake_route(fake, name, pw, **over):
     return f"[{name}]\n" + "".join(f"{k} = {v}\n" for k, v in keys.items()) + "\n"
 
 
+def provable_probe(pw, route, user, to, stamp, nonce, token=None):
+    """A probe message as route would have sent it at stamp (Unix seconds),
+    with the token plugin/probe_id.c makes for it (HMAC under the route key
+    from the IMAP password, route name, IMAP user and to); token= forges one."""
+    import hashlib
+    import hmac
+    labels = b"".join(x.encode() + b"\0" for x in ("mail-e2e-route-key/v1", route, user, to))
+    key = hmac.new(pw.encode(), hashlib.sha256(labels).digest(), hashlib.sha256).digest()
+    token = token or hmac.new(key, f"mail-e2e-probe/v1/{stamp}/{nonce}".encode(),
+                              hashlib.sha256).hexdigest()[:32]
+    return (f"From: alice@fake.test\r\nTo: {to}\r\nSubject: [e2e email monitoring] {token}\r\n"
+            f"Message-ID: <{stamp}.{nonce}.mail-e2e@fake.test>\r\nX-Mail-E2E-Probe: {token}\r\n"
+            f"\r\nprobe\r\n")
+
+
 def config_text(*routes, defaults=None):
     head = ""
     if defaults:

@@ -10,8 +10,6 @@ delete = false and sweep_after = 0 nothing may be removed, so the same
 messages stay there cycle after cycle: a window stuck on the oldest 64
 would never reach the late one.  Over three cycles it must be counted
 exactly once, and no preloaded message may be touched."""
-import hashlib
-import hmac
 import os
 import sys
 import tempfile
@@ -19,7 +17,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "fake"))
-from e2e import T, Stream, write_config, secret, parse_line  # noqa: E402
+from e2e import T, Stream, write_config, secret, parse_line, fake_route, provable_probe  # noqa: E402
 from fakemail import FakeMail  # noqa: E402
 
 PW = secret("window-Pw-8812")
@@ -27,50 +25,25 @@ ROUTE, USER, TO = "win", "bob", "bob@fake.test"
 TIMEOUT = 4
 
 
-def route_key(secret_pw):
-    labels = b"".join(x.encode() + b"\0" for x in ("mail-e2e-route-key/v1", ROUTE, USER, TO))
-    return hmac.new(secret_pw.encode(), hashlib.sha256(labels).digest(), hashlib.sha256).digest()
+def probe(stamp, nonce):
+    return provable_probe(PW, ROUTE, USER, TO, stamp, nonce)
 
 
-def probe(key, stamp, nonce):
-    token = hmac.new(key, f"mail-e2e-probe/v1/{stamp}/{nonce}".encode(), hashlib.sha256).hexdigest()[:32]
-    return (f"From: alice@fake.test\r\nTo: {TO}\r\nSubject: [e2e email monitoring] {token}\r\n"
-            f"Message-ID: <{stamp}.{nonce}.mail-e2e@fake.test>\r\nX-Mail-E2E-Probe: {token}\r\n"
-            f"\r\nprobe\r\n")
-
-
-key = route_key(PW)
 fake = FakeMail(f"user alice {PW}\nuser bob {PW}\n", tempfile.mkdtemp(prefix="me2e-fake."))
 now = int(time.time())
 n = 0
 for i in range(70):
     n += 1
-    fake.mailbox.add(probe(key, now - 600, f"{n:016x}"), when=now - 599, deleted=True)
+    fake.mailbox.add(probe(now - 600, f"{n:016x}"), when=now - 599, deleted=True)
 for i in range(69):
     n += 1
-    fake.mailbox.add(probe(key, now - 300, f"{n:016x}"), when=now - 299)
+    fake.mailbox.add(probe(now - 300, f"{n:016x}"), when=now - 299)
 n += 1
-fake.mailbox.add(probe(key, now - 200, f"{n:016x}"), when=now - 200 + 60)   # 60 s late
+fake.mailbox.add(probe(now - 200, f"{n:016x}"), when=now - 200 + 60)   # 60 s late
 before = [(m[0], m[2]) for m in fake.mailbox.msgs]
 
-cfg = write_config(f"""[{ROUTE}]
-from = alice@fake.test
-to = {TO}
-smtp_host = 127.0.0.1
-smtp_port = {fake.ports["SMTP_PORT"]}
-smtp_username = alice
-smtp_password = {PW}
-imap_host = 127.0.0.1
-imap_port = {fake.ports["IMAP_PORT"]}
-imap_username = {USER}
-imap_password = {PW}
-tls_ca = {fake.ca}
-timeout = {TIMEOUT}s
-poll_interval = 200ms
-check_junk = false
-delete = false
-sweep_after = 0
-""")
+cfg = write_config(fake_route(fake, ROUTE, PW, to=TO, imap_username=USER, timeout=f"{TIMEOUT}s",
+                              delete="false", sweep_after="0"))
 s = Stream(cfg, ["--trace"])
 T.ok(s.wait_ready(), "process ready")
 late = []
