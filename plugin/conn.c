@@ -240,8 +240,10 @@ static void on_server_line(struct conn_watch *w, const char *line)
 		w->ehlo_seen = true;
 		if (len >= 9 && (strncasecmp(line + 3, "-AUTH", 5) == 0 ||
 		                 strncasecmp(line + 3, " AUTH", 5) == 0) &&
-		    (line[8] == ' ' || line[8] == '='))
+		    (line[8] == ' ' || line[8] == '=')) {
 			w->auth_offered = true;
+			snprintf(w->auth_mechs, sizeof(w->auth_mechs), "%s", line + 9);
+		}
 		if (len >= 4 && line[0] == '2' && line[3] == ' ')
 			on_ehlo_done(w);
 	}
@@ -263,6 +265,7 @@ static void on_client_line(struct conn_watch *w, const char *line)
 		snprintf(w->last_verb, sizeof(w->last_verb), "%s", verb);
 	if (w->proto == CONN_SMTP && strcasecmp(w->last_verb, "EHLO") == 0) {
 		w->auth_offered = false;
+		w->auth_mechs[0] = '\0';
 		w->ehlo_seen = false;
 	}
 	conn_redact_client_line(w->proto, line, shown, sizeof(shown));

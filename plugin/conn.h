@@ -40,6 +40,7 @@ struct conn_watch {
 	int last_code;             /* SMTP reply code of that line, or 0 */
 	bool ehlo_seen;            /* an EHLO reply was read */
 	bool auth_offered;         /* SMTP: the last EHLO reply listed AUTH */
+	char auth_mechs[96];       /* SMTP: the mechanisms it listed */
 	bool body_sent;            /* SMTP: message data went out */
 	bool quit_sent;            /* QUIT/LOGOUT sent: later replies are not news */
 	int64_t t_final_reply_ns;  /* SMTP: monotonic time of the reply to the body */

@@ -145,6 +145,12 @@ static void classify(const struct smtp_send *s, CURLcode code, struct smtp_outco
 		char said[160];
 		if (s->route->smtp_username && w->ehlo_seen && !w->auth_offered)
 			snprintf(o->error, sizeof(o->error), "server offers no AUTH");
+		else if (code == CURLE_LOGIN_DENIED && strcasecmp(w->last_verb, "AUTH") != 0)
+			/* libcurl found no mechanism to use and sent nothing: not a
+			 * refused password, whatever "Login denied" suggests. */
+			snprintf(o->error, sizeof(o->error), "no usable AUTH mechanism: smtp_auth = %s, "
+			         "the server offers %s", s->route->smtp_auth ? s->route->smtp_auth : "AUTO",
+			         w->auth_mechs);
 		else if (w->last_code == 334 && conn_sasl_challenge_text(w->last_reply, said, sizeof(said)))
 			snprintf(o->error, sizeof(o->error), "AUTH refused: %s", said);
 		else if (w->last_code >= 400)
