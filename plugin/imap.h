@@ -5,13 +5,17 @@
  * the shared multi handle); from then on this module speaks IMAP itself over
  * curl_easy_send/recv, non-blocking, so one event loop serves every route:
  *
- *   CAPABILITY -> [junk role: LIST, find \Junk] -> SELECT (note UIDNEXT)
- *   -> scan earlier probes: UID SEARCH HEADER X-Mail-E2E-Probe "" + UID FETCH
- *      their Message-ID and INTERNALDATE; count late ones, delete the
- *      provably ours that are due (probe_id.h)      [caller sends meanwhile]
- *   -> NOOP + UID SEARCH ... HEADER X-Mail-E2E-Probe <token>
- *   -> IDLE until EXISTS (or sleep poll_interval) -> search again ...
- *   -> found: UID STORE \Deleted + UID EXPUNGE (UIDPLUS) -> LOGOUT
+ *   [CAPABILITY, unless the login reply stated them] -> [LIST: the junk
+ *   mailbox, Gmail's \Trash and \All] -> SELECT (note UIDNEXT; without one,
+ *   UID FETCH * (UID))
+ *   -> sweep of earlier probes (sweep.c): UID SEARCH ... UNDELETED HEADER
+ *      X-Mail-E2E-Probe "" + UID FETCH their Message-ID and INTERNALDATE;
+ *      count late ones, delete the provably ours that are due (on Gmail in
+ *      All Mail, through Trash)                    [caller sends meanwhile]
+ *   -> watch (watch.c): quick NOOPs for 3 s, then IDLE or polling; on an
+ *      EXISTS that grows the count, UID FETCH <new UIDs> of the probe header
+ *   -> found (found.c): UID STORE \Deleted + UID EXPUNGE (UIDPLUS), on
+ *      Gmail UID MOVE to \Trash and expunge there -> LOGOUT
  *
  * Contract:
  *  - imap_open() adds a connect transfer to `multi` and returns the session,
@@ -47,7 +51,7 @@ enum imap_state {
 	IMAP_CONNECTING,   /* libcurl is connecting and logging in */
 	IMAP_PREPARING,    /* CAPABILITY / SELECT under way */
 	IMAP_READY,        /* mailbox selected, UIDNEXT noted: send now */
-	IMAP_WATCHING,     /* searching for the token */
+	IMAP_WATCHING,     /* watching for the token */
 	IMAP_FOUND,        /* seen; deleting and logging out */
 	IMAP_FAILED,       /* see imap_outcome() */
 	IMAP_ABSENT,       /* junk role: the account has no junk mailbox */
@@ -62,7 +66,7 @@ struct imap_outcome {
 	enum result_class result;  /* for IMAP_FAILED */
 	char error[RESULT_ERROR_MAX];
 	bool logged_in;            /* libcurl's connect and login succeeded */
-	int tries;                 /* searches sent */
+	int tries;                 /* checks (FETCH of new messages) sent */
 	int64_t t_found_ns;        /* monotonic moment the probe was seen */
 	int64_t t_ready_ns;        /* mailbox selected */
 	bool used_idle;

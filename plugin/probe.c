@@ -3,7 +3,7 @@
  *
  * IMAP goes first: the mailbox is selected and UIDNEXT noted before the
  * message is sent, so only messages newer than the send can count, and the
- * search can start the moment SMTP has its final reply.
+ * watch can start the moment SMTP has its final reply.
  *
  * With check_junk a second IMAP session watches the junk mailbox the same
  * way.  It is a bystander: where it is found decides the `mailbox` tag, but

@@ -48,7 +48,7 @@ struct probe_result {
 	double t_smtp_start;           /* SMTP connect begins */
 	double t_smtp_done;            /* final reply after DATA read */
 	double t_imap_start;           /* IMAP connect begins */
-	double t_imap_search_start;    /* IMAP ready (mailbox selected), searching */
+	double t_imap_search_start;    /* SMTP accepted: watching the mailbox begins */
 	double t_found;                /* probe seen in the mailbox */
 	double t_end;                  /* result known */
 	double queue_time;             /* seconds the route waited for its turn at a
@@ -56,7 +56,7 @@ struct probe_result {
 	                                  its own start, which the offsets count
 	                                  from; 0: none */
 
-	int tries;                     /* searches made; < 0: IMAP not reached */
+	int tries;                     /* checks made; < 0: IMAP not reached */
 	int smtp_code;                 /* last SMTP reply code; < 0: none read */
 	int late;                      /* earlier probes that arrived after their
 	                                  timeout, counted now; < 0: not looked */
