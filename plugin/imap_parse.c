@@ -195,8 +195,7 @@ static bool only_blanks(const char *p)
 	return *p == '\0';
 }
 
-/* Parse a decimal uint32 at *p, advancing it; false on none or overflow. */
-static bool parse_u32(const char **p, uint32_t *out)
+bool imap_parse_u32(const char **p, uint32_t *out)
 {
 	const char *s = *p;
 	uint64_t v = 0;
@@ -222,7 +221,7 @@ bool imap_parse_exists(const char *text, uint32_t *n)
 	if (strncmp(p, "* ", 2) != 0)
 		return false;
 	p += 2;
-	if (!parse_u32(&p, &v) || *p != ' ')
+	if (!imap_parse_u32(&p, &v) || *p != ' ')
 		return false;
 	p++;
 	if (strncasecmp(p, "EXISTS", 6) != 0 || !only_blanks(p + 6))
@@ -239,7 +238,7 @@ bool imap_parse_code_number(const char *rest, const char *name, uint32_t *out)
 	if (*p != '[' || strncasecmp(p + 1, name, nl) != 0 || p[1 + nl] != ' ')
 		return false;
 	p += 2 + nl;
-	if (!parse_u32(&p, out) || *p != ']')
+	if (!imap_parse_u32(&p, out) || *p != ']')
 		return false;
 	return true;
 }
@@ -258,7 +257,7 @@ bool imap_parse_search(const char *text, uint32_t *uids, size_t max, size_t *cou
 		p++;
 		if (*p == '(' || only_blanks(p))   /* (MODSEQ ...) is not ours */
 			break;
-		if (!parse_u32(&p, &v))
+		if (!imap_parse_u32(&p, &v))
 			return false;
 		if (n < max)
 			uids[n++] = v;
@@ -326,7 +325,7 @@ bool imap_capability_has(const char *text, const char *cap)
 /* A "quoted" string or a {n} literal (kept inline) at *p, as the span of
  * its raw content (a quoted one with its backslashes); *p moves past it.
  * False if *p starts neither, or the text ends inside it. */
-static bool string_span(const char **p, const char **val, size_t *len)
+bool imap_string_span(const char **p, const char **val, size_t *len)
 {
 	const char *s = *p;
 
@@ -342,7 +341,7 @@ static bool string_span(const char **p, const char **val, size_t *len)
 	} else if (*s == '{') {
 		uint32_t n;
 		s++;
-		if (!parse_u32(&s, &n))
+		if (!imap_parse_u32(&s, &n))
 			return false;
 		if (*s == '+')
 			s++;
@@ -367,7 +366,7 @@ static bool parse_astring(const char **p, char *dst, size_t dstlen)
 
 	if (*s == '"' || *s == '{') {
 		bool quoted = *s == '"';
-		if (!string_span(&s, &val, &len))
+		if (!imap_string_span(&s, &val, &len))
 			return false;
 		for (size_t i = 0; i < len; i++) {
 			if (quoted && val[i] == '\\' && i + 1 < len)
@@ -426,12 +425,12 @@ static bool parse_uid_set(const char **p, uint32_t *uids, size_t max, size_t *co
 	*count = 0;
 	for (;;) {
 		uint32_t lo, hi;
-		if (!parse_u32(&s, &lo))
+		if (!imap_parse_u32(&s, &lo))
 			return false;
 		hi = lo;
 		if (*s == ':') {
 			s++;
-			if (!parse_u32(&s, &hi))
+			if (!imap_parse_u32(&s, &hi))
 				return false;
 		}
 		if (hi < lo) {
@@ -459,7 +458,7 @@ bool imap_parse_copyuid(const char *rest, uint32_t *uids, size_t max, size_t *co
 	if (!p || strncasecmp(p + 1, "COPYUID ", 8) != 0)
 		return false;
 	p += 9;
-	if (!parse_u32(&p, &validity) || *p++ != ' ' ||
+	if (!imap_parse_u32(&p, &validity) || *p++ != ' ' ||
 	    !parse_uid_set(&p, src, 1, &nsrc) || *p++ != ' ' ||
 	    !parse_uid_set(&p, uids, max, count) || *p != ']') {
 		*count = 0;
@@ -468,173 +467,30 @@ bool imap_parse_copyuid(const char *rest, uint32_t *uids, size_t max, size_t *co
 	return true;
 }
 
-/* "25-Nov-2026 14:00:00 +0100" -> Unix seconds. */
-static bool parse_internaldate(const char *s, int64_t *out)
-{
-	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
-	struct tm tm;
-	char mon[4];
-	int day, year, hh, mm, ss, zone, consumed = 0;
-	char sign;
-	const char *m;
-
-	memset(&tm, 0, sizeof(tm));
-	while (*s == ' ')
-		s++;
-	if (sscanf(s, "%2d-%3s-%4d %2d:%2d:%2d %c%4d%n", &day, mon, &year, &hh, &mm, &ss,
-	           &sign, &zone, &consumed) != 8 || consumed == 0 || (sign != '+' && sign != '-'))
-		return false;
-	m = strstr(months, mon);
-	if (!m || strlen(mon) != 3 || (m - months) % 3 != 0 || day < 1 || day > 31 ||
-	    year < 1970 || year > 9999 || hh > 23 || mm > 59 || ss > 60 || zone > 1459 || zone < 0)
-		return false;
-	tm.tm_mday = day;
-	tm.tm_mon = (int)((m - months) / 3);
-	tm.tm_year = year - 1900;
-	tm.tm_hour = hh;
-	tm.tm_min = mm;
-	tm.tm_sec = ss;
-	*out = (int64_t)timegm(&tm) - (sign == '-' ? -1 : 1) * (int64_t)((zone / 100) * 3600 + (zone % 100) * 60);
-	return true;
-}
-
-/* The value of header field `name` (with its colon) in a header block of
- * len bytes whose line ends the reader turned into blanks: the first word
- * after a field name that starts the block or follows a blank; at most
- * dstlen-1 bytes, "" when absent. */
-static void header_word(const char *block, size_t len, const char *name,
-                        char *dst, size_t dstlen)
-{
-	size_t nl = strlen(name), i, n = 0;
-
-	dst[0] = '\0';
-	for (i = 0; i + nl <= len; i++)
-		if ((i == 0 || block[i - 1] == ' ') && strncasecmp(block + i, name, nl) == 0)
-			break;
-	if (i + nl > len)
-		return;
-	for (i += nl; i < len && block[i] == ' '; i++)
-		;
-	while (i < len && block[i] != ' ' && block[i] != ')' && n + 1 < dstlen)
-		dst[n++] = block[i++];
-	dst[n] = '\0';
-}
-
-/* One FETCH item value at *p: a number or atom, NIL, a "quoted" string, a
- * {n} literal (whose n bytes the reader kept inline), or a parenthesised
- * list (skipped whole, strings and literals inside included).  val and len
- * give the content of a string or literal, else the atom.  False where
- * the text ends inside the value (a truncated response). */
-static bool fetch_value(const char **p, const char **val, size_t *len)
-{
-	const char *s = *p;
-	int depth = 0;
-
-	do {
-		if (*s == '(') {
-			depth++;
-			s++;
-		} else if (*s == ')' && depth > 0) {
-			depth--;
-			s++;
-		} else if (*s == '"' || *s == '{') {
-			if (!string_span(&s, val, len))
-				return false;
-		} else if (*s == ' ') {
-			s++;
-		} else if (*s == '\0') {
-			return false;
-		} else {
-			*val = s;
-			while (*s && *s != ' ' && *s != '(' && *s != ')')
-				s++;
-			*len = (size_t)(s - *val);
-		}
-	} while (depth > 0);
-	*p = s;
-	return true;
-}
-
-/* One FETCH item name: an atom, with a [section] (which may hold blanks and
- * parentheses) and a <partial> where present. */
-static bool fetch_item_name(const char **p, char *dst, size_t dstlen)
-{
-	const char *s = *p;
-	size_t n = 0;
-
-	while (*s && *s != ' ' && *s != ')' && *s != '(') {
-		char close = *s == '[' ? ']' : *s == '<' ? '>' : '\0';
-		if (n + 1 < dstlen)
-			dst[n++] = *s;
-		s++;
-		if (close) {
-			for (; *s && *s != close; s++)
-				if (n + 1 < dstlen)
-					dst[n++] = *s;
-			if (*s != close)
-				return false;
-			if (n + 1 < dstlen)
-				dst[n++] = *s;
-			s++;
-		}
-	}
-	dst[n] = '\0';
-	*p = s;
-	return n > 0;
-}
-
-static void fetch_take(struct imap_fetched *out, const char *name, const char *val, size_t len)
-{
-	char tmp[64];
-
-	if (strcasecmp(name, "UID") == 0) {
-		const char *q = tmp;
-		uint32_t uid;
-		snprintf(tmp, sizeof(tmp), "%.*s", (int)(len < 63 ? len : 63), val);
-		if (parse_u32(&q, &uid) && *q == '\0' && uid > 0) {
-			out->uid = uid;
-			out->has_uid = true;
-		}
-	} else if (strcasecmp(name, "INTERNALDATE") == 0) {
-		snprintf(tmp, sizeof(tmp), "%.*s", (int)(len < 63 ? len : 63), val);
-		out->has_date = parse_internaldate(tmp, &out->internaldate);
-	} else if (strncasecmp(name, "BODY[HEADER.FIELDS", 18) == 0) {
-		out->has_header = true;
-		header_word(val, len, "X-Mail-E2E-Probe:", out->token, sizeof(out->token));
-		header_word(val, len, "Message-ID:", out->message_id, sizeof(out->message_id));
-	}
-}
-
-bool imap_parse_fetch_probe(const char *text, struct imap_fetched *out)
+bool imap_parse_status_uidnext(const char *text, uint32_t *uidnext)
 {
 	const char *p = text;
-	uint32_t seq;
+	char name[8];
 
-	memset(out, 0, sizeof(*out));
-	if (strncmp(p, "* ", 2) != 0)
+	if (strncasecmp(p, "* STATUS ", 9) != 0)
 		return false;
-	p += 2;
-	if (!parse_u32(&p, &seq) || strncasecmp(p, " FETCH (", 8) != 0)
+	p += 9;
+	if (!parse_astring(&p, name, sizeof(name)))
 		return false;
-	p += 8;
-	/* Items in order, each value skipped by its own syntax, so a header
-	 * literal that holds "UID 42" can never be read as the message's UID. */
-	for (;;) {
-		char name[64];
-		const char *val = "";
-		size_t len = 0;
-
+	while (*p == ' ')
+		p++;
+	if (*p++ != '(')
+		return false;
+	while (*p && *p != ')') {
+		char item[16];
 		while (*p == ' ')
 			p++;
-		if (*p == ')' || *p == '\0')
-			break;
-		if (!fetch_item_name(&p, name, sizeof(name)))
-			break;
-		while (*p == ' ')
+		next_atom(&p, item, sizeof(item));
+		if (strcasecmp(item, "UIDNEXT") == 0)
+			return imap_parse_u32(&p, uidnext) && (*p == ' ' || *p == ')');
+		/* Any other value (HIGHESTMODSEQ may pass 32 bits): skipped. */
+		while (*p && *p != ' ' && *p != ')')
 			p++;
-		if (!fetch_value(&p, &val, &len))
-			break;
-		fetch_take(out, name, val, len);
 	}
-	return out->has_uid && out->has_header;
+	return false;
 }

@@ -89,7 +89,18 @@ bool imap_parse_list(const char *text, unsigned *attrs, char *name, size_t namel
 bool imap_parse_copyuid(const char *rest, uint32_t *uids, size_t max, size_t *count);
 
 
-/* One reply to UID FETCH (UID [INTERNALDATE] BODY.PEEK[HEADER.FIELDS
+/* "* STATUS Junk (UIDNEXT 42 MESSAGES 3)" (the name quoted, a literal or
+ * an atom): the UIDNEXT value.  False if text is no STATUS response or
+ * carries no UIDNEXT. */
+bool imap_parse_status_uidnext(const char *text, uint32_t *uidnext);
+
+/* Building blocks shared by imap_parse.c and imap_fetch.c: a decimal
+ * uint32 at *p (false on none or overflow), and a "quoted" string or {n}
+ * literal kept inline, as the span of its raw content; both advance *p. */
+bool imap_parse_u32(const char **p, uint32_t *out);
+bool imap_string_span(const char **p, const char **val, size_t *len);
+
+/* imap_fetch.c: one reply to UID FETCH (UID [INTERNALDATE] BODY.PEEK[HEADER.FIELDS
  * (X-Mail-E2E-Probe [Message-ID])]).  Items are read in order at the top
  * level of the FETCH list, each value skipped by its own syntax (a literal
  * by its length), so nothing inside a header block is ever taken for an

@@ -21,6 +21,7 @@ static int on_response(void *ctx, const char *text, bool truncated)
 	imap_parse_response(text, &r);
 	imap_parse_exists(text, &n);
 	imap_parse_code_number(r.rest, "UIDNEXT", &n);
+	imap_parse_status_uidnext(text, &n);
 	imap_parse_search(text, uids, 16, &count);
 	if (count > 16)
 		abort();

@@ -19,7 +19,7 @@ INIH="$(pkg-config --cflags --libs inih)"
 
 # target name -> sources
 declare -A SOURCES=(
-	[imap]="tests/fuzz/fuzz_imap.c plugin/imap_parse.c plugin/imap_utf7.c"
+	[imap]="tests/fuzz/fuzz_imap.c plugin/imap_parse.c plugin/imap_fetch.c plugin/imap_utf7.c"
 	[config]="tests/fuzz/fuzz_config.c plugin/config.c plugin/parse.c plugin/log.c plugin/probe_id.c plugin/sha256.c plugin/token_file.c plugin/imap_utf7.c"
 	[smtp_trace]="tests/fuzz/fuzz_smtp.c plugin/conn.c plugin/log.c plugin/clock.c"
 )

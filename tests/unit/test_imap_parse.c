@@ -335,6 +335,32 @@ static void test_copyuid(void)
 	}
 }
 
+static void test_status(void)
+{
+	static const struct { const char *text; bool ok; uint32_t uidnext; } rows[] = {
+		{ "* STATUS Junk (UIDNEXT 42 MESSAGES 3)", true, 42 },
+		{ "* STATUS \"Junk\" (MESSAGES 3 UIDNEXT 7)", true, 7 },
+		{ "* status \"[Gmail]/Spam\" (uidnext 9)", true, 9 },
+		{ "* STATUS \"a (UIDNEXT 5) b\" (UIDNEXT 6)", true, 6 },      /* name holds the words */
+		{ "* STATUS {4}Junk (UIDNEXT 8)", true, 8 },                    /* literal, inline */
+		{ "* STATUS Junk (HIGHESTMODSEQ 18446744073709551615 UIDNEXT 11)", true, 11 },
+		{ "* STATUS Junk (UIDNEXT 12) ", true, 12 },                    /* trailing blank */
+		{ "* STATUS Junk (MESSAGES 3)", false, 0 },
+		{ "* STATUS Junk (UIDNEXT x)", false, 0 },
+		{ "* STATUS Junk (UIDNEXT 99999999999)", false, 0 },
+		{ "* STATUS Junk UIDNEXT 5", false, 0 },
+		{ "* STATUS Junk (UIDNEXT 5", false, 0 },                       /* cut short */
+		{ "* LIST () \"/\" Junk", false, 0 },
+		{ "* STATUS", false, 0 },
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		uint32_t n = 0;
+		bool ok = imap_parse_status_uidnext(rows[i].text, &n);
+		CHECK(ok == rows[i].ok && (!ok || n == rows[i].uidnext), "STATUS '%s' -> ok=%d uidnext=%u",
+		      rows[i].text, ok, n);
+	}
+}
+
 static void test_utf7(void)
 {
 	static const struct { const char *in; const char *out; } rows[] = {
@@ -361,6 +387,7 @@ static void test_utf7(void)
 int main(void)
 {
 	test_copyuid();
+	test_status();
 	test_utf7();
 	test_list();
 	test_fetch();
