@@ -53,6 +53,7 @@ void session_on_found(struct imap_session *s, int64_t now)
 	s->found = true;
 	ledger_note_found(s->route->ledger, s->token);
 	s->res.t_found_ns = s->check_news_ns > s->t_watch_ns ? s->check_news_ns : now;
+	s->res.found_uid = s->found_uids[0];
 	s->close_by_ns = session_cleanup_bound(s, now, now + CLEANUP_NS);
 	if (!s->route->delete_found) {
 		session_logout(s);

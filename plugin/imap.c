@@ -161,89 +161,19 @@ void session_select(struct imap_session *s, const char *mailbox, enum phase next
 	session_send(s, next, "SELECT", "SELECT %s", mbox);
 }
 
-/* --- preparing the mailbox ---------------------------------------------- */
-
-/* LIST is needed to find the junk mailbox (junk role, no name given) and,
- * on Gmail, the \Trash mailbox probes are deleted through. */
-static bool needs_list(const struct imap_session *s)
-{
-	return !s->mailbox[0] || (s->is_gmail && s->role == IMAP_ROLE_INBOX);
-}
-
-/* SELECT is done and UIDNEXT known: the send may go, the sweep begins. */
-static void mailbox_ready(struct imap_session *s, int64_t now)
-{
-	if (s->uidnext == 0)
-		s->uidnext = 1;   /* no UIDNEXT: the unique token still guards */
-	s->res.t_ready_ns = now;
-	s->scan_next = s->uidnext;
-	sweep_start(s);
-}
-
-static void after_capabilities(struct imap_session *s)
-{
-	if (needs_list(s))
-		session_send(s, PH_LIST, "LIST", "LIST \"\" \"*\"");
-	else
-		session_select(s, s->mailbox, PH_SELECT);
-}
-
-static void on_prepare_tagged(struct imap_session *s, const struct imap_response *r, int64_t now)
-{
-	bool ok = r->status == IMAP_ST_OK;
-
-	switch (s->phase) {
-	case PH_CAPABILITY:
-		after_capabilities(s);
-		break;
-	case PH_LIST:
-		if (s->mailbox[0]) {
-			if (!ok)
-				log_debug("%s: LIST refused: Gmail's Trash unknown", s->watch.label);
-			session_select(s, s->mailbox, PH_SELECT);
-			break;
-		}
-		log_debug("%s: %s", s->watch.label, ok ? "no mailbox marked \\Junk: not watched"
-		          : "LIST refused: junk mailbox not watched");
-		s->absent = true;
-		session_logout(s);
-		break;
-	case PH_SELECT:
-		if (!ok) {
-			session_fail(s, RESULT_IMAP_ERROR, "SELECT %s: %s %s", s->mailbox,
-			             r->status == IMAP_ST_NO ? "NO" : r->status == IMAP_ST_BAD ? "BAD" : "failed",
-			             r->rest);
-			break;
-		}
-		if (s->uidnext == 0 && s->exists > 0) {
-			/* No [UIDNEXT] in SELECT (Courier): the highest UID tells it. */
-			session_send(s, PH_UIDNEXT, "FETCH", "UID FETCH * (UID)");
-			break;
-		}
-		mailbox_ready(s, now);
-		break;
-	case PH_UIDNEXT:
-		if (!ok)
-			log_debug("%s: no UIDNEXT and UID FETCH * refused: only the token guards", s->watch.label);
-		mailbox_ready(s, now);
-		break;
-	default:
-		break;
-	}
-}
-
 static void on_tagged(struct imap_session *s, const struct imap_response *r, int64_t now)
 {
 	switch (s->phase) {
-	case PH_CAPABILITY: case PH_LIST: case PH_SELECT: case PH_UIDNEXT:
-		on_prepare_tagged(s, r, now);
+	case PH_CAPABILITY: case PH_LIST: case PH_SELECT: case PH_UIDNEXT: case PH_JUNK_STATUS:
+		prepare_on_tagged(s, r, now);
 		break;
 	case PH_SCAN_SELECT: case PH_SCAN_SEARCH: case PH_SCAN_FETCH: case PH_SCAN_STORE:
 	case PH_SCAN_EXPUNGE: case PH_SCAN_MOVE: case PH_SCAN_TRASH_SELECT:
 	case PH_SCAN_TRASH_STORE: case PH_SCAN_TRASH_EXPUNGE: case PH_RESELECT:
 		sweep_on_tagged(s, r);
 		break;
-	case PH_NOOP: case PH_CHECK: case PH_IDLE_START: case PH_IDLING: case PH_IDLE_DONE:
+	case PH_NOOP: case PH_CHECK: case PH_PEEK: case PH_IDLE_START: case PH_IDLING:
+	case PH_IDLE_DONE:
 		watch_on_tagged(s, r, now);
 		break;
 	case PH_LOGOUT:
@@ -288,21 +218,6 @@ static void note_count(struct imap_session *s, const char *text, int64_t now)
 	}
 }
 
-static void note_list(struct imap_session *s, const char *text)
-{
-	unsigned attrs;
-	char name[sizeof(s->mailbox)];
-
-	if (!imap_parse_list(text, &attrs, name, sizeof(name)))
-		return;
-	if (s->role == IMAP_ROLE_JUNK && !s->mailbox[0] && (attrs & IMAP_LIST_JUNK))
-		snprintf(s->mailbox, sizeof(s->mailbox), "%s", name);
-	if (s->role == IMAP_ROLE_INBOX && !s->trash[0] && (attrs & IMAP_LIST_TRASH))
-		snprintf(s->trash, sizeof(s->trash), "%s", name);
-	if (s->role == IMAP_ROLE_INBOX && !s->allmail[0] && (attrs & IMAP_LIST_ALL))
-		snprintf(s->allmail, sizeof(s->allmail), "%s", name);
-}
-
 static void on_untagged(struct imap_session *s, const char *text,
                         const struct imap_response *r, int64_t now)
 {
@@ -317,19 +232,10 @@ static void on_untagged(struct imap_session *s, const char *text,
 	}
 	if (imap_is_capability(text))
 		note_capabilities(s, text);
-	if (imap_parse_code_number(r->rest, "UIDNEXT", &n) && s->phase == PH_SELECT)
-		s->uidnext = n;
-	if (s->phase == PH_UIDNEXT) {
-		struct imap_fetched f;
-		imap_parse_fetch_probe(text, &f);
-		if (f.has_uid && f.uid + 1 > s->uidnext)
-			s->uidnext = f.uid + 1;
-	}
+	prepare_on_untagged(s, text, r);
 	if (imap_parse_code_number(r->rest, "UIDNEXT", &n) && s->phase == PH_SCAN_SELECT)
 		s->scan_next = n;
 	note_count(s, text, now);
-	if (s->phase == PH_LIST)
-		note_list(s, text);
 	if ((s->phase == PH_MOVE || s->phase == PH_SCAN_MOVE) &&
 	    imap_parse_copyuid(r->rest, s->trash_uids, IMAP_MAX_FOUND, &count))
 		s->n_trash = count;     /* MOVE sends COPYUID untagged (RFC 6851) */
@@ -340,7 +246,7 @@ static void on_untagged(struct imap_session *s, const char *text,
 				s->trash_uids[s->n_trash++] = uids[i];
 	}
 	sweep_on_untagged(s, text);
-	watch_on_untagged(s, text);
+	watch_on_untagged(s, text, now);
 }
 
 struct feed_ctx {
@@ -427,9 +333,12 @@ struct imap_session *imap_open(CURLM *multi, const struct route *r, enum imap_ro
 	s->route = r;
 	s->role = role;
 	s->deadline_ns = clock_mono_ns() + timeout_ms * NS_PER_MS;
-	/* The config checked the name is UTF-8; IMAP wants modified UTF-7. */
-	if (name && imap_utf7_encode(name, s->mailbox, sizeof(s->mailbox)) < 0) {
-		snprintf(err, errlen, "mailbox name too long or not UTF-8: %.60s", name);
+	/* The config checked the names are UTF-8; IMAP wants modified UTF-7. */
+	if ((name && imap_utf7_encode(name, s->mailbox, sizeof(s->mailbox)) < 0) ||
+	    (role == IMAP_ROLE_INBOX && r->check_junk && r->imap_junk_mailbox &&
+	     imap_utf7_encode(r->imap_junk_mailbox, s->junk, sizeof(s->junk)) < 0)) {
+		snprintf(err, errlen, "mailbox name too long or not UTF-8: %.60s",
+		         name && !s->mailbox[0] ? name : r->imap_junk_mailbox);
 		free(s);
 		return NULL;
 	}
@@ -518,7 +427,7 @@ void imap_connected(struct imap_session *s, CURLcode code)
 	if (s->watch.login_caps[0] && imap_is_capability(s->watch.login_caps)) {
 		/* The login reply said what the server offers: no need to ask. */
 		note_capabilities(s, s->watch.login_caps);
-		after_capabilities(s);
+		prepare_begin(s);
 		return;
 	}
 	session_send(s, PH_CAPABILITY, "CAPABILITY", "CAPABILITY");
@@ -526,24 +435,61 @@ void imap_connected(struct imap_session *s, CURLcode code)
 
 void imap_watch(struct imap_session *s, const char *token)
 {
-	if (s->failed || s->absent || s->phase < PH_SCAN_SELECT || s->phase > PH_READY)
+	if (s->failed || s->absent || s->phase > PH_READY)
 		return;
 	snprintf(s->token, sizeof(s->token), "%s", token);
+	if (s->phase < PH_SCAN_SELECT)
+		return;   /* still preparing (a junk session opened late): the sweep starts the watch */
 	log_debug("%s: waiting with %s", s->watch.label, watch_describe(s));
 	if (s->phase == PH_READY)
 		watch_begin(s, clock_mono_ns());
 	/* else the sweep of earlier probes is finishing; it starts the watch */
 }
 
+bool imap_junk_status(const struct imap_session *s, const char **name, uint32_t *uidnext)
+{
+	if (s->role != IMAP_ROLE_INBOX || !s->junk[0] || !s->junk_next)
+		return false;
+	*name = s->junk;
+	*uidnext = s->junk_next;
+	return true;
+}
+
+void imap_peek_junk(struct imap_session *s, bool on)
+{
+	s->junk_peek = on && s->junk[0] && s->junk_next;
+}
+
+bool imap_junk_moved(const struct imap_session *s, int64_t *when, uint32_t *uidnext)
+{
+	if (!s->junk_moved_ns)
+		return false;
+	*when = s->junk_moved_ns;
+	*uidnext = s->junk_seen;
+	return true;
+}
+
+void imap_junk_target(struct imap_session *s, const char *mailbox, uint32_t floor)
+{
+	snprintf(s->mailbox, sizeof(s->mailbox), "%s", mailbox);
+	s->floor = floor;
+}
+
 void imap_finish(struct imap_session *s, int64_t now, int64_t until)
 {
 	if (s->found || s->phase == PH_CLOSED || s->phase == PH_LOGOUT)
 		return;
+	s->close_by_ns = session_cleanup_bound(s, now, until);
+	if (s->role == IMAP_ROLE_JUNK && s->phase <= PH_RESELECT && !s->failed) {
+		/* The junk mailbox is opened only when it must be swept or was
+		 * seen to grow: finish that sweep (bounded), then log out. */
+		s->finishing = true;
+		return;
+	}
 	if (s->phase == PH_CONNECTING || s->fd == CURL_SOCKET_BAD) {
 		s->phase = PH_CLOSED;
 		return;
 	}
-	s->close_by_ns = session_cleanup_bound(s, now, until);
 	if (s->phase >= PH_SCAN_SELECT && s->phase <= PH_RESELECT) {
 		s->finishing = true;   /* let the sweep finish, then log out */
 		return;
@@ -555,6 +501,8 @@ void imap_finish(struct imap_session *s, int64_t now, int64_t until)
 
 void imap_step(struct imap_session *s, int64_t now)
 {
+	if (s->phase == PH_CONNECTING && s->close_by_ns && now >= s->close_by_ns)
+		s->phase = PH_CLOSED;   /* finishing, and the connect is not even done */
 	if (s->phase == PH_CONNECTING || s->phase == PH_CLOSED)
 		return;
 	flush_out(s);
@@ -593,7 +541,8 @@ enum imap_state imap_state(const struct imap_session *s)
 	case PH_CAPABILITY:
 	case PH_LIST:
 	case PH_SELECT:
-	case PH_UIDNEXT: return IMAP_PREPARING;
+	case PH_UIDNEXT:
+	case PH_JUNK_STATUS: return IMAP_PREPARING;
 	case PH_SCAN_SELECT: case PH_SCAN_SEARCH: case PH_SCAN_FETCH: case PH_SCAN_STORE:
 	case PH_SCAN_EXPUNGE: case PH_SCAN_MOVE: case PH_SCAN_TRASH_SELECT:
 	case PH_SCAN_TRASH_STORE: case PH_SCAN_TRASH_EXPUNGE: case PH_RESELECT:

@@ -42,6 +42,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 #include <curl/curl.h>
 
 #include "config.h"
@@ -68,6 +69,7 @@ struct imap_outcome {
 	bool logged_in;            /* libcurl's connect and login succeeded */
 	int tries;                 /* checks (FETCH of new messages) sent */
 	int64_t t_found_ns;        /* monotonic moment the probe was seen */
+	uint32_t found_uid;        /* its UID */
 	int64_t t_ready_ns;        /* mailbox selected */
 	bool used_idle;
 	char tls_version[16];
@@ -85,6 +87,25 @@ void imap_connected(struct imap_session *s, CURLcode code);
 
 /* Start looking for token (the message was just accepted). */
 void imap_watch(struct imap_session *s, const char *token);
+
+/* The junk mailbox, seen from the inbox session (check_junk).  Once the
+ * session is READY: the junk mailbox it found (modified UTF-7) and its
+ * UIDNEXT before the send; false if none is watched. */
+bool imap_junk_status(const struct imap_session *s, const char **name, uint32_t *uidnext);
+/* Peek at it with STATUS during the watch (on), or stop. */
+void imap_peek_junk(struct imap_session *s, bool on);
+/* A peek saw it grow: when (monotonic ns) and its UIDNEXT then. */
+bool imap_junk_moved(const struct imap_session *s, int64_t *when, uint32_t *uidnext);
+/* A junk session: the mailbox to select (modified UTF-7) and the UIDNEXT
+ * the inbox session noted before the send, from which its checks start.
+ * Call right after imap_open(). */
+void imap_junk_target(struct imap_session *s, const char *mailbox, uint32_t floor);
+
+/* Must a junk session sweep the junk mailbox this cycle?  Yes, unless the
+ * last sweep there was whole, nothing arrived since (its UIDNEXT is the
+ * same) and no probe of ours left there is due yet. */
+struct probe_ledger;
+bool sweep_junk_due(const struct probe_ledger *l, uint32_t junk_uidnext, time_t now);
 
 /* Stop: the probe has its result (or was abandoned); log out politely if the
  * connection is usable, bounded by `until` (monotonic ns). */

@@ -3,14 +3,17 @@
  * that speak on it and by nobody else:
  *
  *   imap.c   the session: connect hand-over, I/O, untagged data in every
- *            state, preparing the mailbox, logout
+ *            state, logout
+ *   prepare.c  from login to the selected mailbox: CAPABILITY, LIST,
+ *            SELECT, the junk mailbox's UIDNEXT
  *   found.c  deleting the found probe (on Gmail through Trash)
  *   sweep.c  earlier probes in the mailbox: late ones, duplicates, leftovers
  *   watch.c  how the mailbox is watched for the token: quick NOOPs, then IDLE
- *            or polling, and the FETCH that checks what is new
+ *            or polling, the FETCH that checks what is new, and STATUS
+ *            peeks at the junk mailbox
  *
  * Each tagged reply goes to the module that owns the phase it answers
- * (sweep_on_tagged, watch_on_tagged); they call back into imap.c only
+ * (prepare_on_tagged, sweep_on_tagged, watch_on_tagged); they call back into imap.c only
  * through the functions declared here.  All memory is the session's.
  */
 #ifndef MAIL_E2E_IMAP_SESSION_H
@@ -27,12 +30,12 @@
 #define IMAP_SCAN_MAX 64      /* earlier probes examined per cycle; the rest rotate */
 
 enum phase {
-	PH_CONNECTING, PH_CAPABILITY, PH_LIST, PH_SELECT, PH_UIDNEXT,
+	PH_CONNECTING, PH_CAPABILITY, PH_LIST, PH_SELECT, PH_UIDNEXT, PH_JUNK_STATUS,
 	PH_SCAN_SELECT, PH_SCAN_SEARCH, PH_SCAN_FETCH, PH_SCAN_STORE, PH_SCAN_EXPUNGE,
 	PH_SCAN_MOVE, PH_SCAN_TRASH_SELECT, PH_SCAN_TRASH_STORE, PH_SCAN_TRASH_EXPUNGE,
 	PH_RESELECT,
 	PH_READY,
-	PH_NOOP, PH_CHECK, PH_IDLE_START, PH_IDLING, PH_IDLE_DONE, PH_SLEEP,
+	PH_NOOP, PH_CHECK, PH_PEEK, PH_IDLE_START, PH_IDLING, PH_IDLE_DONE, PH_SLEEP,
 	PH_STORE, PH_EXPUNGE, PH_MOVE, PH_TRASH_SELECT, PH_TRASH_FIND,
 	PH_TRASH_STORE, PH_TRASH_EXPUNGE,
 	PH_LOGOUT, PH_CLOSED,
@@ -73,6 +76,16 @@ struct imap_session {
 	bool exists_known;
 	bool changed;               /* EXISTS grew since the last check went out */
 
+	/* the junk mailbox, seen from the inbox session (prepare.c, watch.c) */
+	char junk[256];             /* to STATUS (modified UTF-7), "" none */
+	uint32_t junk_next;         /* its UIDNEXT before the send, 0: unknown */
+	uint32_t junk_seen;         /* its UIDNEXT as last seen */
+	bool junk_peek;             /* STATUS it during the watch */
+	int64_t junk_moved_ns;      /* a STATUS first showed it grew, 0: not yet */
+	int64_t next_peek_ns;
+	unsigned peek_step;
+	uint32_t floor;             /* junk role: the UIDNEXT the inbox session noted */
+
 	/* the watch (watch.c) */
 	char token[33];
 	uint32_t check_from;        /* next UID a check looks at */
@@ -84,8 +97,8 @@ struct imap_session {
 	int64_t t_watch_ns;         /* watching began (the SMTP reply) */
 	int64_t t_last_exists_ns;   /* last EXISTS that grew the count */
 	int64_t t_last_check_ns;
+	int64_t t_last_noop_ns;     /* IDLE is left for a NOOP some time after it */
 	int64_t next_poll_ns;
-	int64_t idle_since_ns;
 	int64_t close_by_ns;        /* cleanup / logout bound, 0: none */
 
 	/* earlier probes (sweep.c) */
@@ -95,6 +108,8 @@ struct imap_session {
 	size_t n_scan;
 	uint32_t drop_uids[IMAP_SCAN_MAX];
 	size_t n_drop;
+	bool sweep_trouble;         /* something was left to look at again */
+	int64_t sweep_due_at;       /* Unix seconds the first probe of ours left becomes due */
 
 	/* the found probe's copies in Gmail's Trash (from COPYUID) */
 	uint32_t trash_uids[IMAP_MAX_FOUND];
@@ -115,6 +130,11 @@ void session_uid_list(const uint32_t *uids, size_t count, char *dst, size_t dstl
 void session_select(struct imap_session *s, const char *mailbox, enum phase next);
 void session_quote(const char *in, char *dst, size_t dstlen);   /* an IMAP quoted string */
 
+/* prepare.c: from the capabilities to the sweep. */
+void prepare_begin(struct imap_session *s);
+void prepare_on_tagged(struct imap_session *s, const struct imap_response *r, int64_t now);
+void prepare_on_untagged(struct imap_session *s, const char *text, const struct imap_response *r);
+
 /* found.c: the found probe deleted (on Gmail through Trash), then logout. */
 void found_on_tagged(struct imap_session *s, const struct imap_response *r);
 /* The latest moment cleanup may go on: want, but never later than 0.75 s
@@ -130,7 +150,7 @@ void sweep_on_tagged(struct imap_session *s, const struct imap_response *r);
 
 /* watch.c */
 void watch_begin(struct imap_session *s, int64_t now);
-void watch_on_untagged(struct imap_session *s, const char *text);
+void watch_on_untagged(struct imap_session *s, const char *text, int64_t now);
 void watch_on_tagged(struct imap_session *s, const struct imap_response *r, int64_t now);
 void watch_on_continuation(struct imap_session *s, int64_t now);
 void watch_on_news(struct imap_session *s, int64_t now);   /* EXISTS grew */

@@ -5,10 +5,14 @@
  * message is sent, so only messages newer than the send can count, and the
  * watch can start the moment SMTP has its final reply.
  *
- * With check_junk a second IMAP session watches the junk mailbox the same
- * way.  It is a bystander: where it is found decides the `mailbox` tag, but
- * a junk session that fails only costs a warning, unless the user named
- * the junk mailbox (imap_junk_mailbox), which then has to work.
+ * With check_junk the inbox session also notes the junk mailbox's UIDNEXT
+ * and peeks at it with STATUS while it watches; a second session logs in
+ * to the junk mailbox only when it is needed: when something landed there
+ * during the watch, or when an earlier probe of ours may be there to sweep
+ * (sweep_junk_due).  It is a bystander: where the probe is found decides
+ * the `mailbox` tag, but a junk session that fails only costs a warning,
+ * unless the user named the junk mailbox (imap_junk_mailbox), which then
+ * has to work.
  */
 #include "probe.h"
 
@@ -41,7 +45,10 @@ struct probe {
 	int64_t t0_ns, deadline_ns;
 	struct probe_result res;
 	struct imap_session *imap;
-	struct imap_session *junk;  /* NULL: not watched (check_junk off, or gave up) */
+	struct imap_session *junk;  /* NULL: not opened (not needed yet, or gave up) */
+	int64_t junk_moved_ns;      /* the inbox session saw the junk mailbox grow */
+	uint32_t junk_moved_next;   /* its UIDNEXT then */
+	bool junk_opened;           /* a junk session was tried this cycle */
 	struct smtp_send *smtp;
 	char msgid_local[PROBE_ID_LOCAL_MAX];
 	char *msg;
@@ -76,6 +83,10 @@ static void conclude(struct probe *p, enum result_class r, int64_t now, const ch
 		if (o->scanned)
 			p->res.late = o->late;
 		imap_finish(p->imap, now, now + 2 * NS_PER_S);
+	}
+	if (p->route->ledger->late_pending && p->res.result != RESULT_INTERNAL_ERROR) {
+		p->res.late = (p->res.late > 0 ? p->res.late : 0) + p->route->ledger->late_pending;
+		p->route->ledger->late_pending = 0;
 	}
 	if (p->junk) {
 		const struct imap_outcome *o = imap_outcome(p->junk);
@@ -134,11 +145,6 @@ struct probe *probe_start(CURLM *multi, const struct route *r,
 		token_free(token);
 		conclude(p, RESULT_INTERNAL_ERROR, clock_mono_ns(), err);
 		return p;
-	}
-	if (r->check_junk) {
-		p->junk = imap_open(multi, r, IMAP_ROLE_JUNK, token, r->timeout_ms, err, sizeof(err));
-		if (!p->junk)
-			log_warn("%s: junk mailbox not watched: %s", r->name, err);
 	}
 	token_free(token);   /* libcurl keeps its own copy */
 	return p;
@@ -210,6 +216,45 @@ static void smtp_done(struct probe *p, CURLcode code)
 	imap_watch(p->imap, p->res.token);
 	if (p->junk)
 		imap_watch(p->junk, p->res.token);
+	else
+		imap_peek_junk(p->imap, true);
+}
+
+/* A session in the junk mailbox, from the UIDNEXT the inbox session noted
+ * before the send.  One that cannot even start costs a warning. */
+static void open_junk(struct probe *p, int64_t now)
+{
+	const char *name;
+	uint32_t floor;
+	char err[RESULT_ERROR_MAX];
+	char *token = NULL;
+
+	if (p->junk_opened || !imap_junk_status(p->imap, &name, &floor))
+		return;
+	p->junk_opened = true;
+	imap_peek_junk(p->imap, false);
+	if (read_token(p->route->imap_token_file, &token, err, sizeof(err)) == 0)
+		p->junk = imap_open(p->multi, p->route, IMAP_ROLE_JUNK, token, remaining_ms(p, now),
+		                    err, sizeof(err));
+	token_free(token);
+	if (!p->junk) {
+		log_warn("%s: junk mailbox not watched: %s", p->route->name, err);
+		return;
+	}
+	imap_junk_target(p->junk, name, floor);
+	if (p->stage == ST_WATCH)
+		imap_watch(p->junk, p->res.token);
+}
+
+/* The inbox is selected: decide about the junk mailbox, then send. */
+static void inbox_ready(struct probe *p, int64_t now)
+{
+	const char *name;
+	uint32_t next;
+
+	if (imap_junk_status(p->imap, &name, &next) && sweep_junk_due(p->route->ledger, next, time(NULL)))
+		open_junk(p, now);
+	start_smtp(p, now);
 }
 
 void probe_on_done(struct probe *p, CURL *easy, CURLcode code)
@@ -244,14 +289,6 @@ static void junk_failed(struct probe *p, int64_t now)
 	p->junk = NULL;
 }
 
-/* Both mailboxes are selected with UIDNEXT noted (or there is no junk). */
-static bool mailboxes_ready(const struct probe *p)
-{
-	enum imap_state j = p->junk ? imap_state(p->junk) : IMAP_ABSENT;
-
-	return imap_state(p->imap) == IMAP_READY && (j == IMAP_READY || j == IMAP_ABSENT);
-}
-
 static void on_found(struct probe *p, struct imap_session *where)
 {
 	const struct imap_outcome *o = imap_outcome(where);
@@ -260,16 +297,21 @@ static void on_found(struct probe *p, struct imap_session *where)
 	char why[RESULT_ERROR_MAX];
 
 	snprintf(p->res.mailbox, sizeof(p->res.mailbox), "%s", junk ? "junk" : "inbox");
-	p->res.t_found = offset(p, o->t_found_ns);
+	int64_t t_found = o->t_found_ns;
+
+	/* The inbox session's peek saw it land before the junk session looked. */
+	if (junk && p->junk_moved_ns && p->junk_moved_ns < t_found && o->found_uid < p->junk_moved_next)
+		t_found = p->junk_moved_ns;
+	p->res.t_found = offset(p, t_found);
 	log_debug("%s: found in %s after %d search(es), waited with %s", p->route->name,
 	          junk ? "the junk mailbox" : "the inbox", o->tries, o->used_idle ? "IDLE" : "polling");
 	if (other)
 		imap_finish(other, o->t_found_ns, o->t_found_ns + 2 * NS_PER_S);
 	if (junk && p->route->junk_is_failure) {
 		snprintf(why, sizeof(why), "delivered to the junk mailbox");
-		conclude(p, RESULT_JUNK, o->t_found_ns, why);
+		conclude(p, RESULT_JUNK, t_found, why);
 	} else {
-		conclude(p, RESULT_SUCCESS, o->t_found_ns, NULL);
+		conclude(p, RESULT_SUCCESS, t_found, NULL);
 	}
 }
 
@@ -297,15 +339,6 @@ static void on_deadline(struct probe *p, int64_t now)
 		conclude(p, RESULT_IMAP_ERROR, now, why);
 		return;
 	}
-	if (p->junk && p->stage == ST_IMAP_PREP) {
-		/* Only the junk session held the send back. */
-		snprintf(why, sizeof(why), "junk mailbox: IMAP server did not get ready in time");
-		if (imap_awaiting_reply(p->junk, &since, &what))
-			snprintf(why, sizeof(why), "junk mailbox: IMAP server did not answer %s within %.1fs",
-			         what, (double)(now - since) / NS_PER_S);
-		conclude(p, RESULT_IMAP_ERROR, now, why);
-		return;
-	}
 	snprintf(why, sizeof(why), "probe not found within %lds", secs);
 	conclude(p, RESULT_TIMEOUT, now, why);
 }
@@ -329,8 +362,11 @@ void probe_step(struct probe *p, int64_t now)
 			on_found(p, p->imap);
 		else if (p->junk && imap_state(p->junk) == IMAP_FOUND)
 			on_found(p, p->junk);
-		else if (p->stage == ST_IMAP_PREP && mailboxes_ready(p))
-			start_smtp(p, now);
+		else if (p->stage == ST_IMAP_PREP && imap_state(p->imap) == IMAP_READY)
+			inbox_ready(p, now);
+		else if (!p->junk_opened && p->stage == ST_WATCH &&
+		         imap_junk_moved(p->imap, &p->junk_moved_ns, &p->junk_moved_next))
+			open_junk(p, now);
 	}
 	if (!p->ready && now >= p->deadline_ns)
 		on_deadline(p, now);

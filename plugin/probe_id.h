@@ -46,6 +46,12 @@ struct probe_ledger {
 	unsigned counted_next;
 	uint32_t scan_cursor[3];   /* sweep window per mailbox (inbox, junk, Gmail's All Mail):
 	                              last UID examined */
+	/* The junk mailbox is swept only when it may hold something of ours
+	 * (sweep.c, sweep_junk_due): */
+	bool junk_swept;           /* a whole sweep there finished */
+	uint32_t junk_swept_next;  /* its UIDNEXT then */
+	int64_t junk_due_at;       /* Unix seconds when a probe of ours left there is due, 0: none */
+	int late_pending;          /* late arrivals counted after their cycle's line was out */
 };
 
 struct probe_ledger *probe_ledger_new(const char *secret, const char *route_name,

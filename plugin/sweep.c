@@ -37,8 +37,28 @@ static uint32_t *cursor_of(struct imap_session *s)
 	return &s->route->ledger->scan_cursor[s->sweep_elsewhere ? 2 : s->role == IMAP_ROLE_JUNK ? 1 : 0];
 }
 
+/* The junk mailbox is visited only when it may hold something of ours:
+ * remember how far this sweep got there. */
+static void note_junk_sweep(struct imap_session *s)
+{
+	struct probe_ledger *l = s->route->ledger;
+
+	if (s->role != IMAP_ROLE_JUNK)
+		return;
+	l->junk_swept = s->res.scanned && !s->sweep_trouble && *cursor_of(s) == 0;
+	l->junk_swept_next = s->scan_next;
+	l->junk_due_at = s->sweep_due_at;
+}
+
+bool sweep_junk_due(const struct probe_ledger *l, uint32_t junk_uidnext, time_t now)
+{
+	return !l->junk_swept || junk_uidnext != l->junk_swept_next ||
+	       (l->junk_due_at && now >= l->junk_due_at);
+}
+
 static void sweep_done(struct imap_session *s)
 {
+	note_junk_sweep(s);
 	s->n_trash = 0;
 	if (s->finishing)
 		session_logout(s);
@@ -116,10 +136,12 @@ static void judge(struct imap_session *s, const struct imap_fetched *f)
 	/* INTERNALDATE has whole seconds: an arrival in the last second
 	 * before the timeout may count as late; a late one is never missed. */
 	late = f->has_date && (f->internaldate - stamp) * 1000 >= r->timeout_ms;
-	if (late && s->finishing)
-		return;   /* this cycle's line is out: count it next cycle */
 	if (late && !ledger_was_counted(ledger, f->token)) {
-		s->res.late++;
+		/* Once this cycle's line is out, the next line reports it. */
+		if (s->finishing)
+			ledger->late_pending++;
+		else
+			s->res.late++;
 		ledger_note_counted(ledger, f->token);
 		log_debug("%s: late arrival: probe %s landed %llds after it was sent",
 		          s->watch.label, f->token, (long long)(f->internaldate - stamp));
@@ -133,6 +155,11 @@ static void judge(struct imap_session *s, const struct imap_fetched *f)
 			drop = false;   /* a server that answers twice */
 	if (drop && s->n_drop < IMAP_SCAN_MAX)
 		s->drop_uids[s->n_drop++] = f->uid;
+	if (!drop && r->sweep_after_ms > 0) {
+		int64_t due = stamp + (r->sweep_after_ms + 999) / 1000;
+		if (!s->sweep_due_at || due < s->sweep_due_at)
+			s->sweep_due_at = due;
+	}
 }
 
 void sweep_on_untagged(struct imap_session *s, const char *text)
@@ -169,6 +196,7 @@ static void after_fetch(struct imap_session *s, bool ok, const char *why)
 
 	if (!ok) {
 		log_warn("%s: could not read earlier probes (%s): nothing swept", s->watch.label, why);
+		s->sweep_trouble = true;
 		sweep_over(s);
 		return;
 	}
@@ -186,6 +214,7 @@ static void after_fetch(struct imap_session *s, bool ok, const char *why)
 		/* Plain EXPUNGE would also remove other messages marked \Deleted. */
 		log_debug("%s: server lacks UIDPLUS: %zu earlier probe(s) left in place",
 		          s->watch.label, s->n_drop);
+		s->sweep_trouble = true;
 		sweep_over(s);
 	} else {
 		session_uid_list(s->drop_uids, s->n_drop, uids, sizeof(uids));
@@ -210,6 +239,7 @@ void sweep_on_tagged(struct imap_session *s, const struct imap_response *r)
 	case PH_SCAN_SEARCH:
 		if (!ok) {
 			log_warn("%s: could not search for earlier probes: %s", s->watch.label, r->rest);
+			s->sweep_trouble = true;
 			sweep_over(s);
 		} else if (s->n_scan == 0) {
 			s->res.scanned = true;
@@ -228,6 +258,7 @@ void sweep_on_tagged(struct imap_session *s, const struct imap_response *r)
 	case PH_SCAN_STORE:
 		if (!ok) {
 			log_warn("%s: could not flag earlier probes deleted: %s", s->watch.label, r->rest);
+			s->sweep_trouble = true;
 			sweep_over(s);
 			break;
 		}
@@ -239,6 +270,7 @@ void sweep_on_tagged(struct imap_session *s, const struct imap_response *r)
 			log_debug("%s: removed %zu earlier probe(s)", s->watch.label, s->n_drop);
 		else
 			log_warn("%s: UID EXPUNGE of earlier probes failed: %s", s->watch.label, r->rest);
+		s->sweep_trouble |= !ok;
 		sweep_done(s);
 		break;
 	case PH_SCAN_MOVE:

@@ -38,8 +38,10 @@
 #define QUICK_STEADY_MS 100
 #define IDLE_REFRESH_MIN_NS (5 * NS_PER_S)
 #define IDLE_REFRESH_MAX_NS (300 * NS_PER_S)   /* RFC 2177 asks for < 29 min */
+#define PEEK_STEADY_MS 250
 
 static const int quick_gaps_ms[] = { 5, 10, 20, 40, 80 };
+static const int peek_gaps_ms[] = { 5, 10, 20, 40, 80, 160 };
 
 static bool use_idle(const struct imap_session *s)
 {
@@ -49,6 +51,18 @@ static bool use_idle(const struct imap_session *s)
 static int64_t poll_ns(const struct imap_session *s)
 {
 	return s->route->poll_interval_ms * NS_PER_MS;
+}
+
+/* How long one IDLE lasts before a NOOP looks for itself: some servers
+ * announce late in IDLE (Debian's stock Courier, without FAM, every 60 s),
+ * so this bounds the lag on any server at a few commands per refresh. */
+static int64_t idle_refresh_ns(const struct imap_session *s)
+{
+	int64_t t = 5 * poll_ns(s);
+
+	if (t < IDLE_REFRESH_MIN_NS)
+		t = IDLE_REFRESH_MIN_NS;
+	return t < IDLE_REFRESH_MAX_NS ? t : IDLE_REFRESH_MAX_NS;
 }
 
 static void send_check(struct imap_session *s, int64_t now)
@@ -63,24 +77,84 @@ static void send_check(struct imap_session *s, int64_t now)
 	             s->check_from, MESSAGE_TOKEN_HEADER);
 }
 
-/* Nothing new yet: the next NOOP, IDLE, or a nap. */
-static void wait_more(struct imap_session *s, int64_t now)
+static void send_noop(struct imap_session *s, int64_t now)
+{
+	s->t_last_noop_ns = now;
+	session_send(s, PH_NOOP, "NOOP", "NOOP");
+}
+
+/* The gap before the next look: growing from 5 ms to `steady` while the
+ * watch is young, then poll_interval. */
+static int64_t next_gap(const struct imap_session *s, int64_t now, const int *gaps, size_t n,
+                        unsigned *step, int steady_ms)
 {
 	int64_t gap = poll_ns(s);
 
 	if (now - s->t_watch_ns < QUICK_NS) {
-		size_t n = sizeof(quick_gaps_ms) / sizeof(quick_gaps_ms[0]);
-		int64_t quick = (s->quick_step < n ? quick_gaps_ms[s->quick_step] : QUICK_STEADY_MS)
-		                * NS_PER_MS;
-		s->quick_step++;
+		int64_t quick = (*step < n ? gaps[*step] : steady_ms) * NS_PER_MS;
+		(*step)++;
 		if (quick < gap)
 			gap = quick;
-	} else if (use_idle(s)) {
+	}
+	return gap;
+}
+
+/* --- the junk mailbox, seen from the inbox session ----------------------
+ * STATUS <junk> (UIDNEXT) at growing gaps (5 ms to 250 ms for 3 s, then
+ * every poll_interval; IDLE is left for it), so a probe filed as junk is
+ * noticed without a second login; the caller then opens a session there. */
+
+static bool peek_due(const struct imap_session *s, int64_t now)
+{
+	return s->junk_peek && now >= s->next_peek_ns;
+}
+
+static void send_peek(struct imap_session *s)
+{
+	char mbox[600];
+
+	session_quote(s->junk, mbox, sizeof(mbox));
+	session_send(s, PH_PEEK, "STATUS", "STATUS %s (UIDNEXT)", mbox);
+}
+
+static void after_peek(struct imap_session *s, const struct imap_response *r, int64_t now)
+{
+	if (r->status != IMAP_ST_OK) {
+		log_warn("%s: junk mailbox no longer watched: STATUS %s: %s", s->watch.label, s->junk,
+		         r->rest);
+		s->junk_peek = false;
+	}
+	s->next_peek_ns = now + next_gap(s, now, peek_gaps_ms,
+	                                 sizeof(peek_gaps_ms) / sizeof(peek_gaps_ms[0]),
+	                                 &s->peek_step, PEEK_STEADY_MS);
+}
+
+static void note_peek(struct imap_session *s, const char *text, int64_t now)
+{
+	uint32_t n;
+
+	if (!imap_parse_status_uidnext(text, &n))
+		return;
+	s->junk_seen = n;
+	if (n > s->junk_next && !s->junk_moved_ns)
+		s->junk_moved_ns = now;
+}
+
+/* Nothing new yet: the next NOOP, IDLE, or a nap (until the next NOOP or
+ * peek, whichever is first). */
+static void wait_more(struct imap_session *s, int64_t now)
+{
+	int64_t gap = next_gap(s, now, quick_gaps_ms, sizeof(quick_gaps_ms) / sizeof(quick_gaps_ms[0]),
+	                       &s->quick_step, QUICK_STEADY_MS);
+
+	if (now - s->t_watch_ns >= QUICK_NS && use_idle(s)) {
 		session_send(s, PH_IDLE_START, "IDLE", "IDLE");
 		return;
 	}
 	s->phase = PH_SLEEP;
 	s->next_poll_ns = now + gap;
+	if (s->junk_peek && s->next_peek_ns < s->next_poll_ns)
+		s->next_poll_ns = s->next_peek_ns > now ? s->next_peek_ns : now;
 }
 
 /* A NOOP was answered (or a check came back empty): check if there is news
@@ -91,6 +165,8 @@ static void next_step(struct imap_session *s, int64_t now, bool after_noop)
 {
 	if (s->changed || (after_noop && now - s->t_last_check_ns >= poll_ns(s)))
 		send_check(s, now);
+	else if (peek_due(s, now))
+		send_peek(s);
 	else
 		wait_more(s, now);
 }
@@ -101,16 +177,21 @@ void watch_begin(struct imap_session *s, int64_t now)
 	s->t_last_check_ns = now;
 	s->check_from = s->uidnext;
 	s->quick_step = 0;
+	s->peek_step = 0;
+	s->next_peek_ns = now;
+	s->t_last_noop_ns = now;
 	if (s->changed)
 		send_check(s, now);
 	else
-		session_send(s, PH_NOOP, "NOOP", "NOOP");
+		send_noop(s, now);
 }
 
-void watch_on_untagged(struct imap_session *s, const char *text)
+void watch_on_untagged(struct imap_session *s, const char *text, int64_t now)
 {
 	struct imap_fetched f;
 
+	if (s->phase == PH_PEEK)
+		note_peek(s, text, now);
 	if (s->phase != PH_CHECK || !imap_parse_fetch_probe(text, &f) || f.uid < s->check_from)
 		return;
 	if (f.uid >= s->uidnext && strcmp(f.token, s->token) == 0 && s->n_found < IMAP_MAX_FOUND) {
@@ -138,7 +219,6 @@ void watch_on_continuation(struct imap_session *s, int64_t now)
 	if (s->phase != PH_IDLE_START)
 		return;
 	s->phase = PH_IDLING;
-	s->idle_since_ns = now;
 	s->res.used_idle = true;
 	/* An EXISTS may come before the "+" (RFC 3501 §5.3: untagged data at
 	 * any time): it is news all the same. */
@@ -182,46 +262,47 @@ void watch_on_tagged(struct imap_session *s, const struct imap_response *r, int6
 		s->phase = PH_SLEEP;
 		s->next_poll_ns = now;
 		break;
+	case PH_PEEK:
+		after_peek(s, r, now);
+		next_step(s, now, false);
+		break;
 	case PH_IDLING:
 	case PH_IDLE_DONE:
-		/* IDLE ended on news (look now) or for its refresh (NOOP first). */
+		/* IDLE ended on news (look now), for a peek at the junk mailbox,
+		 * or for its refresh (NOOP first). */
 		if (s->changed)
 			send_check(s, now);
+		else if (peek_due(s, now) && now - s->t_last_noop_ns < idle_refresh_ns(s))
+			send_peek(s);
 		else
-			session_send(s, PH_NOOP, "NOOP", "NOOP");
+			send_noop(s, now);
 		break;
 	default:
 		break;
 	}
 }
 
-/* How long one IDLE lasts before a NOOP looks for itself: some servers
- * announce late in IDLE (Debian's stock Courier, without FAM, every 60 s),
- * so this bounds the lag on any server at a few commands per refresh. */
-static int64_t idle_refresh_ns(const struct imap_session *s)
-{
-	int64_t t = 5 * poll_ns(s);
-
-	if (t < IDLE_REFRESH_MIN_NS)
-		t = IDLE_REFRESH_MIN_NS;
-	return t < IDLE_REFRESH_MAX_NS ? t : IDLE_REFRESH_MAX_NS;
-}
-
 void watch_timer(struct imap_session *s, int64_t now)
 {
 	if (s->phase == PH_SLEEP && now >= s->next_poll_ns)
-		session_send(s, PH_NOOP, "NOOP", "NOOP");
-	else if (s->phase == PH_IDLING && now - s->idle_since_ns >= idle_refresh_ns(s))
+		send_noop(s, now);
+	else if (s->phase == PH_IDLING &&
+	         (now - s->t_last_noop_ns >= idle_refresh_ns(s) || peek_due(s, now)))
 		session_send_done(s, now);
 }
 
 int64_t watch_next_timer(const struct imap_session *s)
 {
+	int64_t t;
+
 	if (s->phase == PH_SLEEP)
 		return s->next_poll_ns;
-	if (s->phase == PH_IDLING)
-		return s->idle_since_ns + idle_refresh_ns(s);
-	return 0;
+	if (s->phase != PH_IDLING)
+		return 0;
+	t = s->t_last_noop_ns + idle_refresh_ns(s);
+	if (s->junk_peek && s->next_peek_ns < t)
+		t = s->next_peek_ns;
+	return t;
 }
 
 const char *watch_describe(const struct imap_session *s)

@@ -23,7 +23,7 @@ Script lines (blank lines and '#' comments ignored):
     smtp on VERB[#N] ACTION            VERB: EHLO STARTTLS AUTH MAIL RCPT DATA BODY QUIT
     imap on VERB[#N] ACTION            VERB: CAPABILITY STARTTLS LOGIN AUTHENTICATE
                                        LIST SELECT NOOP SEARCH FETCH IDLE DONE STORE EXPUNGE
-                                       MOVE COPY LOGOUT
+                                       MOVE COPY STATUS LOGOUT
     imap huge-line BYTES               an untagged line of BYTES before each SEARCH result
     imap literal                       an untagged response carrying a {n} literal
                                        before each SEARCH result
@@ -619,6 +619,15 @@ class FakeMail:
                 c.send("* OK [UIDVALIDITY 1] ok")
                 c.send(f"* OK [UIDNEXT {box.next_uid}] ok")
                 c.send(f"{tag} OK [READ-WRITE] selected")
+            elif cmd == "STATUS":
+                name = " ".join(args).rsplit("(", 1)[0].strip().strip('"')
+                mbox = name.upper()
+                if mbox not in self.boxes or (mbox == "JUNK" and not self.script.junk):
+                    c.send(f"{tag} NO [NONEXISTENT] Mailbox doesn't exist")
+                    continue
+                other = self.boxes[mbox]
+                c.send(f'* STATUS "{name}" (UIDNEXT {other.next_uid} MESSAGES {other.count()})')
+                c.send(f"{tag} OK status done")
             elif cmd == "LIST":
                 c.send('* LIST (\\HasNoChildren) "/" INBOX')
                 if self.script.junk:
