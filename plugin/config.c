@@ -11,7 +11,7 @@
  * it was written, so an error names the line that holds it.
  */
 #include "config.h"
-#include "imap_utf7.h"
+#include "config_keys.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -87,20 +87,6 @@ static void failf(struct loader *L, int line, const char *section, const char *k
 }
 
 /* A value quoted in an error: cut, control characters made visible. */
-static const char *shown(const char *v, char *buf, size_t len)
-{
-	size_t i = 0;
-
-	for (; *v && i + 4 < len; v++)
-		buf[i++] = ((unsigned char)*v < 0x20 || *v == 0x7f) ? '?' : *v;
-	if (*v && len > 4) {
-		memcpy(buf + i, "...", 3);
-		i += 3;
-	}
-	buf[i] = '\0';
-	return buf;
-}
-
 /* --- pass 1: reading ------------------------------------------------------ */
 
 static bool valid_section_name(const char *s)
@@ -129,7 +115,7 @@ static void add_section(struct loader *L, const char *name)
 	if (!valid_section_name(name)) {
 		char b[64];
 		failf(L, L->line, NULL, NULL, "bad section name [%s]: use letters, digits, '-', '_', '.'",
-		      shown(name, b, sizeof(b)));
+		      config_shown(name, b, sizeof(b)));
 		L->cur = NULL;
 		return;
 	}
@@ -273,15 +259,6 @@ static int on_pair(void *user, const char *section, const char *key, const char 
 }
 
 /* Wipe (values may be secrets) and free a heap string; NULL stays NULL. */
-static void drop_string(char **field)
-{
-	if (*field) {
-		explicit_bzero(*field, strlen(*field));
-		free(*field);
-		*field = NULL;
-	}
-}
-
 /* --- ${VAR} expansion ------------------------------------------------------ */
 
 /* Expands kv->value in place.  "$$" is a literal "$"; a "$" not followed by
@@ -329,7 +306,7 @@ static int expand(struct loader *L, const struct section *s, struct kv *kv)
 		failf(L, 0, NULL, NULL, "out of memory");
 		return -1;
 	}
-	drop_string(&kv->value);
+	config_drop_string(&kv->value);
 	kv->value = out;
 	return 0;
 fail:
@@ -343,75 +320,6 @@ fail:
 
 /* --- pass 2: building routes ---------------------------------------------- */
 
-enum ktype {
-	K_TEXT, K_ADDRESS, K_HOST, K_PORT, K_TLS, K_BOOL, K_DURATION, K_USER,
-	K_SECRET, K_SECRET_FILE, K_CA_FILE, K_IDLE, K_MAILBOX, K_PREFIX,
-	K_AUTH, K_TOKEN_FILE,
-};
-
-struct keydef {
-	const char *name;
-	enum ktype type;
-	size_t off;          /* field in struct route */
-	const char *def;     /* built-in default, NULL: none */
-};
-
-#define R(f) offsetof(struct route, f)
-
-static const struct keydef route_keys[] = {
-	{ "from", K_ADDRESS, R(from), NULL },
-	{ "to", K_ADDRESS, R(to), NULL },
-	{ "smtp_host", K_HOST, R(smtp_host), NULL },
-	{ "smtp_tls", K_TLS, R(smtp_tls), "starttls" },
-	{ "smtp_port", K_PORT, R(smtp_port), NULL },
-	{ "smtp_username", K_USER, R(smtp_username), NULL },
-	{ "smtp_password", K_SECRET, R(smtp_password), NULL },
-	{ "smtp_password_file", K_SECRET_FILE, R(smtp_password), NULL },
-	{ "imap_host", K_HOST, R(imap_host), NULL },
-	{ "imap_tls", K_TLS, R(imap_tls), "starttls" },
-	{ "imap_port", K_PORT, R(imap_port), NULL },
-	{ "imap_username", K_USER, R(imap_username), NULL },
-	{ "imap_password", K_SECRET, R(imap_password), NULL },
-	{ "imap_password_file", K_SECRET_FILE, R(imap_password), NULL },
-	{ "imap_mailbox", K_MAILBOX, R(imap_mailbox), "INBOX" },
-	{ "smtp_auth", K_AUTH, R(smtp_auth), "auto" },
-	{ "imap_auth", K_AUTH, R(imap_auth), "auto" },
-	{ "smtp_oauth2_token_file", K_TOKEN_FILE, R(smtp_token_file), NULL },
-	{ "imap_oauth2_token_file", K_TOKEN_FILE, R(imap_token_file), NULL },
-	{ "tls_ca", K_CA_FILE, R(tls_ca), NULL },
-	{ "insecure_skip_verify", K_BOOL, R(insecure_skip_verify), "false" },
-	{ "timeout", K_DURATION, R(timeout_ms), "60s" },
-	{ "connect_timeout", K_DURATION, R(connect_timeout_ms), "10s" },
-	{ "poll_interval", K_DURATION, R(poll_interval_ms), "2s" },
-	{ "subject_prefix", K_PREFIX, R(subject_prefix), "[e2e email monitoring]" },
-	{ "delete", K_BOOL, R(delete_found), "true" },
-	{ "idle", K_IDLE, R(idle), "auto" },
-	{ "sweep_after", K_DURATION, R(sweep_after_ms), "1h" },
-	{ "check_junk", K_BOOL, R(check_junk), "true" },
-	{ "imap_junk_mailbox", K_MAILBOX, R(imap_junk_mailbox), NULL },
-	{ "junk_is_failure", K_BOOL, R(junk_is_failure), "false" },
-};
-#define N_ROUTE_KEYS (sizeof(route_keys) / sizeof(route_keys[0]))
-
-static const char *const process_keys[] = { "format", "measurement", "interval", "shutdown_grace",
-                                            "server_concurrency" };
-
-static const struct keydef *route_key(const char *name)
-{
-	for (size_t i = 0; i < N_ROUTE_KEYS; i++)
-		if (strcmp(route_keys[i].name, name) == 0)
-			return &route_keys[i];
-	return NULL;
-}
-
-static bool is_process_key(const char *name)
-{
-	for (size_t i = 0; i < sizeof(process_keys) / sizeof(process_keys[0]); i++)
-		if (strcmp(process_keys[i], name) == 0)
-			return true;
-	return false;
-}
-
 static struct kv *find_kv(const struct section *s, const char *key)
 {
 	if (s)
@@ -419,45 +327,6 @@ static struct kv *find_kv(const struct section *s, const char *key)
 			if (strcmp(s->kvs[i].key, key) == 0)
 				return &s->kvs[i];
 	return NULL;
-}
-
-static bool has_control(const char *v)
-{
-	for (; *v; v++)
-		if ((unsigned char)*v < 0x20 || *v == 0x7f)
-			return true;
-	return false;
-}
-
-static bool valid_address(const char *v)
-{
-	const char *at = strrchr(v, '@');
-
-	if (!at || at == v || !at[1] || strlen(v) > 254)
-		return false;
-	for (; *v; v++)
-		if ((unsigned char)*v <= 0x20 || strchr("<>()[]\\,;:\"", *v))
-			return false;
-	return true;
-}
-
-static bool valid_host(const char *v)
-{
-	if (!*v || strlen(v) > 253)
-		return false;
-	for (; *v; v++)
-		if (!((*v >= 'a' && *v <= 'z') || (*v >= 'A' && *v <= 'Z') ||
-		      (*v >= '0' && *v <= '9') || *v == '.' || *v == '-' || *v == '_' || *v == ':'))
-			return false;
-	return true;
-}
-
-static bool printable_ascii(const char *v)
-{
-	for (; *v; v++)
-		if ((unsigned char)*v < 0x20 || (unsigned char)*v > 0x7e)
-			return false;
-	return true;
 }
 
 /* Refuse a file holding a password that others may read or write; warn
@@ -513,7 +382,7 @@ static char *read_secret_file(struct loader *L, const struct kv *kv, const char 
 	}
 	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
 		line[--n] = '\0';
-	if (n == 0 || has_control(line)) {
+	if (n == 0 || config_has_control(line)) {
 		failf(L, kv->line, section, kv->key, "%s: %s", kv->value,
 		      n == 0 ? "the password (first line) is empty"
 		             : "the password contains a control character");
@@ -522,28 +391,6 @@ static char *read_secret_file(struct loader *L, const struct kv *kv, const char 
 		return NULL;
 	}
 	return line;
-}
-
-/* "xoauth2" -> "XOAUTH2"; -1 if not a mechanism we can use. */
-static int auth_mechanism(const char *value, char *dst, size_t dstlen)
-{
-	static const char *const known[] = {
-		"AUTO", "PLAIN", "LOGIN", "CRAM-MD5", "XOAUTH2", "OAUTHBEARER", NULL
-	};
-	size_t i;
-
-	for (i = 0; value[i] && i + 1 < dstlen; i++)
-		dst[i] = (char)toupper((unsigned char)value[i]);
-	dst[i] = '\0';
-	for (const char *const *k = known; *k; k++)
-		if (strcmp(dst, *k) == 0)
-			return 0;
-	return -1;
-}
-
-static bool is_oauth(const char *mech)
-{
-	return strcmp(mech, "XOAUTH2") == 0 || strcmp(mech, "OAUTHBEARER") == 0;
 }
 
 /* One leg's credentials: a password or a token file, and a mechanism that
@@ -558,12 +405,12 @@ static int check_login(struct loader *L, const struct section *sec, const char *
 		failf(L, sec->line, sec->name, key, "set together with %s_password: keep one", leg);
 		return -1;
 	}
-	if (is_oauth(mech) && !token_file) {
+	if (config_is_oauth(mech) && !token_file) {
 		snprintf(key, sizeof(key), "%s_auth", leg);
 		failf(L, sec->line, sec->name, key, "%s needs %s_oauth2_token_file", mech, leg);
 		return -1;
 	}
-	if (token_file && strcmp(mech, "AUTO") != 0 && !is_oauth(mech)) {
+	if (token_file && strcmp(mech, "AUTO") != 0 && !config_is_oauth(mech)) {
 		snprintf(key, sizeof(key), "%s_auth", leg);
 		failf(L, sec->line, sec->name, key,
 		      "%s cannot use a token: use auto, XOAUTH2 or OAUTHBEARER with %s_oauth2_token_file",
@@ -573,150 +420,16 @@ static int check_login(struct loader *L, const struct section *sec, const char *
 	return 0;
 }
 
-/* Parse one value into the route field described by k. */
-static int apply(struct loader *L, struct route *r, const struct keydef *k,
-                 const char *value, int line, const char *section)
+/* One value into its route field; an error names where it was written. */
+static int apply_key(struct loader *L, struct route *r, const struct keydef *k,
+                     const char *value, int line, const char *section)
 {
-	char *base = (char *)r;
-	char b[80];
-	bool bv;
-	long ms;
-	int port;
+	char why[400];
 
-	if (k->type != K_SECRET_FILE && has_control(value)) {
-		failf(L, line, section, k->name, "contains a control character (CR/LF are never allowed)");
-		return -1;
-	}
-	switch (k->type) {
-	case K_ADDRESS:
-		if (!valid_address(value)) {
-			failf(L, line, section, k->name, "not an e-mail address: \"%s\"", shown(value, b, sizeof(b)));
-			return -1;
-		}
-		break;
-	case K_HOST:
-		if (!valid_host(value)) {
-			failf(L, line, section, k->name, "not a host name or IP address: \"%s\"",
-			      shown(value, b, sizeof(b)));
-			return -1;
-		}
-		break;
-	case K_PORT:
-		if (parse_port(value, &port) != 0) {
-			failf(L, line, section, k->name, "not a port (1-65535): \"%s\"", shown(value, b, sizeof(b)));
-			return -1;
-		}
-		*(int *)(base + k->off) = port;
+	if (config_key_apply(r, k, value, why, sizeof(why)) == 0)
 		return 0;
-	case K_TLS:
-		if (strcmp(value, "starttls") == 0)
-			*(enum tls_mode *)(base + k->off) = TLS_STARTTLS;
-		else if (strcmp(value, "tls") == 0)
-			*(enum tls_mode *)(base + k->off) = TLS_IMPLICIT;
-		else if (strcmp(value, "none") == 0)
-			*(enum tls_mode *)(base + k->off) = TLS_NONE;
-		else {
-			failf(L, line, section, k->name, "expected starttls, tls or none, got \"%s\"",
-			      shown(value, b, sizeof(b)));
-			return -1;
-		}
-		return 0;
-	case K_IDLE:
-		if (strcmp(value, "auto") == 0)
-			*(enum idle_mode *)(base + k->off) = IDLE_AUTO;
-		else if (strcmp(value, "off") == 0)
-			*(enum idle_mode *)(base + k->off) = IDLE_OFF;
-		else {
-			failf(L, line, section, k->name, "expected auto or off, got \"%s\"", shown(value, b, sizeof(b)));
-			return -1;
-		}
-		return 0;
-	case K_BOOL:
-		if (parse_bool(value, &bv) != 0) {
-			failf(L, line, section, k->name, "expected true/false, yes/no, on/off or 1/0, got \"%s\"",
-			      shown(value, b, sizeof(b)));
-			return -1;
-		}
-		*(bool *)(base + k->off) = bv;
-		return 0;
-	case K_DURATION:
-		if (parse_duration_ms(value, &ms) != 0) {
-			failf(L, line, section, k->name,
-			      "not a duration (250ms, 10s, 2m, 1h, at most 1 week): \"%s\"", shown(value, b, sizeof(b)));
-			return -1;
-		}
-		if (k->off == R(sweep_after_ms) && ms == 0) {
-			/* 0 turns sweeping off */
-		} else if ((k->off == R(poll_interval_ms) && ms < 100) || ms < 1) {
-			failf(L, line, section, k->name, "too short: %s", k->off == R(poll_interval_ms) ? "at least 100ms" : "must be above 0");
-			return -1;
-		}
-		*(long *)(base + k->off) = ms;
-		return 0;
-	case K_MAILBOX: {
-		char utf7[256];
-		if (*value && imap_utf7_encode(value, utf7, sizeof(utf7)) < 0) {
-			/* IMAP names are sent in modified UTF-7 (RFC 3501 5.1.3). */
-			failf(L, line, section, k->name, "not UTF-8, or too long for a mailbox name");
-			return -1;
-		}
-	}
-		/* fall through */
-	case K_USER:
-	case K_SECRET:
-		if (!*value) {
-			failf(L, line, section, k->name, "empty");
-			return -1;
-		}
-		break;
-	case K_PREFIX:
-		if (!printable_ascii(value) || strlen(value) > 200) {
-			failf(L, line, section, k->name, "only printable ASCII, at most 200 characters");
-			return -1;
-		}
-		break;
-	case K_CA_FILE:
-		if (access(value, R_OK) != 0) {
-			failf(L, line, section, k->name, "cannot read %s: %s", shown(value, b, sizeof(b)), strerror(errno));
-			return -1;
-		}
-		break;
-	case K_AUTH:
-		if (auth_mechanism(value, b, sizeof(b)) != 0) {
-			failf(L, line, section, k->name,
-			      "expected auto, PLAIN, LOGIN, CRAM-MD5, XOAUTH2 or OAUTHBEARER, got \"%s\"",
-			      shown(value, b, sizeof(b)));
-			return -1;
-		}
-		value = b;   /* stored in upper case */
-		break;
-	case K_TOKEN_FILE: {
-		char *token, why[300];
-		bool group = false;
-		if (token_file_read(value, &token, &group, why, sizeof(why)) != 0) {
-			failf(L, line, section, k->name, "%s", why);
-			return -1;
-		}
-		token_free(token);
-		if (group)
-			log_warn("%s holds a token and is readable by its group", value);
-		break;
-	}
-	case K_SECRET_FILE:
-	case K_TEXT:
-		break;
-	}
-	{
-		char **field = (char **)(base + k->off);
-		char *copy = strdup(value);
-		if (!copy) {
-			failf(L, 0, NULL, NULL, "out of memory");
-			return -1;
-		}
-		drop_string(field);
-		*field = copy;
-	}
-	return 0;
+	failf(L, line, section, k->name, "%s", why);
+	return -1;
 }
 
 /* Which of KEY / KEY_file supplies a password: the route's own section
@@ -740,10 +453,10 @@ static int pick_password(struct loader *L, struct route *r, const struct section
 		return -1;
 	}
 	if (inline_kv)
-		return apply(L, r, route_key(key), inline_kv->value, inline_kv->line, from->name);
+		return apply_key(L, r, config_route_key(key), inline_kv->value, inline_kv->line, from->name);
 	if (file_kv) {
 		char *secret = read_secret_file(L, file_kv, from->name);
-		char **field = (char **)((char *)r + route_key(key)->off);
+		char **field = (char **)((char *)r + config_route_key(key)->off);
 		if (!secret)
 			return -1;
 		*field = secret;
@@ -771,27 +484,21 @@ static void prefer_own_login(const struct section *sec, const char *leg, char **
 	own_password = find_kv(sec, key) || find_kv(sec, file_key);
 	own_token = find_kv(sec, token_key) != NULL;
 	if (own_token && !own_password) {
-		drop_string(password);
-		drop_string(password_file);
+		config_drop_string(password);
+		config_drop_string(password_file);
 	} else if (own_password && !own_token) {
-		drop_string(token_file);
+		config_drop_string(token_file);
 	}
 }
 
 /* Key types whose route field is a heap string (K_SECRET_FILE shares its
  * field with K_SECRET, so it is not counted twice). */
-static bool is_string_type(enum ktype t)
-{
-	return t != K_PORT && t != K_TLS && t != K_BOOL && t != K_DURATION &&
-	       t != K_IDLE && t != K_SECRET_FILE;
-}
-
 static void free_route(struct route *r)
 {
-	for (size_t i = 0; i < N_ROUTE_KEYS; i++) {
-		char **field = (char **)((char *)r + route_keys[i].off);
-		if (is_string_type(route_keys[i].type))
-			drop_string(field);
+	for (size_t i = 0; i < config_n_route_keys; i++) {
+		char **field = (char **)((char *)r + config_route_keys[i].off);
+		if (config_key_is_string(config_route_keys[i].type))
+			config_drop_string(field);
 	}
 	probe_ledger_free(r->ledger);
 	free(r->name);
@@ -811,17 +518,17 @@ static int build_route(struct loader *L, struct route *r, const struct section *
 	}
 	for (size_t i = 0; i < sec->n; i++) {
 		const char *key = sec->kvs[i].key;
-		if (is_process_key(key)) {
+		if (config_is_process_key(key)) {
 			failf(L, sec->kvs[i].line, sec->name, key, "allowed only in [%s]", DEFAULTS);
 			return -1;
 		}
-		if (!route_key(key)) {
+		if (!config_route_key(key)) {
 			failf(L, sec->kvs[i].line, sec->name, key, "unknown key");
 			return -1;
 		}
 	}
-	for (size_t i = 0; i < N_ROUTE_KEYS; i++) {
-		const struct keydef *k = &route_keys[i];
+	for (size_t i = 0; i < config_n_route_keys; i++) {
+		const struct keydef *k = &config_route_keys[i];
 		const struct section *from = sec;
 		struct kv *kv = find_kv(sec, k->name);
 		if (k->type == K_SECRET || k->type == K_SECRET_FILE)
@@ -831,10 +538,10 @@ static int build_route(struct loader *L, struct route *r, const struct section *
 			from = defs;
 		}
 		if (kv) {
-			if (apply(L, r, k, kv->value, kv->line, from->name) != 0)
+			if (apply_key(L, r, k, kv->value, kv->line, from->name) != 0)
 				return -1;
 		} else if (k->def) {
-			if (apply(L, r, k, k->def, 0, NULL) != 0)
+			if (apply_key(L, r, k, k->def, 0, NULL) != 0)
 				return -1;
 		}
 	}
@@ -847,7 +554,7 @@ static int build_route(struct loader *L, struct route *r, const struct section *
 	{
 		static const char *const required[] = { "from", "to", "smtp_host", "imap_host", "imap_username" };
 		for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
-			char **field = (char **)((char *)r + route_key(required[i])->off);
+			char **field = (char **)((char *)r + config_route_key(required[i])->off);
 			if (!*field) {
 				failf(L, sec->line, sec->name, required[i], "required, not set here or in [%s]", DEFAULTS);
 				return -1;
@@ -916,10 +623,10 @@ static int build_process(struct loader *L, struct config *cfg, const struct sect
 	memset(&scratch, 0, sizeof(scratch));
 	for (size_t i = 0; i < defs->n; i++) {
 		const struct kv *kv = &defs->kvs[i];
-		const struct keydef *k = route_key(kv->key);
+		const struct keydef *k = config_route_key(kv->key);
 		int rc = 0;
 
-		if (has_control(kv->value)) {
+		if (config_has_control(kv->value)) {
 			failf(L, kv->line, defs->name, kv->key, "contains a control character (CR/LF are never allowed)");
 			rc = -1;
 		} else if (strcmp(kv->key, "format") == 0) {
@@ -929,11 +636,11 @@ static int build_process(struct loader *L, struct config *cfg, const struct sect
 				cfg->format = FORMAT_JSON;
 			else {
 				failf(L, kv->line, defs->name, kv->key, "expected influx or json, got \"%s\"",
-				      shown(kv->value, b, sizeof(b)));
+				      config_shown(kv->value, b, sizeof(b)));
 				rc = -1;
 			}
 		} else if (strcmp(kv->key, "measurement") == 0) {
-			if (!*kv->value || !printable_ascii(kv->value)) {
+			if (!*kv->value || !config_printable_ascii(kv->value)) {
 				failf(L, kv->line, defs->name, kv->key, "must be non-empty printable ASCII");
 				rc = -1;
 			} else {
@@ -949,7 +656,7 @@ static int build_process(struct loader *L, struct config *cfg, const struct sect
 			bool interval = kv->key[0] == 'i';
 			if (parse_duration_ms(kv->value, &ms) != 0) {
 				failf(L, kv->line, defs->name, kv->key, "not a duration (250ms, 10s, 2m, 1h): \"%s\"",
-				      shown(kv->value, b, sizeof(b)));
+				      config_shown(kv->value, b, sizeof(b)));
 				rc = -1;
 			} else if (interval && ms != 0 && ms < 1000) {
 				failf(L, kv->line, defs->name, kv->key, "at least 1s (or 0 for none)");
@@ -966,14 +673,14 @@ static int build_process(struct loader *L, struct config *cfg, const struct sect
 		} else if (strcmp(kv->key, "server_concurrency") == 0) {
 			if (parse_count(kv->value, 1, 100000, &cfg->server_concurrency) != 0) {
 				failf(L, kv->line, defs->name, kv->key, "expected a whole number from 1 to 100000, got \"%s\"",
-				      shown(kv->value, b, sizeof(b)));
+				      config_shown(kv->value, b, sizeof(b)));
 				rc = -1;
 			}
 		} else if (!k) {
 			failf(L, kv->line, defs->name, kv->key, "unknown key");
 			rc = -1;
 		} else if (k->type != K_SECRET && k->type != K_SECRET_FILE) {
-			rc = apply(L, &scratch, k, kv->value, kv->line, defs->name);
+			rc = apply_key(L, &scratch, k, kv->value, kv->line, defs->name);
 		}
 		if (rc != 0) {
 			free_route(&scratch);
@@ -989,7 +696,7 @@ static void free_loader(struct loader *L)
 	for (size_t i = 0; i < L->nsecs; i++) {
 		struct section *s = &L->secs[i];
 		for (size_t j = 0; j < s->n; j++) {
-			drop_string(&s->kvs[j].value);
+			config_drop_string(&s->kvs[j].value);
 			free(s->kvs[j].key);
 		}
 		free(s->kvs);

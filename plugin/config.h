@@ -30,6 +30,8 @@
 enum tls_mode { TLS_STARTTLS = 0, TLS_IMPLICIT, TLS_NONE };
 enum out_format { FORMAT_INFLUX = 0, FORMAT_JSON };
 enum idle_mode { IDLE_AUTO = 0, IDLE_OFF };
+/* require_auth: the verdicts that must be "pass" (SPEC §7). */
+enum { REQUIRE_SPF = 1, REQUIRE_DKIM = 2, REQUIRE_DMARC = 4, REQUIRE_ARC = 8 };
 
 /* Durations are kept in milliseconds. */
 struct route {
@@ -72,6 +74,11 @@ struct route {
 	bool check_junk;          /* default true: also watch the junk mailbox */
 	char *imap_junk_mailbox;  /* NULL: the one LIST marks \Junk */
 	bool junk_is_failure;     /* default false: junk placement is result junk */
+
+	/* What the delivered probe says (SPEC §7). */
+	char *auth_results_from;  /* NULL: the topmost Authentication-Results of any id */
+	unsigned require_auth;    /* REQUIRE_* bits, default none */
+	int expect;               /* enum result_class this route should get (SPEC §8), default success */
 
 	/* Process-lifetime memory of this route's probes (probe_id.h); owned,
 	 * allocated by config_load, wiped by config_free.  Not const through a

@@ -48,13 +48,18 @@ static void delete_in_inbox(struct imap_session *s)
 
 void session_on_found(struct imap_session *s, int64_t now)
 {
-	char uids[IMAP_MAX_FOUND * 11], mbox[600];
-
 	s->found = true;
 	ledger_note_found(s->route->ledger, s->token);
 	s->res.t_found_ns = s->check_news_ns > s->t_watch_ns ? s->check_news_ns : now;
 	s->res.found_uid = s->found_uids[0];
 	s->close_by_ns = session_cleanup_bound(s, now, now + CLEANUP_NS);
+	evidence_start(s, now);
+}
+
+void found_cleanup(struct imap_session *s)
+{
+	char uids[IMAP_MAX_FOUND * 11], mbox[600];
+
 	if (!s->route->delete_found) {
 		session_logout(s);
 		return;

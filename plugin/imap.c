@@ -179,6 +179,9 @@ static void on_tagged(struct imap_session *s, const struct imap_response *r, int
 	case PH_LOGOUT:
 		close_session(s);
 		break;
+	case PH_EVIDENCE:
+		evidence_on_tagged(s, r);
+		break;
 	default:
 		found_on_tagged(s, r);
 		break;
@@ -247,6 +250,7 @@ static void on_untagged(struct imap_session *s, const char *text,
 	}
 	sweep_on_untagged(s, text);
 	watch_on_untagged(s, text, now);
+	evidence_on_untagged(s, text, s->last_truncated);
 }
 
 struct feed_ctx {
@@ -266,6 +270,7 @@ static int on_response(void *ud, const char *text, bool truncated)
 		conn_trace_line(&s->watch, "<", shown);
 	}
 	imap_parse_response(text, &r);
+	s->last_truncated = truncated;
 	switch (r.kind) {
 	case IMAP_CONTINUATION:
 		watch_on_continuation(s, c->now);
@@ -521,6 +526,7 @@ void imap_step(struct imap_session *s, int64_t now)
 		return;
 	}
 	watch_timer(s, now);
+	evidence_timer(s, now);
 }
 
 void imap_io_ready(struct imap_session *s)
@@ -528,12 +534,17 @@ void imap_io_ready(struct imap_session *s)
 	s->may_read = true;
 }
 
+bool imap_found(const struct imap_session *s)
+{
+	return s->found;
+}
+
 enum imap_state imap_state(const struct imap_session *s)
 {
 	if (s->failed)
 		return IMAP_FAILED;
-	if (s->found)
-		return IMAP_FOUND;
+	if (s->found)   /* once its headers are read (or given up on) */
+		return s->evidence_pending && s->phase != PH_CLOSED ? IMAP_WATCHING : IMAP_FOUND;
 	if (s->absent)
 		return IMAP_ABSENT;
 	switch (s->phase) {
@@ -591,6 +602,8 @@ int64_t imap_next_timer(const struct imap_session *s)
 	if (s->phase == PH_CLOSED)
 		return 0;
 	t = watch_next_timer(s);
+	if (evidence_next_timer(s) && (t == 0 || evidence_next_timer(s) < t))
+		t = evidence_next_timer(s);
 	if (s->close_by_ns && (t == 0 || s->close_by_ns < t))
 		t = s->close_by_ns;
 	return t;
@@ -612,5 +625,6 @@ void imap_free(struct imap_session *s)
 			curl_multi_remove_handle(s->multi, s->easy);
 		curl_easy_cleanup(s->easy);
 	}
+	evidence_free(s);
 	free(s);
 }

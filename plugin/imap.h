@@ -46,6 +46,7 @@
 #include <curl/curl.h>
 
 #include "config.h"
+#include "headers.h"
 #include "result.h"
 
 enum imap_state {
@@ -63,6 +64,13 @@ enum imap_role {
 	IMAP_ROLE_JUNK,    /* imap_junk_mailbox, or the one LIST marks \Junk */
 };
 
+/* What the found probe's header block said (SPEC §7). */
+struct imap_evidence {
+	bool read;                  /* the header block was fetched and read */
+	struct auth_verdicts auth;
+	struct path_summary path;
+};
+
 struct imap_outcome {
 	enum result_class result;  /* for IMAP_FAILED */
 	char error[RESULT_ERROR_MAX];
@@ -74,6 +82,7 @@ struct imap_outcome {
 	bool used_idle;
 	char tls_version[16];
 	int64_t cert_not_after;     /* 0: unknown */
+	struct imap_evidence ev;    /* once found */
 	bool scanned;               /* earlier probes were examined */
 	int late;                   /* of those, late arrivals counted now */
 };
@@ -115,6 +124,9 @@ void imap_step(struct imap_session *s, int64_t now);
 void imap_io_ready(struct imap_session *s);
 enum imap_state imap_state(const struct imap_session *s);
 bool imap_closed(const struct imap_session *s);
+/* Seen, though its header block may still be on the way (IMAP_FOUND waits
+ * for it, at most a couple of seconds). */
+bool imap_found(const struct imap_session *s);
 const struct imap_outcome *imap_outcome(const struct imap_session *s);
 
 /* Is a command reply outstanding, and since when (monotonic ns)? */

@@ -54,13 +54,15 @@ static void header_word(const char *block, size_t len, const char *name,
 
 	dst[0] = '\0';
 	for (i = 0; i + nl <= len; i++)
-		if ((i == 0 || block[i - 1] == ' ') && strncasecmp(block + i, name, nl) == 0)
+		if ((i == 0 || block[i - 1] == ' ' || block[i - 1] == '\n') &&
+		    strncasecmp(block + i, name, nl) == 0)
 			break;
 	if (i + nl > len)
 		return;
 	for (i += nl; i < len && block[i] == ' '; i++)
 		;
-	while (i < len && block[i] != ' ' && block[i] != ')' && n + 1 < dstlen)
+	while (i < len && block[i] != ' ' && block[i] != ')' && block[i] != '\r' && block[i] != '\n' &&
+	       n + 1 < dstlen)
 		dst[n++] = block[i++];
 	dst[n] = '\0';
 }
@@ -128,8 +130,9 @@ static bool fetch_item_name(const char **p, char *dst, size_t dstlen)
 	return n > 0;
 }
 
-static void fetch_take(struct imap_fetched *out, const char *name, const char *val, size_t len)
+static void fetch_take(void *ctx, const char *name, const char *val, size_t len)
 {
+	struct imap_fetched *out = ctx;
 	char tmp[64];
 
 	if (strcasecmp(name, "UID") == 0) {
@@ -150,12 +153,14 @@ static void fetch_take(struct imap_fetched *out, const char *name, const char *v
 	}
 }
 
-bool imap_parse_fetch_probe(const char *text, struct imap_fetched *out)
+/* Calls take(ctx, name, value, len) for each item of "* n FETCH (...)" in
+ * order; false if text is no FETCH response. */
+static bool fetch_each(const char *text, void (*take)(void *, const char *, const char *, size_t),
+                       void *ctx)
 {
 	const char *p = text;
 	uint32_t seq;
 
-	memset(out, 0, sizeof(*out));
 	if (strncmp(p, "* ", 2) != 0)
 		return false;
 	p += 2;
@@ -179,7 +184,48 @@ bool imap_parse_fetch_probe(const char *text, struct imap_fetched *out)
 			p++;
 		if (!fetch_value(&p, &val, &len))
 			break;
-		fetch_take(out, name, val, len);
+		take(ctx, name, val, len);
 	}
+	return true;
+}
+
+bool imap_parse_fetch_probe(const char *text, struct imap_fetched *out)
+{
+	memset(out, 0, sizeof(*out));
+	fetch_each(text, fetch_take, out);
 	return out->has_uid && out->has_header;
+}
+
+struct header_block {
+	uint32_t uid;
+	const char *block;
+	size_t len;
+	bool has_block;
+};
+
+static void take_header(void *ctx, const char *name, const char *val, size_t len)
+{
+	struct header_block *h = ctx;
+	struct imap_fetched f = { 0 };
+
+	if (strcasecmp(name, "UID") == 0) {
+		fetch_take(&f, name, val, len);
+		h->uid = f.uid;
+	} else if (strcasecmp(name, "BODY[HEADER]") == 0) {
+		h->block = val;
+		h->len = len;
+		h->has_block = true;
+	}
+}
+
+bool imap_parse_fetch_header(const char *text, uint32_t *uid, const char **block, size_t *len)
+{
+	struct header_block h = { 0 };
+
+	if (!fetch_each(text, take_header, &h) || !h.has_block || h.uid == 0)
+		return false;
+	*uid = h.uid;
+	*block = h.block;
+	*len = h.len;
+	return true;
 }

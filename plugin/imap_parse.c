@@ -16,10 +16,36 @@ void imap_reader_init(struct imap_reader *r)
 	memset(r, 0, sizeof(*r));
 }
 
+/* Where responses are kept, and how many bytes fit (NUL excluded). */
+static char *reader_store(struct imap_reader *r)
+{
+	return r->big ? r->big : r->text;
+}
+
+static size_t reader_room(const struct imap_reader *r)
+{
+	return r->big ? r->big_cap - 1 : IMAP_KEEP;
+}
+
+void imap_reader_use(struct imap_reader *r, char *buf, size_t cap)
+{
+	char *from = reader_store(r);
+
+	if (buf && cap < 2)
+		buf = NULL;
+	r->big = buf;
+	r->big_cap = buf ? cap : 0;
+	if (r->len > reader_room(r)) {
+		r->len = reader_room(r);
+		r->truncated = true;
+	}
+	memmove(reader_store(r), from, r->len);
+}
+
 static void reader_keep(struct imap_reader *r, char c)
 {
-	if (r->len < IMAP_KEEP)
-		r->text[r->len++] = c;
+	if (r->len < reader_room(r))
+		reader_store(r)[r->len++] = c;
 	else
 		r->truncated = true;
 }
@@ -78,14 +104,19 @@ int imap_reader_feed(struct imap_reader *r, const char *data, size_t n,
 
 		if (r->in_literal) {
 			/* Keep what fits (control bytes as blanks, so the text stays
-			 * one printable line), skip the rest in bulk. */
+			 * one printable line; in a caller's buffer line ends stay,
+			 * only NUL turns blank), skip the rest in bulk. */
 			size_t avail = n - i;
 			size_t skip = r->literal_left < avail ? (size_t)r->literal_left : avail;
-			size_t room = IMAP_KEEP - r->len;
+			size_t room = reader_room(r) - r->len;
 			size_t keep = skip < room ? skip : room;
+			char *dst = reader_store(r);
 			for (size_t k = 0; k < keep; k++) {
 				unsigned char b = (unsigned char)data[i + k];
-				r->text[r->len++] = (b < 0x20 || b == 0x7f) ? ' ' : (char)b;
+				if (r->big)
+					dst[r->len++] = b == 0 ? ' ' : (char)b;
+				else
+					dst[r->len++] = (b < 0x20 || b == 0x7f) ? ' ' : (char)b;
 			}
 			if (keep < skip)
 				r->truncated = true;
@@ -110,12 +141,12 @@ int imap_reader_feed(struct imap_reader *r, const char *data, size_t n,
 			}
 			continue;       /* the response goes on after the literal */
 		}
-		r->text[r->len] = '\0';
+		reader_store(r)[r->len] = '\0';
 		{
 			bool truncated = r->truncated;
 			int rc;
 			reader_reset(r);
-			rc = cb(ctx, r->text, truncated);
+			rc = cb(ctx, reader_store(r), truncated);
 			if (rc != 0)
 				return rc;
 		}

@@ -28,6 +28,8 @@
 
 struct imap_reader {
 	char text[IMAP_KEEP + 1];
+	char *big;              /* a caller's buffer in use instead of text, or NULL */
+	size_t big_cap;
 	size_t len;             /* bytes kept in text */
 	bool truncated;         /* more bytes than IMAP_KEEP in this response */
 	bool in_literal;
@@ -39,6 +41,12 @@ struct imap_reader {
 typedef int (*imap_response_cb)(void *ctx, const char *text, bool truncated);
 
 void imap_reader_init(struct imap_reader *r);
+/* Keep responses in buf (cap bytes, the NUL included) instead of text,
+ * with literal bytes as they came (only NUL turned blank), for a header
+ * block whose line ends matter; NULL goes back to text.  What was read of
+ * a response under way moves along.  The caller owns buf and keeps it
+ * alive until it switches back. */
+void imap_reader_use(struct imap_reader *r, char *buf, size_t cap);
 int imap_reader_feed(struct imap_reader *r, const char *data, size_t n,
                      imap_response_cb cb, void *ctx);
 
@@ -115,5 +123,10 @@ struct imap_fetched {
 	char message_id[200];      /* Message-ID value, "" if absent */
 };
 bool imap_parse_fetch_probe(const char *text, struct imap_fetched *out);
+
+/* A reply to UID FETCH n (BODY.PEEK[HEADER]): the UID and the header block
+ * (pointing into text; read it with a reader in imap_reader_use() mode, so
+ * its line ends are there).  False without both. */
+bool imap_parse_fetch_header(const char *text, uint32_t *uid, const char **block, size_t *len);
 
 #endif

@@ -6,6 +6,7 @@
  *            state, logout
  *   prepare.c  from login to the selected mailbox: CAPABILITY, LIST,
  *            SELECT, the junk mailbox's UIDNEXT
+ *   evidence.c  the found probe's header block: verdicts and path
  *   found.c  deleting the found probe (on Gmail through Trash)
  *   sweep.c  earlier probes in the mailbox: late ones, duplicates, leftovers
  *   watch.c  how the mailbox is watched for the token: quick NOOPs, then IDLE
@@ -36,7 +37,7 @@ enum phase {
 	PH_RESELECT,
 	PH_READY,
 	PH_NOOP, PH_CHECK, PH_PEEK, PH_IDLE_START, PH_IDLING, PH_IDLE_DONE, PH_SLEEP,
-	PH_STORE, PH_EXPUNGE, PH_MOVE, PH_TRASH_SELECT, PH_TRASH_FIND,
+	PH_EVIDENCE, PH_STORE, PH_EXPUNGE, PH_MOVE, PH_TRASH_SELECT, PH_TRASH_FIND,
 	PH_TRASH_STORE, PH_TRASH_EXPUNGE,
 	PH_LOGOUT, PH_CLOSED,
 };
@@ -60,6 +61,7 @@ struct imap_session {
 	int64_t deadline_ns;        /* the route's: bounds the cleanup too */
 
 	struct imap_reader reader;
+	bool last_truncated;        /* the response being handled was cut */
 	char outbuf[1400];
 	size_t out_len;
 	unsigned tag_seq;
@@ -111,6 +113,11 @@ struct imap_session {
 	bool sweep_trouble;         /* something was left to look at again */
 	int64_t sweep_due_at;       /* Unix seconds the first probe of ours left becomes due */
 
+	/* the found probe's header block (evidence.c) */
+	char *evidence_buf;         /* the reader's buffer meanwhile, owned here */
+	bool evidence_pending;
+	int64_t evidence_by_ns;
+
 	/* the found probe's copies in Gmail's Trash (from COPYUID) */
 	uint32_t trash_uids[IMAP_MAX_FOUND];
 	size_t n_trash;
@@ -136,7 +143,16 @@ void prepare_on_tagged(struct imap_session *s, const struct imap_response *r, in
 void prepare_on_untagged(struct imap_session *s, const char *text, const struct imap_response *r);
 
 /* found.c: the found probe deleted (on Gmail through Trash), then logout. */
+void found_cleanup(struct imap_session *s);
 void found_on_tagged(struct imap_session *s, const struct imap_response *r);
+
+/* evidence.c: the found probe's header block read once, before cleanup. */
+void evidence_start(struct imap_session *s, int64_t now);
+void evidence_on_untagged(struct imap_session *s, const char *text, bool truncated);
+void evidence_on_tagged(struct imap_session *s, const struct imap_response *r);
+void evidence_timer(struct imap_session *s, int64_t now);
+int64_t evidence_next_timer(const struct imap_session *s);
+void evidence_free(struct imap_session *s);
 /* The latest moment cleanup may go on: want, but never later than 0.75 s
  * after the route's deadline, nor earlier than now. */
 int64_t session_cleanup_bound(const struct imap_session *s, int64_t now, int64_t want);

@@ -214,7 +214,7 @@ static void emit(void *ctx, const struct route *r, const struct probe_result *re
 	ssize_t n = output_format_line(run->format, run->cfg->measurement, r, res,
 	                               line, sizeof(line));
 
-	if (res->result != RESULT_SUCCESS)
+	if (!res->success)
 		run->all_success = false;
 	if (n < 0) {
 		log_error("%s: result line too long to format", r->name);

@@ -211,6 +211,14 @@ static void lp_int(struct out *o, bool *first, const char *key, long long v)
 	*first = false;
 }
 
+/* A string field of status-code characters only (digits and dots, checked
+ * where it was read), or nothing when empty. */
+static void lp_word(struct out *o, const char *key, const char *v)
+{
+	if (v[0])
+		putf(o, ",%s=\"%s\"", key, v);
+}
+
 static void format_influx(struct out *o, const char *measurement, const struct route *r,
                           const struct probe_result *res)
 {
@@ -233,8 +241,16 @@ static void format_influx(struct out *o, const char *measurement, const struct r
 	lp_tag(o, "result", result_name(res->result));
 	if (res->mailbox[0])
 		lp_tag(o, "mailbox", res->mailbox);
+	if (res->spf[0])
+		lp_tag(o, "spf", res->spf);
+	if (res->dkim[0])
+		lp_tag(o, "dkim", res->dkim);
+	if (res->dmarc[0])
+		lp_tag(o, "dmarc", res->dmarc);
+	if (res->arc[0])
+		lp_tag(o, "arc", res->arc);
 
-	lp_int(o, &first, "success", res->result == RESULT_SUCCESS);
+	lp_int(o, &first, "success", res->success);
 	lp_int(o, &first, "result_code", res->result);
 	lp_float(o, &first, "total_time", reached(res->t_end) ? res->t_end : 0.0);
 	if (res->queue_time > 0)
@@ -257,6 +273,16 @@ static void format_influx(struct out *o, const char *measurement, const struct r
 		putf(o, ",smtp_tls_version=\"%s\"", res->smtp_tls_version);
 	if (res->imap_tls_version[0])
 		putf(o, ",imap_tls_version=\"%s\"", res->imap_tls_version);
+	if (res->hops >= 0) {
+		lp_int(o, &first, "hops", res->hops);
+		lp_int(o, &first, "plain_hops", res->plain_hops);
+	}
+	if (res->has_transit)
+		lp_float(o, &first, "transit_time", res->transit_time);
+	lp_word(o, "smtp_status", res->smtp_status);
+	lp_word(o, "dsn_status", res->dsn_status);
+	if (res->delayed)
+		lp_int(o, &first, "delayed", 1);
 	if (res->result != RESULT_SUCCESS && res->error[0]) {
 		if (lp_escape_field_string(res->error, esc, sizeof(esc)) < 0) {
 			o->overflow = true;
@@ -333,7 +359,7 @@ static void json_int(struct out *o, const char *key, bool present, long long v)
 static void format_json(struct out *o, const struct route *r, const struct probe_result *res)
 {
 	char server[600], probe[512];
-	bool ok = res->result == RESULT_SUCCESS;
+	bool ok = res->success;
 	int64_t own_start = res->cycle_start_ns + (int64_t)llround(res->queue_time * 1e9);
 
 	if (json_escape(r->name, probe, sizeof(probe)) < 0) {
@@ -357,7 +383,7 @@ static void format_json(struct out *o, const struct route *r, const struct probe
 	json_span(o, "delivery_duration", res->t_smtp_done, res->t_found);
 	json_span(o, "imap_duration", res->t_imap_start, res->t_end);
 	json_int(o, "smtp_code", res->smtp_code >= 0, res->smtp_code);
-	json_str(o, "error", ok || !res->error[0] ? NULL : res->error);
+	json_str(o, "error", res->result == RESULT_SUCCESS || !res->error[0] ? NULL : res->error);
 	json_str(o, "mailbox", res->mailbox[0] ? res->mailbox : NULL);
 	json_int(o, "late", res->late >= 0, res->late);
 	json_int(o, "smtp_cert_expiry", res->smtp_cert_known, res->smtp_cert_expiry);
@@ -370,6 +396,16 @@ static void format_json(struct out *o, const struct route *r, const struct probe
 	json_str(o, "smtp_server", server);
 	server_name(r->imap_host, r->imap_port, server, sizeof(server));
 	json_str(o, "imap_server", server);
+	json_str(o, "smtp_status", res->smtp_status[0] ? res->smtp_status : NULL);
+	json_str(o, "spf", res->spf[0] ? res->spf : NULL);
+	json_str(o, "dkim", res->dkim[0] ? res->dkim : NULL);
+	json_str(o, "dmarc", res->dmarc[0] ? res->dmarc : NULL);
+	json_str(o, "arc", res->arc[0] ? res->arc : NULL);
+	json_int(o, "hops", res->hops >= 0, res->hops);
+	json_int(o, "plain_hops", res->hops >= 0, res->plain_hops);
+	json_num(o, "transit_time", res->has_transit, res->transit_time);
+	json_str(o, "dsn_status", res->dsn_status[0] ? res->dsn_status : NULL);
+	json_int(o, "delayed", res->delayed, 1);
 	puts_(o, "}\n");
 }
 

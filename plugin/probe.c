@@ -16,6 +16,7 @@
  */
 #include "probe.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +74,7 @@ static void conclude(struct probe *p, enum result_class r, int64_t now, const ch
 		return;
 	p->ready = true;
 	p->res.result = r;
+	p->res.success = (int)r == p->route->expect;
 	p->res.t_end = offset(p, now);
 	if (r != RESULT_SUCCESS)
 		snprintf(p->res.error, sizeof(p->res.error), "%s", error ? error : "");
@@ -206,6 +208,7 @@ static void smtp_done(struct probe *p, CURLcode code)
 	smtp_send_free(p->smtp);
 	p->smtp = NULL;
 	p->res.smtp_code = o.code;
+	snprintf(p->res.smtp_status, sizeof(p->res.smtp_status), "%s", o.status);
 	if (!o.ok) {
 		conclude(p, o.result, now, o.error);
 		return;
@@ -289,6 +292,53 @@ static void junk_failed(struct probe *p, int64_t now)
 	p->junk = NULL;
 }
 
+/* The found probe's header block, into the line; with require_auth, the
+ * first listed verdict that is missing or not "pass" (SPEC §7). */
+static bool take_evidence(struct probe *p, const struct imap_evidence *ev, char *why, size_t cap)
+{
+	static const struct { unsigned bit; const char *name; size_t off; } methods[] = {
+		{ REQUIRE_SPF, "spf", offsetof(struct auth_verdicts, spf) },
+		{ REQUIRE_DKIM, "dkim", offsetof(struct auth_verdicts, dkim) },
+		{ REQUIRE_DMARC, "dmarc", offsetof(struct auth_verdicts, dmarc) },
+		{ REQUIRE_ARC, "arc", offsetof(struct auth_verdicts, arc) },
+	};
+	struct probe_result *res = &p->res;
+
+	if (ev->read) {
+		snprintf(res->spf, sizeof(res->spf), "%s", ev->auth.spf);
+		snprintf(res->dkim, sizeof(res->dkim), "%s", ev->auth.dkim);
+		snprintf(res->dmarc, sizeof(res->dmarc), "%s", ev->auth.dmarc);
+		snprintf(res->arc, sizeof(res->arc), "%s", ev->auth.arc);
+		res->hops = ev->path.hops;
+		res->plain_hops = ev->path.plain_hops;
+		res->has_transit = ev->path.has_transit;
+		res->transit_time = ev->path.transit_time;
+	}
+	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+		const char *verdict = (const char *)&ev->auth + methods[i].off;
+		if (!(p->route->require_auth & methods[i].bit))
+			continue;
+		if (!ev->read)
+			snprintf(why, cap, "%s=missing (required: pass): the probe's headers could not be read",
+			         methods[i].name);
+		else if (!ev->auth.found)
+			snprintf(why, cap, "%s=missing (required: pass): no Authentication-Results%s%s",
+			         methods[i].name, p->route->auth_results_from ? " from " : "",
+			         p->route->auth_results_from ? p->route->auth_results_from : "");
+		else if (!verdict[0])
+			snprintf(why, cap, "%s=missing (required: pass): Authentication-Results from %s names no %s",
+			         methods[i].name, ev->auth.authserv_id[0] ? ev->auth.authserv_id : "(no id)",
+			         methods[i].name);
+		else if (strcmp(verdict, "pass") != 0)
+			snprintf(why, cap, "%s=%s (required: pass), says Authentication-Results from %s",
+			         methods[i].name, verdict, ev->auth.authserv_id[0] ? ev->auth.authserv_id : "(no id)");
+		else
+			continue;
+		return false;
+	}
+	return true;
+}
+
 static void on_found(struct probe *p, struct imap_session *where)
 {
 	const struct imap_outcome *o = imap_outcome(where);
@@ -307,7 +357,9 @@ static void on_found(struct probe *p, struct imap_session *where)
 	          junk ? "the junk mailbox" : "the inbox", o->tries, o->used_idle ? "IDLE" : "polling");
 	if (other)
 		imap_finish(other, o->t_found_ns, o->t_found_ns + 2 * NS_PER_S);
-	if (junk && p->route->junk_is_failure) {
+	if (!take_evidence(p, &o->ev, why, sizeof(why))) {
+		conclude(p, RESULT_AUTH_FAILED, t_found, why);
+	} else if (junk && p->route->junk_is_failure) {
 		snprintf(why, sizeof(why), "delivered to the junk mailbox");
 		conclude(p, RESULT_JUNK, t_found, why);
 	} else {
@@ -358,9 +410,11 @@ void probe_step(struct probe *p, int64_t now)
 	    imap_outcome(p->imap)->logged_in)
 		junk_failed(p, now);
 	if (!p->ready && p->imap) {
-		if (imap_state(p->imap) == IMAP_FOUND)
+		/* Found: once its headers are read, or at the deadline without. */
+		bool late = now >= p->deadline_ns;
+		if (imap_state(p->imap) == IMAP_FOUND || (late && imap_found(p->imap)))
 			on_found(p, p->imap);
-		else if (p->junk && imap_state(p->junk) == IMAP_FOUND)
+		else if (p->junk && (imap_state(p->junk) == IMAP_FOUND || (late && imap_found(p->junk))))
 			on_found(p, p->junk);
 		else if (p->stage == ST_IMAP_PREP && imap_state(p->imap) == IMAP_READY)
 			inbox_ready(p, now);

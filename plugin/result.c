@@ -18,6 +18,8 @@ static const char *const names[] = {
 	[RESULT_IMAP_ERROR] = "imap_error",
 	[RESULT_INTERNAL_ERROR] = "internal_error",
 	[RESULT_JUNK] = "junk",
+	[RESULT_AUTH_FAILED] = "auth_failed",
+	[RESULT_BOUNCED] = "bounced",
 };
 
 const char *result_name(enum result_class r)
@@ -25,6 +27,16 @@ const char *result_name(enum result_class r)
 	if ((unsigned)r < sizeof(names) / sizeof(names[0]) && names[r])
 		return names[r];
 	return "internal_error";
+}
+
+bool result_from_name(const char *name, enum result_class *r)
+{
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (names[i] && strcmp(names[i], name) == 0) {
+			*r = (enum result_class)i;
+			return true;
+		}
+	return false;
 }
 
 void result_init(struct probe_result *r, int64_t cycle_start_ns)
@@ -38,4 +50,5 @@ void result_init(struct probe_result *r, int64_t cycle_start_ns)
 	r->tries = -1;
 	r->smtp_code = -1;
 	r->late = -1;
+	r->hops = r->plain_hops = -1;
 }

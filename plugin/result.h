@@ -29,16 +29,22 @@ enum result_class {
 	RESULT_IMAP_ERROR = 9,
 	RESULT_INTERNAL_ERROR = 10,
 	RESULT_JUNK = 11,              /* found in junk, and junk_is_failure */
+	RESULT_AUTH_FAILED = 12,       /* found, a verdict in require_auth not pass (SPEC §7) */
+	RESULT_BOUNCED = 13,           /* a DSN proved the probe failed (SPEC §8) */
 };
+#define RESULT_N 14
 
 /* "success", "timeout", ... as in SPEC §5; never NULL. */
 const char *result_name(enum result_class r);
+/* The other way round; false for a name SPEC §5 does not list. */
+bool result_from_name(const char *name, enum result_class *r);
 
 #define RESULT_TOKEN_LEN 32      /* 128 bits as lower-case hex */
 #define RESULT_ERROR_MAX 256     /* error text, truncated, secrets never included */
 
 struct probe_result {
-	enum result_class result;
+	enum result_class result;      /* as observed */
+	bool success;                  /* result is what the route expects (SPEC §8) */
 	char token[RESULT_TOKEN_LEN + 1];
 	char error[RESULT_ERROR_MAX];  /* "" on success */
 
@@ -67,6 +73,17 @@ struct probe_result {
 	char smtp_tls_version[16], imap_tls_version[16];
 	bool smtp_cert_known, imap_cert_known;
 	int64_t smtp_cert_expiry, imap_cert_expiry;   /* seconds until notAfter */
+
+	/* What the delivered probe says (SPEC §7); "" / < 0: absent. */
+	char smtp_status[16];          /* enhanced status code of the deciding reply */
+	char spf[16], dkim[16], dmarc[16], arc[16];
+	int hops, plain_hops;
+	bool has_transit;
+	double transit_time;
+
+	/* Bounces (SPEC §8). */
+	char dsn_status[16];           /* "" none */
+	bool delayed;                  /* a delay notice was seen */
 };
 
 /* Initialise every time to "not reached", counters to -1, strings empty. */

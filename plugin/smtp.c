@@ -6,6 +6,7 @@
  * code (a refused RCPT and a dropped connection are both CURLE_SEND_ERROR).
  */
 #include "smtp.h"
+#include "smtp_reply.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -188,9 +189,13 @@ void smtp_send_finish(struct smtp_send *s, CURLcode code, struct smtp_outcome *o
 	if (code == CURLE_OK) {
 		o->ok = true;
 		o->result = RESULT_SUCCESS;
-		return;
+	} else {
+		classify(s, code, o);
 	}
-	classify(s, code, o);
+	/* The reply that decided the leg: the one to the message data, or a
+	 * refusal; a TLS or connection failure has none. */
+	if (o->ok || s->watch.last_code >= 400)
+		smtp_reply_status(s->watch.last_reply, o->status, sizeof(o->status));
 }
 
 /* The transfer is over: make libcurl's later QUIT fail at once instead of

@@ -30,6 +30,7 @@ struct smtp_outcome {
 	bool ok;                    /* message accepted (final 250) */
 	enum result_class result;   /* when !ok */
 	int code;                   /* last SMTP reply code, or -1 */
+	char status[16];            /* its enhanced status code (RFC 3463), "" none */
 	char error[RESULT_ERROR_MAX];
 	int64_t t_done_ns;          /* monotonic: final reply after DATA read */
 	char tls_version[16];

@@ -23,7 +23,8 @@ Script lines (blank lines and '#' comments ignored):
     smtp on VERB[#N] ACTION            VERB: EHLO STARTTLS AUTH MAIL RCPT DATA BODY QUIT
     imap on VERB[#N] ACTION            VERB: CAPABILITY STARTTLS LOGIN AUTHENTICATE
                                        LIST SELECT NOOP SEARCH FETCH IDLE DONE STORE EXPUNGE
-                                       MOVE COPY STATUS LOGOUT
+                                       MOVE COPY STATUS LOGOUT, and HEADER (a FETCH of
+                                       BODY.PEEK[HEADER]: the found probe's headers)
     imap huge-line BYTES               an untagged line of BYTES before each SEARCH result
     imap literal                       an untagged response carrying a {n} literal
                                        before each SEARCH result
@@ -42,6 +43,8 @@ Script lines (blank lines and '#' comments ignored):
                                        instead; reply: a reply with the token in its
                                        Subject and the quoted headers in its body;
                                        junk: into the Junk mailbox)
+    deliver-header TEXT                a header line the delivery adds on top (several
+                                       allowed, the first topmost; "\\r\\n" in TEXT folds it)
     tls-cert valid|expired|wronghost [smtp|imap]   (default: both protocols)
 
 ACTION is one of: `reply TEXT` (SMTP: the whole reply line; IMAP: the text
@@ -145,6 +148,7 @@ class Script:
         self.repeat_exists = False
         self.exists_first = False
         self.deliver = ("delay", 0.0)
+        self.add_headers = []   # header lines the "delivery" puts on top
         self.cert = {"smtp": "valid", "imap": "valid"}
         for raw in text.splitlines():
             line = raw.strip()
@@ -180,6 +184,8 @@ class Script:
                 self.repeat_exists = True
             elif w[0] == "imap" and w[1] == "exists-before-continuation":
                 self.exists_first = True
+            elif w[0] == "deliver-header":
+                self.add_headers.append(line.split(None, 1)[1] if len(w) > 1 else "")
             elif w[0] == "deliver":
                 self.deliver = (w[1], float(w[2]) if len(w) > 2 else 0.0)
             elif w[0] == "tls-cert":
@@ -515,6 +521,8 @@ class FakeMail:
 
     def _deliver(self, text):
         how, secs = self.script.deliver
+        for h in reversed(self.script.add_headers):
+            text = h.replace("\\r\\n", "\r\n") + "\r\n" + text
         if how == "never":
             return
         if how in ("bounce", "reply"):
@@ -572,7 +580,10 @@ class FakeMail:
             if cmd == "UID" and args:
                 cmd, args = args[0].upper(), args[1:]
             c.last_verb = cmd
-            if self.act(c, self.rule_for("imap", cmd), tag):
+            # The evidence read (the whole header block) has a rule name of
+            # its own, so its faults do not depend on how many checks ran.
+            verb = "HEADER" if cmd == "FETCH" and "BODY.PEEK[HEADER]" in line.upper() else cmd
+            if self.act(c, self.rule_for("imap", verb), tag):
                 continue
             if cmd == "CAPABILITY":
                 c.send("* CAPABILITY " + self._imap_caps(tls, authed))
@@ -782,12 +793,18 @@ class FakeMail:
                 if u not in uids:
                     continue
                 head = t.split("\r\n\r\n", 1)[0].split("\r\n")
-                picked = "".join(l + "\r\n" for l in head if l.split(":", 1)[0].lower() in names) + "\r\n"
                 date = time.strftime("%d-%b-%Y %H:%M:%S +0000", time.gmtime(when))
-                body = picked.encode()
                 items = b"UID %d " % u
                 if "INTERNALDATE" in want:
                     items += b'INTERNALDATE "%s" ' % date.encode()
+                if not names and "BODY.PEEK[HEADER]" in want:
+                    # The whole header block, as the evidence read asks.
+                    body = ("\r\n".join(head) + "\r\n\r\n").encode()
+                    c.send(b"* %d FETCH (%sBODY[HEADER] {%d}\r\n" % (i + 1, items, len(body))
+                           + body + b")\r\n", raw=True)
+                    continue
+                picked = "".join(l + "\r\n" for l in head if l.split(":", 1)[0].lower() in names) + "\r\n"
+                body = picked.encode()
                 c.send(b'* %d FETCH (%sBODY[HEADER.FIELDS (%s)] {%d}\r\n'
                        % (i + 1, items, " ".join(names).upper().encode(), len(body))
                        + body + b")\r\n", raw=True)

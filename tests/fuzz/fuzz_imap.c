@@ -43,6 +43,15 @@ static int on_response(void *ctx, const char *text, bool truncated)
 		if (imap_parse_fetch_probe(text, &f) &&
 		    (strlen(f.token) >= sizeof(f.token) || strlen(f.message_id) >= sizeof(f.message_id)))
 			abort();
+		{
+			const char *block;
+			size_t len;
+			uint32_t uid;
+			/* The block must lie inside the response it came from. */
+			if (imap_parse_fetch_header(text, &uid, &block, &len) &&
+			    (block < text || block + len > text + strlen(text)))
+				abort();
+		}
 	}
 	return 0;
 }
@@ -52,13 +61,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct imap_reader r;
+	static char big[8192];
 	size_t split;
 
 	if (size == 0)
 		return 0;
 	split = data[0] % size;
 	imap_reader_init(&r);
+	if (data[0] & 1)   /* half the runs read into a caller's buffer, raw literals */
+		imap_reader_use(&r, big, sizeof(big));
 	imap_reader_feed(&r, (const char *)data + 1, split ? split - 1 : 0, on_response, NULL);
+	if (data[0] & 2)   /* and some switch back in the middle */
+		imap_reader_use(&r, NULL, 0);
 	imap_reader_feed(&r, (const char *)data + (split ? split : 1),
 	                 size - (split ? split : 1), on_response, NULL);
 	return 0;

@@ -20,8 +20,10 @@ INIH="$(pkg-config --cflags --libs inih)"
 # target name -> sources
 declare -A SOURCES=(
 	[imap]="tests/fuzz/fuzz_imap.c plugin/imap_parse.c plugin/imap_fetch.c plugin/imap_utf7.c"
-	[config]="tests/fuzz/fuzz_config.c plugin/config.c plugin/parse.c plugin/log.c plugin/probe_id.c plugin/sha256.c plugin/token_file.c plugin/imap_utf7.c"
+	[config]="tests/fuzz/fuzz_config.c plugin/config.c plugin/config_keys.c plugin/headers.c plugin/mail_header.c plugin/result.c plugin/parse.c plugin/log.c plugin/probe_id.c plugin/sha256.c plugin/token_file.c plugin/imap_utf7.c"
 	[smtp_trace]="tests/fuzz/fuzz_smtp.c plugin/conn.c plugin/log.c plugin/clock.c"
+	[headers]="tests/fuzz/fuzz_headers.c plugin/headers.c plugin/mail_header.c"
+	[dsn]="tests/fuzz/fuzz_dsn.c plugin/dsn.c plugin/mail_header.c"
 )
 
 failed=0
@@ -59,7 +61,7 @@ run_target() {
 for t in "${!SOURCES[@]}"; do
 	run_target "$t" "${SOURCES[$t]}" "$ASAN_FLAGS" "$SECONDS_PER_TARGET" "$t"
 done
-for t in imap smtp_trace; do
+for t in imap smtp_trace headers dsn; do
 	run_target "$t" "${SOURCES[$t]}" "$MSAN_FLAGS" $(( (SECONDS_PER_TARGET + 1) / 2 )) "$t-msan"
 done
 exit $failed

@@ -361,6 +361,57 @@ static void test_status(void)
 	}
 }
 
+/* A header block read into a caller's buffer keeps its line ends, and
+ * the reader goes back to its own buffer cleanly. */
+static void test_header_block(void)
+{
+	static char big[256];
+	struct imap_reader r;
+	struct collected c = { 0 };
+	const char *hdr = "Received: from a\r\n by b with ESMTPS; Tue, 1 Dec 2026 21:00:00 +0000\r\n"
+	                  "Authentication-Results: mx.b; dkim=pass\r\n\r\n";
+	char wire[512];
+	uint32_t uid = 0;
+	const char *block = NULL;
+	size_t len = 0;
+
+	snprintf(wire, sizeof(wire), "* 3 FETCH (UID 42 BODY[HEADER] {%zu}\r\n%s)\r\nm1 OK done\r\n",
+	         strlen(hdr), hdr);
+	imap_reader_init(&r);
+	imap_reader_use(&r, big, sizeof(big));
+	imap_reader_feed(&r, wire, strlen(wire), collect, &c);
+	CHECK(c.n == 2, "header FETCH framed as 2 responses (got %d)", c.n);
+	CHECK(imap_parse_fetch_header(c.text[0], &uid, &block, &len) && uid == 42 &&
+	      len == strlen(hdr) && memcmp(block, hdr, len) == 0,
+	      "BODY[HEADER] literal kept byte for byte, CRLF included (uid %u len %zu)", uid, len);
+	imap_reader_use(&r, NULL, 0);
+	c.n = 0;
+	imap_reader_feed(&r, "* 5 EXISTS\r\n", 12, collect, &c);
+	CHECK(c.n == 1 && strcmp(c.text[0], "* 5 EXISTS") == 0, "back in its own buffer: '%s'", c.text[0]);
+	{
+		struct imap_reader t;
+		static char small[32];
+		struct collected d = { 0 };
+		imap_reader_init(&t);
+		imap_reader_use(&t, small, sizeof(small));
+		imap_reader_feed(&t, wire, strlen(wire), collect, &d);
+		CHECK(d.n == 2 && d.truncated[0] && strlen(d.text[0]) == sizeof(small) - 1,
+		      "a block past the buffer is cut and flagged, framing intact (n=%d)", d.n);
+	}
+	{
+		static const char *const not_header[] = {
+			"* 3 FETCH (UID 42 BODY[HEADER.FIELDS (X-Mail-E2E-Probe)] {5}abcde)",
+			"* 3 FETCH (BODY[HEADER] {5}abcde)",
+			"* 3 FETCH (UID 42)",
+			"* 3 FETCH (UID 42 BODY[HEADER] {9}abc)",
+			"* SEARCH 42",
+		};
+		for (size_t i = 0; i < sizeof(not_header) / sizeof(not_header[0]); i++)
+			CHECK(!imap_parse_fetch_header(not_header[i], &uid, &block, &len),
+			      "no header block in '%s'", not_header[i]);
+	}
+}
+
 static void test_utf7(void)
 {
 	static const struct { const char *in; const char *out; } rows[] = {
@@ -388,6 +439,7 @@ int main(void)
 {
 	test_copyuid();
 	test_status();
+	test_header_block();
 	test_utf7();
 	test_list();
 	test_fetch();

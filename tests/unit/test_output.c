@@ -80,6 +80,7 @@ static struct probe_result success_result(void)
 	struct probe_result r;
 	result_init(&r, 1795467151607549382LL);
 	r.result = RESULT_SUCCESS;
+	r.success = true;
 	strcpy(r.token, "0123456789abcdef0123456789abcdef");
 	r.t_imap_start = 0.001;
 	r.t_smtp_start = 0.050;
@@ -101,6 +102,7 @@ struct line_case {
 
 static void as_auth_failure(struct probe_result *r)
 {
+	r->success = false;
 	r->result = RESULT_SMTP_AUTH_FAILED;
 	r->t_smtp_done = -1;
 	r->t_found = -1;
@@ -113,6 +115,7 @@ static void as_auth_failure(struct probe_result *r)
 
 static void as_imap_connect_failure(struct probe_result *r)
 {
+	r->success = false;
 	r->result = RESULT_IMAP_CONNECT_FAILED;
 	r->t_smtp_start = r->t_smtp_done = r->t_found = r->t_imap_search_start = -1;
 	r->t_end = 0.002;
@@ -123,6 +126,7 @@ static void as_imap_connect_failure(struct probe_result *r)
 
 static void as_timeout(struct probe_result *r)
 {
+	r->success = false;
 	r->result = RESULT_TIMEOUT;
 	r->t_found = -1;
 	r->t_end = 60.0;
@@ -141,10 +145,45 @@ static void with_tls(struct probe_result *r)
 
 static void in_junk_with_late(struct probe_result *r)
 {
+	r->success = false;
 	r->result = RESULT_JUNK;
 	strcpy(r->mailbox, "junk");
 	r->late = 2;
 	strcpy(r->error, "delivered to the junk mailbox");
+}
+
+static void with_evidence(struct probe_result *r)
+{
+	strcpy(r->smtp_status, "2.0.0");
+	strcpy(r->spf, "pass");
+	strcpy(r->dkim, "fail");
+	strcpy(r->dmarc, "pass");
+	r->hops = 3;
+	r->plain_hops = 1;
+	r->has_transit = true;
+	r->transit_time = 2.5;
+}
+
+/* expect = smtp_rejected, and the server did refuse: a success. */
+static void as_expected_refusal(struct probe_result *r)
+{
+	r->result = RESULT_SMTP_REJECTED;
+	r->success = true;
+	r->t_smtp_done = r->t_found = r->t_imap_search_start = -1;
+	r->t_end = 0.2;
+	r->smtp_code = 554;
+	strcpy(r->smtp_status, "5.7.1");
+	strcpy(r->error, "RCPT refused: 554 5.7.1 Relay access denied");
+}
+
+static void as_bounce(struct probe_result *r)
+{
+	r->result = RESULT_BOUNCED;
+	r->success = false;
+	r->t_found = -1;
+	strcpy(r->dsn_status, "5.1.1");
+	r->delayed = true;
+	strcpy(r->error, "550 5.1.1 <nouser@b.test>: Recipient address rejected");
 }
 
 static void with_nan(struct probe_result *r)
@@ -189,7 +228,24 @@ static const struct line_case lines[] = {
 	  "\"smtp_code\":250,\"error\":\"delivered to the junk mailbox\",\"mailbox\":\"junk\",\"late\":2,"
 	  "\"smtp_cert_expiry\":null,\"imap_cert_expiry\":null,"
 	  "\"smtp_tls_version\":null,\"imap_tls_version\":null,\"from\":\"alice@a.test\",\"to\":\"bob@b.test\","
-	  "\"smtp_server\":\"smtp.a.test:587\",\"imap_server\":\"[::1]:143\"}\n" },
+	  "\"smtp_server\":\"smtp.a.test:587\",\"imap_server\":\"[::1]:143\","
+	  "\"smtp_status\":null,\"spf\":null,\"dkim\":null,\"dmarc\":null,\"arc\":null,\"hops\":null,"
+	  "\"plain_hops\":null,\"transit_time\":null,\"dsn_status\":null,\"delayed\":null}\n" },
+	{ "influx evidence", FORMAT_INFLUX, with_evidence,
+	  "mail_e2e,probe=out\\ bound,from=alice@a.test,to=bob@b.test,smtp_server=smtp.a.test:587,"
+	  "imap_server=[::1]:143,result=success,spf=pass,dkim=fail,dmarc=pass success=1i,result_code=0i,"
+	  "total_time=3.153000,smtp_time=0.103000,delivery_time=3.000000,tries=1i,smtp_code=250i,hops=3i,"
+	  "plain_hops=1i,transit_time=2.500000,smtp_status=\"2.0.0\" 1795467151607549382\n" },
+	{ "influx expected refusal", FORMAT_INFLUX, as_expected_refusal,
+	  "mail_e2e,probe=out\\ bound,from=alice@a.test,to=bob@b.test,smtp_server=smtp.a.test:587,"
+	  "imap_server=[::1]:143,result=smtp_rejected success=1i,result_code=5i,total_time=0.200000,"
+	  "tries=1i,smtp_code=554i,smtp_status=\"5.7.1\",error=\"RCPT refused: 554 5.7.1 Relay access denied\" "
+	  "1795467151607549382\n" },
+	{ "influx bounce", FORMAT_INFLUX, as_bounce,
+	  "mail_e2e,probe=out\\ bound,from=alice@a.test,to=bob@b.test,smtp_server=smtp.a.test:587,"
+	  "imap_server=[::1]:143,result=bounced success=0i,result_code=13i,total_time=3.153000,"
+	  "smtp_time=0.103000,tries=1i,smtp_code=250i,dsn_status=\"5.1.1\",delayed=1i,"
+	  "error=\"550 5.1.1 <nouser@b.test>: Recipient address rejected\" 1795467151607549382\n" },
 	{ "influx NaN time omitted", FORMAT_INFLUX, with_nan,
 	  "mail_e2e,probe=out\\ bound,from=alice@a.test,to=bob@b.test,smtp_server=smtp.a.test:587,"
 	  "imap_server=[::1]:143,result=success success=1i,result_code=0i,total_time=3.153000,"
@@ -203,7 +259,9 @@ static const struct line_case lines[] = {
 	  "\"smtp_duration\":0.103000,\"delivery_duration\":3.000000,\"imap_duration\":3.152000,"
 	  "\"smtp_code\":250,\"error\":null,\"mailbox\":null,\"late\":null,\"smtp_cert_expiry\":null,\"imap_cert_expiry\":null,"
 	  "\"smtp_tls_version\":null,\"imap_tls_version\":null,\"from\":\"alice@a.test\",\"to\":\"bob@b.test\","
-	  "\"smtp_server\":\"smtp.a.test:587\",\"imap_server\":\"[::1]:143\"}\n" },
+	  "\"smtp_server\":\"smtp.a.test:587\",\"imap_server\":\"[::1]:143\","
+	  "\"smtp_status\":null,\"spf\":null,\"dkim\":null,\"dmarc\":null,\"arc\":null,\"hops\":null,"
+	  "\"plain_hops\":null,\"transit_time\":null,\"dsn_status\":null,\"delayed\":null}\n" },
 	{ "json imap connect failure", FORMAT_JSON, as_imap_connect_failure,
 	  "{\"probe\":\"out bound\",\"success\":false,\"result\":\"imap_connect_failed\",\"result_code\":6,"
 	  "\"hash\":\"0123456789abcdef0123456789abcdef\",\"start\":\"2026-11-23T20:52:31.607549Z\","
@@ -213,7 +271,9 @@ static const struct line_case lines[] = {
 	  "\"imap_duration\":0.001000,\"smtp_code\":null,\"error\":\"Couldn't connect to server\",\"mailbox\":null,\"late\":null,"
 	  "\"smtp_cert_expiry\":null,\"imap_cert_expiry\":null,\"smtp_tls_version\":null,\"imap_tls_version\":null,"
 	  "\"from\":\"alice@a.test\",\"to\":\"bob@b.test\",\"smtp_server\":\"smtp.a.test:587\","
-	  "\"imap_server\":\"[::1]:143\"}\n" },
+	  "\"imap_server\":\"[::1]:143\","
+	  "\"smtp_status\":null,\"spf\":null,\"dkim\":null,\"dmarc\":null,\"arc\":null,\"hops\":null,"
+	  "\"plain_hops\":null,\"transit_time\":null,\"dsn_status\":null,\"delayed\":null}\n" },
 };
 
 static void test_lines(void)

@@ -1,0 +1,52 @@
+/*
+ * config_keys.h - the keys a route may set (SPEC §4 and on): name, type,
+ * field and built-in default, and how one value is checked and stored.
+ * Private to the configuration (config.c loads the file and builds routes
+ * with it); pure, no file is read here except what a key names (tls_ca,
+ * token files are checked for readability).
+ *
+ * Contract:
+ *  - config_key_apply() checks value for k and stores it in r: strings are
+ *    copied (the route owns them; config_key_is_string() says which fields
+ *    to free).  Returns 0, or -1 with why (cap bytes) saying what is wrong
+ *    in words fit for "FILE:LINE: [section] key: why".
+ */
+#ifndef MAIL_E2E_CONFIG_KEYS_H
+#define MAIL_E2E_CONFIG_KEYS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+
+enum ktype {
+	K_TEXT, K_ADDRESS, K_HOST, K_PORT, K_TLS, K_BOOL, K_DURATION, K_USER,
+	K_SECRET, K_SECRET_FILE, K_CA_FILE, K_IDLE, K_MAILBOX, K_PREFIX,
+	K_AUTH, K_TOKEN_FILE, K_AUTH_FROM, K_AUTH_LIST, K_EXPECT,
+};
+
+struct keydef {
+	const char *name;
+	enum ktype type;
+	size_t off;          /* field in struct route */
+	const char *def;     /* built-in default, NULL: none */
+};
+
+extern const struct keydef config_route_keys[];
+extern const size_t config_n_route_keys;
+
+const struct keydef *config_route_key(const char *name);   /* NULL: no such key */
+bool config_is_process_key(const char *name);
+bool config_key_is_string(enum ktype t);
+void config_drop_string(char **field);   /* wiped, freed, NULL */
+int config_key_apply(struct route *r, const struct keydef *k, const char *value,
+                     char *why, size_t cap);
+
+/* Shared checks: a control character anywhere; only printable ASCII; an
+ * OAuth2 mechanism name; v shown safely (control bytes as '?', cut). */
+bool config_has_control(const char *v);
+bool config_printable_ascii(const char *v);
+bool config_is_oauth(const char *mech);
+const char *config_shown(const char *v, char *buf, size_t len);
+
+#endif
