@@ -25,6 +25,7 @@
 
 #include "log.h"
 #include "parse.h"
+#include "result.h"
 #include "token_file.h"
 
 #define DEFAULTS "defaults"
@@ -396,10 +397,13 @@ static char *read_secret_file(struct loader *L, const struct kv *kv, const char 
 /* One leg's credentials: a password or a token file, and a mechanism that
  * fits what is there. */
 static int check_login(struct loader *L, const struct section *sec, const char *leg,
-                       const char *password, const char *token_file, const char *mech)
+                       const char *password, const char *token_file, const char *mech,
+                       bool token_client)
 {
 	char key[40];
 
+	if (token_client)
+		return 0;   /* set up by oauth2_legs(): no password, no token file */
 	if (password && token_file) {
 		snprintf(key, sizeof(key), "%s_oauth2_token_file", leg);
 		failf(L, sec->line, sec->name, key, "set together with %s_password: keep one", leg);
@@ -407,7 +411,8 @@ static int check_login(struct loader *L, const struct section *sec, const char *
 	}
 	if (config_is_oauth(mech) && !token_file) {
 		snprintf(key, sizeof(key), "%s_auth", leg);
-		failf(L, sec->line, sec->name, key, "%s needs %s_oauth2_token_file", mech, leg);
+		failf(L, sec->line, sec->name, key, "%s needs %s_oauth2_token_file or oauth2_token_url",
+		      mech, leg);
 		return -1;
 	}
 	if (token_file && strcmp(mech, "AUTO") != 0 && !config_is_oauth(mech)) {
@@ -491,6 +496,95 @@ static void prefer_own_login(const struct section *sec, const char *leg, char **
 	}
 }
 
+/* oauth2_client_secret_file (password-file rules) and
+ * oauth2_refresh_token_file (the same rules: it is read at every refresh,
+ * and must exist now). */
+static int oauth2_files(struct loader *L, struct route *r, const struct section *sec,
+                        const struct section *defs)
+{
+	const struct section *from = find_kv(sec, "oauth2_client_secret_file") ? sec : defs;
+	struct kv *kv = find_kv(from, "oauth2_client_secret_file");
+
+	if (kv) {
+		r->oauth2_client_secret = read_secret_file(L, kv, from->name);
+		r->oauth2_client_secret_file = r->oauth2_client_secret ? strdup(kv->value) : NULL;
+		if (!r->oauth2_client_secret_file) {
+			if (r->oauth2_client_secret)
+				failf(L, 0, NULL, NULL, "out of memory");
+			return -1;
+		}
+	}
+	from = find_kv(sec, "oauth2_refresh_token_file") ? sec : defs;
+	kv = find_kv(from, "oauth2_refresh_token_file");
+	if (kv && check_secret_mode(L, kv->value, kv->line, from->name, kv->key) != 0)
+		return -1;
+	return 0;
+}
+
+/* Which legs get their token from the built-in client (SPEC §10): those
+ * with oauth2_token_url, no password and no token file, logging in with
+ * auto (then XOAUTH2), XOAUTH2 or OAUTHBEARER. */
+static int oauth2_legs(struct loader *L, struct route *r, const struct section *sec)
+{
+	static const char *const needs_url[] = { "oauth2_client_id", "oauth2_client_secret_file",
+		"oauth2_refresh_token_file", "oauth2_scope", "oauth2_auth_url", "oauth2_device_url" };
+	char **auth[2] = { &r->smtp_auth, &r->imap_auth };
+	bool *client[2] = { &r->smtp_oauth2_client, &r->imap_oauth2_client };
+	bool has_login[2] = { r->smtp_username && !r->smtp_password && !r->smtp_token_file,
+	                      !r->imap_password && !r->imap_token_file };
+
+	if (!r->oauth2_token_url) {
+		for (size_t i = 0; i < sizeof(needs_url) / sizeof(needs_url[0]); i++)
+			if (*(char **)((char *)r + config_route_key(needs_url[i])->off)) {
+				failf(L, sec->line, sec->name, needs_url[i], "set, but no oauth2_token_url");
+				return -1;
+			}
+		return 0;
+	}
+	if (!r->oauth2_client_id) {
+		failf(L, sec->line, sec->name, "oauth2_client_id", "required with oauth2_token_url");
+		return -1;
+	}
+	for (int i = 0; i < 2; i++) {
+		bool usable = strcmp(*auth[i], "AUTO") == 0 || config_is_oauth(*auth[i]);
+		if (!has_login[i] || !usable)
+			continue;
+		*client[i] = true;
+		if (strcmp(*auth[i], "AUTO") == 0) {
+			char *x = strdup("XOAUTH2");
+			if (!x) {
+				failf(L, 0, NULL, NULL, "out of memory");
+				return -1;
+			}
+			config_drop_string(auth[i]);
+			*auth[i] = x;
+		}
+	}
+	return 0;
+}
+
+/* The bounce mailbox: all or nothing. */
+static int check_bounce(struct loader *L, struct route *r, const struct section *sec)
+{
+	if (!r->bounce_imap_host) {
+		if (r->bounce_imap_username || r->bounce_imap_password) {
+			failf(L, sec->line, sec->name, r->bounce_imap_username ? "bounce_imap_username"
+			      : "bounce_imap_password", "set, but no bounce_imap_host");
+			return -1;
+		}
+		return 0;
+	}
+	if (!r->bounce_imap_username || !r->bounce_imap_password) {
+		failf(L, sec->line, sec->name, !r->bounce_imap_username ? "bounce_imap_username"
+		      : "bounce_imap_password", "required with bounce_imap_host%s",
+		      r->bounce_imap_username ? " (or bounce_imap_password_file)" : "");
+		return -1;
+	}
+	if (!r->bounce_imap_port)
+		r->bounce_imap_port = r->bounce_imap_tls == TLS_IMPLICIT ? 993 : 143;
+	return 0;
+}
+
 /* Key types whose route field is a heap string (K_SECRET_FILE shares its
  * field with K_SECRET, so it is not counted twice). */
 static void free_route(struct route *r)
@@ -504,6 +598,9 @@ static void free_route(struct route *r)
 	free(r->name);
 	free(r->smtp_password_file);
 	free(r->imap_password_file);
+	free(r->bounce_imap_password_file);
+	config_drop_string(&r->oauth2_client_secret);   /* only a _file key names it */
+	free(r->oauth2_client_secret_file);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -546,7 +643,9 @@ static int build_route(struct loader *L, struct route *r, const struct section *
 		}
 	}
 	if (pick_password(L, r, sec, defs, "smtp_password", &r->smtp_password_file) != 0 ||
-	    pick_password(L, r, sec, defs, "imap_password", &r->imap_password_file) != 0)
+	    pick_password(L, r, sec, defs, "imap_password", &r->imap_password_file) != 0 ||
+	    pick_password(L, r, sec, defs, "bounce_imap_password", &r->bounce_imap_password_file) != 0 ||
+	    oauth2_files(L, r, sec, defs) != 0)
 		return -1;
 	prefer_own_login(sec, "smtp", &r->smtp_password, &r->smtp_password_file, &r->smtp_token_file);
 	prefer_own_login(sec, "imap", &r->imap_password, &r->imap_password_file, &r->imap_token_file);
@@ -561,14 +660,17 @@ static int build_route(struct loader *L, struct route *r, const struct section *
 			}
 		}
 	}
-	if (!r->imap_password && !r->imap_token_file) {
+	if (oauth2_legs(L, r, sec) != 0)
+		return -1;
+	if (!r->imap_password && !r->imap_token_file && !r->imap_oauth2_client) {
 		failf(L, sec->line, sec->name, "imap_password",
-		      "required: set imap_password, imap_password_file or imap_oauth2_token_file");
+		      "required: set imap_password, imap_password_file, imap_oauth2_token_file or oauth2_token_url");
 		return -1;
 	}
-	if (r->smtp_username && !r->smtp_password && !r->smtp_token_file) {
+	if (r->smtp_username && !r->smtp_password && !r->smtp_token_file && !r->smtp_oauth2_client) {
 		failf(L, sec->line, sec->name, "smtp_password",
-		      "smtp_username is set: set smtp_password, smtp_password_file or smtp_oauth2_token_file");
+		      "smtp_username is set: set smtp_password, smtp_password_file, smtp_oauth2_token_file "
+		      "or oauth2_token_url");
 		return -1;
 	}
 	if (!r->smtp_username && (r->smtp_password || r->smtp_token_file ||
@@ -579,8 +681,11 @@ static int build_route(struct loader *L, struct route *r, const struct section *
 		      : "smtp_auth is set but no smtp_username (no username: no AUTH)");
 		return -1;
 	}
-	if (check_login(L, sec, "smtp", r->smtp_password, r->smtp_token_file, r->smtp_auth) != 0 ||
-	    check_login(L, sec, "imap", r->imap_password, r->imap_token_file, r->imap_auth) != 0)
+	if (check_login(L, sec, "smtp", r->smtp_password, r->smtp_token_file, r->smtp_auth,
+	                r->smtp_oauth2_client) != 0 ||
+	    check_login(L, sec, "imap", r->imap_password, r->imap_token_file, r->imap_auth,
+	                r->imap_oauth2_client) != 0 ||
+	    check_bounce(L, r, sec) != 0)
 		return -1;
 	if (!r->smtp_port)
 		r->smtp_port = r->smtp_tls == TLS_IMPLICIT ? 465 : r->smtp_tls == TLS_NONE ? 25 : 587;
@@ -793,6 +898,41 @@ static void print_secret(FILE *out, const char *key, const char *value, const ch
 		fprintf(out, "  %s = (set)\n", key);
 }
 
+/* The keys of SPEC §7, §8 and §10, where set. */
+static void print_more(FILE *out, const struct route *r)
+{
+	static const char *const methods[] = { "spf", "dkim", "dmarc", "arc" };
+	const char *sep = "";
+
+	fprintf(out, "  expect = %s\n  auth_results_from = %s\n  require_auth = ",
+	        result_name((enum result_class)r->expect),
+	        r->auth_results_from ? r->auth_results_from : "(the topmost of any id)");
+	for (unsigned i = 0; i < 4; i++)
+		if (r->require_auth & (1u << i)) {
+			fprintf(out, "%s%s", sep, methods[i]);
+			sep = ", ";
+		}
+	fprintf(out, "%s\n", r->require_auth ? "" : "(none)");
+	if (r->oauth2_token_url) {
+		fprintf(out, "  oauth2_token_url = %s\n  oauth2_client_id = %s\n", r->oauth2_token_url,
+		        r->oauth2_client_id);
+		print_secret(out, "oauth2_client_secret", r->oauth2_client_secret, r->oauth2_client_secret_file);
+		fprintf(out, "  oauth2 grant = %s%s\n", r->oauth2_refresh_token_file ? "refresh token from "
+		        : "client credentials", r->oauth2_refresh_token_file ? r->oauth2_refresh_token_file : "");
+		if (r->oauth2_scope)
+			fprintf(out, "  oauth2_scope = %s\n", r->oauth2_scope);
+		fprintf(out, "  oauth2 token client for: %s%s%s\n", r->smtp_oauth2_client ? "smtp" : "",
+		        r->smtp_oauth2_client && r->imap_oauth2_client ? ", " : "",
+		        r->imap_oauth2_client ? "imap" : r->smtp_oauth2_client ? "" : "(no leg)");
+	}
+	if (r->bounce_imap_host) {
+		fprintf(out, "  bounce_imap = %s:%d (%s)\n  bounce_imap_username = %s\n", r->bounce_imap_host,
+		        r->bounce_imap_port, tls_name(r->bounce_imap_tls), r->bounce_imap_username);
+		print_secret(out, "bounce_imap_password", r->bounce_imap_password, r->bounce_imap_password_file);
+		fprintf(out, "  bounce_imap_mailbox = %s\n", r->bounce_imap_mailbox);
+	}
+}
+
 void config_print(const struct config *cfg, FILE *out)
 {
 	fprintf(out, "config %s: OK, %zu route(s)\n", cfg->path, cfg->n_routes);
@@ -830,5 +970,6 @@ void config_print(const struct config *cfg, FILE *out)
 		        "  junk_is_failure = %s\n", r->sweep_after_ms, r->check_junk ? "true" : "false",
 		        r->imap_junk_mailbox ? r->imap_junk_mailbox : "(\\Junk from LIST)",
 		        r->junk_is_failure ? "true" : "false");
+		print_more(out, r);
 	}
 }

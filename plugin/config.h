@@ -75,6 +75,25 @@ struct route {
 	char *imap_junk_mailbox;  /* NULL: the one LIST marks \Junk */
 	bool junk_is_failure;     /* default false: junk placement is result junk */
 
+	/* OAuth2 tokens fetched by the program itself (SPEC §10). */
+	char *oauth2_token_url;          /* https; NULL: no built-in token client */
+	char *oauth2_client_id;
+	char *oauth2_client_secret;      /* secret, from oauth2_client_secret_file; NULL: public client */
+	char *oauth2_client_secret_file; /* path it came from (not secret) */
+	char *oauth2_refresh_token_file; /* path; NULL: the client-credentials grant */
+	char *oauth2_scope;              /* space-separated, NULL: none */
+	char *oauth2_auth_url, *oauth2_device_url;   /* for --oauth2-login */
+	bool smtp_oauth2_client, imap_oauth2_client; /* the leg gets its token from the client */
+
+	/* Bounces (SPEC §8): the envelope sender's mailbox; host NULL: no watch. */
+	char *bounce_imap_host;
+	int bounce_imap_port;            /* default from bounce_imap_tls */
+	enum tls_mode bounce_imap_tls;
+	char *bounce_imap_username;
+	char *bounce_imap_password;      /* secret */
+	char *bounce_imap_password_file; /* path it came from, or NULL */
+	char *bounce_imap_mailbox;       /* default "INBOX" */
+
 	/* What the delivered probe says (SPEC §7). */
 	char *auth_results_from;  /* NULL: the topmost Authentication-Results of any id */
 	unsigned require_auth;    /* REQUIRE_* bits, default none */

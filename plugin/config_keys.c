@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "headers.h"
@@ -52,6 +53,20 @@ const struct keydef config_route_keys[] = {
 	{ "check_junk", K_BOOL, R(check_junk), "true" },
 	{ "imap_junk_mailbox", K_MAILBOX, R(imap_junk_mailbox), NULL },
 	{ "junk_is_failure", K_BOOL, R(junk_is_failure), "false" },
+	{ "oauth2_token_url", K_URL, R(oauth2_token_url), NULL },
+	{ "oauth2_client_id", K_USER, R(oauth2_client_id), NULL },
+	{ "oauth2_client_secret_file", K_SECRET_FILE, R(oauth2_client_secret), NULL },
+	{ "oauth2_refresh_token_file", K_PATH, R(oauth2_refresh_token_file), NULL },
+	{ "oauth2_scope", K_PREFIX, R(oauth2_scope), NULL },
+	{ "oauth2_auth_url", K_URL, R(oauth2_auth_url), NULL },
+	{ "oauth2_device_url", K_URL, R(oauth2_device_url), NULL },
+	{ "bounce_imap_host", K_HOST, R(bounce_imap_host), NULL },
+	{ "bounce_imap_tls", K_TLS, R(bounce_imap_tls), "starttls" },
+	{ "bounce_imap_port", K_PORT, R(bounce_imap_port), NULL },
+	{ "bounce_imap_username", K_USER, R(bounce_imap_username), NULL },
+	{ "bounce_imap_password", K_SECRET, R(bounce_imap_password), NULL },
+	{ "bounce_imap_password_file", K_SECRET_FILE, R(bounce_imap_password), NULL },
+	{ "bounce_imap_mailbox", K_MAILBOX, R(bounce_imap_mailbox), "INBOX" },
 	{ "auth_results_from", K_AUTH_FROM, R(auth_results_from), NULL },
 	{ "require_auth", K_AUTH_LIST, R(require_auth), "" },
 	{ "expect", K_EXPECT, R(expect), "success" },
@@ -317,6 +332,20 @@ int config_key_apply(struct route *r, const struct keydef *k, const char *value,
 			log_warn("%s holds a token and is readable by its group", value);
 		break;
 	}
+	case K_URL:
+		/* Tokens travel here: never in the clear (SPEC §10). */
+		if (strncasecmp(value, "https://", 8) != 0 || !value[8] || strchr(value, ' ') ||
+		    !config_printable_ascii(value)) {
+			snprintf(why, cap, "not an https:// URL: \"%s\"", config_shown(value, b, sizeof(b)));
+			return -1;
+		}
+		break;
+	case K_PATH:
+		if (!*value) {
+			snprintf(why, cap, "empty");
+			return -1;
+		}
+		break;
 	case K_AUTH_FROM:
 		if (!*value || !auth_results_from_valid(value, b, sizeof(b))) {
 			snprintf(why, cap, "%s", *value ? b : "empty");
