@@ -17,6 +17,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "smtp_reply.h"
 
 /* Copy the n-th (0-based) space-separated word of line into dst. */
 static void nth_word(const char *line, int n, char *dst, size_t dstlen)
@@ -217,6 +218,34 @@ static void note_login_capabilities(struct conn_watch *w, const char *line)
 		snprintf(w->login_caps, sizeof(w->login_caps), "%s", line);
 }
 
+/* An SMTP reply is kept whole: "550-5.7.1 Rejected by the DMARC policy"
+ * + "550 of d.test" reads "550 5.7.1 Rejected by the DMARC policy of
+ * d.test", each line's own copy of the enhanced code left out (Gmail
+ * repeats it, Exim does not). */
+static void note_smtp_reply(struct conn_watch *w, const char *line)
+{
+	size_t len = strlen(line), n;
+	bool coded = len >= 4 && isdigit((unsigned char)line[0]) && (line[3] == '-' || line[3] == ' ');
+	const char *text = coded ? line + 4 : line;
+	char status[16];
+
+	if (!w->reply_open) {
+		snprintf(w->last_reply, sizeof(w->last_reply), "%s", line);
+		if (coded)
+			w->last_reply[3] = ' ';
+	} else {
+		if (coded && smtp_reply_status(line, status, sizeof(status))) {
+			text += strlen(status);
+			while (*text == ' ')
+				text++;
+		}
+		n = strlen(w->last_reply);
+		if (*text && n + 2 < sizeof(w->last_reply))
+			snprintf(w->last_reply + n, sizeof(w->last_reply) - n, " %s", text);
+	}
+	w->reply_open = coded && line[3] == '-';
+}
+
 static void on_server_line(struct conn_watch *w, const char *line)
 {
 	size_t len;
@@ -228,9 +257,11 @@ static void on_server_line(struct conn_watch *w, const char *line)
 	/* libcurl says QUIT after a refusal; its 221 must not hide the refusal. */
 	if (w->quit_sent)
 		return;
-	snprintf(w->last_reply, sizeof(w->last_reply), "%s", line);
-	if (w->proto != CONN_SMTP)
+	if (w->proto != CONN_SMTP) {
+		snprintf(w->last_reply, sizeof(w->last_reply), "%s", line);
 		return;
+	}
+	note_smtp_reply(w, line);
 	/* Lines shorter than "250" are garbage; nothing past their end is read. */
 	len = strlen(line);
 	if (len >= 3 && isdigit((unsigned char)line[0]) && isdigit((unsigned char)line[1]) &&

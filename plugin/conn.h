@@ -36,7 +36,9 @@ struct conn_watch {
 	char tls_version[16];      /* "TLSv1.3", or "" */
 	int64_t cert_not_after;    /* server certificate's notAfter (Unix s), 0: unknown */
 	char last_verb[16];        /* verb of the last client command */
-	char last_reply[200];      /* last server line (no secrets: servers' own text) */
+	char last_reply[400];      /* last server line; SMTP: the last whole reply, its
+	                              lines joined (no secrets: servers' own text) */
+	bool reply_open;           /* SMTP: a multi-line reply ("250-...") goes on */
 	int last_code;             /* SMTP reply code of that line, or 0 */
 	bool ehlo_seen;            /* an EHLO reply was read */
 	bool auth_offered;         /* SMTP: the last EHLO reply listed AUTH */

@@ -155,7 +155,7 @@ static void classify(const struct smtp_send *s, CURLcode code, struct smtp_outco
 		else if (w->last_code == 334 && conn_sasl_challenge_text(w->last_reply, said, sizeof(said)))
 			snprintf(o->error, sizeof(o->error), "AUTH refused: %s", said);
 		else if (w->last_code >= 400)
-			snprintf(o->error, sizeof(o->error), "AUTH refused: %s", w->last_reply);
+			snprintf(o->error, sizeof(o->error), "AUTH refused: %.230s", w->last_reply);
 		else
 			snprintf(o->error, sizeof(o->error), "%s", why);
 	} else if (!w->greeting_seen) {
@@ -166,14 +166,14 @@ static void classify(const struct smtp_send *s, CURLcode code, struct smtp_outco
 	} else if (w->last_verb[0] == '\0') {
 		/* A greeting came but was not a welcome: 421, garbage, or a close. */
 		o->result = RESULT_SMTP_CONNECT_FAILED;
-		snprintf(o->error, sizeof(o->error), "greeting: %s", w->last_reply);
+		snprintf(o->error, sizeof(o->error), "greeting: %.230s", w->last_reply);
 	} else {
 		const char *phase = w->body_sent ? "message data" : verb_phase(w->last_verb);
 		o->result = RESULT_SMTP_REJECTED;
 		if (code == CURLE_OPERATION_TIMEDOUT)
 			snprintf(o->error, sizeof(o->error), "%s: timed out waiting for the server", phase);
 		else if (w->last_code >= 400 && w->last_reply[0])
-			snprintf(o->error, sizeof(o->error), "%s refused: %s", phase, w->last_reply);
+			snprintf(o->error, sizeof(o->error), "%s refused: %.220s", phase, w->last_reply);
 		else
 			snprintf(o->error, sizeof(o->error), "%s: %s", phase, why);
 	}

@@ -116,6 +116,11 @@ tags, f, err, fake, _ = run("smtp on RCPT reply 550 5.7.26 Unauthenticated email
 T.eq(tags.get("result"), "smtp_rejected", "a refusal at RCPT: smtp_rejected")
 T.eq(f.get("smtp_status"), "5.7.26", "smtp_status carries the refusal's enhanced code")
 T.ok("5.7.26 Unauthenticated" in f.get("error", ""), "the server's words are in error", f.get("error"))
+tags, f, err, fake, _ = run("smtp on RCPT reply 550-5.7.26 Unauthenticated email from fake.test\\x0d\\x0a"
+                            "550-5.7.26 is not accepted due to\\x0d\\x0a550 domain's DMARC policy\n")
+T.eq(f.get("smtp_status"), "5.7.26", "a multi-line refusal: smtp_status from its first line")
+T.ok("550 5.7.26 Unauthenticated email from fake.test is not accepted due to domain's DMARC policy"
+     in f.get("error", ""), "a multi-line refusal: its lines joined in error, the code once", f.get("error"))
 tags, f, err, fake, _ = run("smtp on BODY reply 250 Ok queued\n")
 T.ok("smtp_status" not in f, "a reply without an enhanced code: no smtp_status", f)
 
