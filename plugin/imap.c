@@ -172,7 +172,7 @@ static void on_tagged(struct imap_session *s, const struct imap_response *r, int
 	case PH_SCAN_TRASH_STORE: case PH_SCAN_TRASH_EXPUNGE: case PH_RESELECT:
 		sweep_on_tagged(s, r);
 		break;
-	case PH_NOOP: case PH_CHECK: case PH_PEEK: case PH_IDLE_START: case PH_IDLING:
+	case PH_NOOP: case PH_CHECK: case PH_DSN: case PH_PEEK: case PH_IDLE_START: case PH_IDLING:
 	case PH_IDLE_DONE:
 		watch_on_tagged(s, r, now);
 		break;
@@ -328,8 +328,19 @@ struct imap_session *imap_open(CURLM *multi, const struct route *r, enum imap_ro
 		.bearer = bearer, .auth = r->imap_auth,
 		.route = r, .timeout_ms = timeout_ms,
 	};
-	const char *name = role == IMAP_ROLE_INBOX ? r->imap_mailbox : r->imap_junk_mailbox;
+	const char *name = role == IMAP_ROLE_INBOX ? r->imap_mailbox
+	                   : role == IMAP_ROLE_BOUNCE ? r->bounce_imap_mailbox : r->imap_junk_mailbox;
 
+	if (role == IMAP_ROLE_BOUNCE) {
+		/* Another account, maybe another server: the envelope sender's. */
+		p.host = r->bounce_imap_host;
+		p.port = r->bounce_imap_port;
+		p.tls = r->bounce_imap_tls;
+		p.username = r->bounce_imap_username;
+		p.password = r->bounce_imap_password;
+		p.bearer = NULL;
+		p.auth = "AUTO";
+	}
 	if (!s) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
@@ -349,8 +360,9 @@ struct imap_session *imap_open(CURLM *multi, const struct route *r, enum imap_ro
 	}
 	s->fd = CURL_SOCKET_BAD;
 	conn_watch_init(&s->watch, CONN_IMAP, r->name);
-	if (role == IMAP_ROLE_JUNK)
-		snprintf(s->watch.label, sizeof(s->watch.label), "%s/junk", r->name);
+	if (role != IMAP_ROLE_INBOX)
+		snprintf(s->watch.label, sizeof(s->watch.label), "%s/%s", r->name,
+		         role == IMAP_ROLE_JUNK ? "junk" : "bounce");
 	imap_reader_init(&s->reader);
 	s->easy = conn_easy_new(&p, &s->watch, err, errlen);
 	if (!s->easy)
@@ -501,7 +513,8 @@ void imap_finish(struct imap_session *s, int64_t now, int64_t until)
 	}
 	if (s->phase == PH_IDLING)
 		queue_line(s, "DONE");
-	session_logout(s);
+	if (!bounce_finish(s))
+		session_logout(s);
 }
 
 void imap_step(struct imap_session *s, int64_t now)

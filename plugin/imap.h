@@ -62,6 +62,16 @@ enum imap_state {
 enum imap_role {
 	IMAP_ROLE_INBOX,   /* route's imap_mailbox */
 	IMAP_ROLE_JUNK,    /* imap_junk_mailbox, or the one LIST marks \Junk */
+	IMAP_ROLE_BOUNCE,  /* bounce_imap_*: the envelope sender's mailbox (bounce.c);
+	                      IMAP_FOUND there means a report proved the probe failed */
+};
+
+/* What the bounce watch learnt (SPEC §8). */
+struct dsn_outcome {
+	bool failed;               /* Action: failed */
+	bool delayed;              /* Action: delayed */
+	char status[16];           /* of the failure (else of the delay) */
+	char diagnostic[RESULT_ERROR_MAX];
 };
 
 /* What the found probe's header block said (SPEC §7). */
@@ -83,6 +93,7 @@ struct imap_outcome {
 	char tls_version[16];
 	int64_t cert_not_after;     /* 0: unknown */
 	struct imap_evidence ev;    /* once found */
+	struct dsn_outcome dsn;     /* bounce role */
 	bool scanned;               /* earlier probes were examined */
 	int late;                   /* of those, late arrivals counted now */
 };

@@ -197,6 +197,7 @@ bool imap_parse_fetch_probe(const char *text, struct imap_fetched *out)
 }
 
 struct header_block {
+	const char *section;    /* item name prefix wanted */
 	uint32_t uid;
 	const char *block;
 	size_t len;
@@ -211,16 +212,17 @@ static void take_header(void *ctx, const char *name, const char *val, size_t len
 	if (strcasecmp(name, "UID") == 0) {
 		fetch_take(&f, name, val, len);
 		h->uid = f.uid;
-	} else if (strcasecmp(name, "BODY[HEADER]") == 0) {
+	} else if (strncasecmp(name, h->section, strlen(h->section)) == 0 && !h->has_block) {
 		h->block = val;
 		h->len = len;
 		h->has_block = true;
 	}
 }
 
-bool imap_parse_fetch_header(const char *text, uint32_t *uid, const char **block, size_t *len)
+bool imap_parse_fetch_section(const char *text, const char *section, uint32_t *uid,
+                              const char **block, size_t *len)
 {
-	struct header_block h = { 0 };
+	struct header_block h = { section, 0, NULL, 0, false };
 
 	if (!fetch_each(text, take_header, &h) || !h.has_block || h.uid == 0)
 		return false;

@@ -124,9 +124,14 @@ struct imap_fetched {
 };
 bool imap_parse_fetch_probe(const char *text, struct imap_fetched *out);
 
-/* A reply to UID FETCH n (BODY.PEEK[HEADER]): the UID and the header block
- * (pointing into text; read it with a reader in imap_reader_use() mode, so
- * its line ends are there).  False without both. */
-bool imap_parse_fetch_header(const char *text, uint32_t *uid, const char **block, size_t *len);
+/* A reply to UID FETCH n (... BODY.PEEK[<section>]): the UID and the
+ * content of the first item whose name starts with section ("BODY[HEADER]",
+ * "BODY[]" (also "BODY[]<0>"), "BODY[HEADER.FIELDS"), pointing into text;
+ * read with a reader in imap_reader_use() mode, its line ends are there.
+ * False without both. */
+bool imap_parse_fetch_section(const char *text, const char *section, uint32_t *uid,
+                              const char **block, size_t *len);
+#define imap_parse_fetch_header(text, uid, block, len) \
+	imap_parse_fetch_section(text, "BODY[HEADER]", uid, block, len)
 
 #endif

@@ -9,6 +9,7 @@
  *   evidence.c  the found probe's header block: verdicts and path
  *   found.c  deleting the found probe (on Gmail through Trash)
  *   sweep.c  earlier probes in the mailbox: late ones, duplicates, leftovers
+ *   bounce.c the bounce watch's check: delivery reports about the probe
  *   watch.c  how the mailbox is watched for the token: quick NOOPs, then IDLE
  *            or polling, the FETCH that checks what is new, and STATUS
  *            peeks at the junk mailbox
@@ -36,7 +37,7 @@ enum phase {
 	PH_SCAN_MOVE, PH_SCAN_TRASH_SELECT, PH_SCAN_TRASH_STORE, PH_SCAN_TRASH_EXPUNGE,
 	PH_RESELECT,
 	PH_READY,
-	PH_NOOP, PH_CHECK, PH_PEEK, PH_IDLE_START, PH_IDLING, PH_IDLE_DONE, PH_SLEEP,
+	PH_NOOP, PH_CHECK, PH_DSN, PH_PEEK, PH_IDLE_START, PH_IDLING, PH_IDLE_DONE, PH_SLEEP,
 	PH_EVIDENCE, PH_STORE, PH_EXPUNGE, PH_MOVE, PH_TRASH_SELECT, PH_TRASH_FIND,
 	PH_TRASH_STORE, PH_TRASH_EXPUNGE,
 	PH_LOGOUT, PH_CLOSED,
@@ -93,8 +94,10 @@ struct imap_session {
 	uint32_t check_from;        /* next UID a check looks at */
 	uint32_t check_top;         /* highest UID + 1 the check under way saw */
 	int64_t check_news_ns;      /* the EXISTS that made this check, 0: none */
-	uint32_t found_uids[IMAP_MAX_FOUND];
+	uint32_t found_uids[IMAP_MAX_FOUND];   /* bounce role: the reports to delete */
 	size_t n_found;
+	uint32_t reports[IMAP_MAX_FOUND];      /* bounce role: multipart/report UIDs to read */
+	size_t n_reports;
 	unsigned quick_step;        /* quick NOOPs sent so far */
 	int64_t t_watch_ns;         /* watching began (the SMTP reply) */
 	int64_t t_last_exists_ns;   /* last EXISTS that grew the count */
@@ -136,6 +139,14 @@ void session_on_found(struct imap_session *s, int64_t now);
 void session_uid_list(const uint32_t *uids, size_t count, char *dst, size_t dstlen);
 void session_select(struct imap_session *s, const char *mailbox, enum phase next);
 void session_quote(const char *in, char *dst, size_t dstlen);   /* an IMAP quoted string */
+
+/* bounce.c: the check of the bounce role (see there). */
+void bounce_send_check(struct imap_session *s);
+void bounce_on_check_untagged(struct imap_session *s, const char *text);
+bool bounce_after_check(struct imap_session *s);
+void bounce_on_dsn_untagged(struct imap_session *s, const char *text);
+bool bounce_after_dsn(struct imap_session *s, int64_t now);
+bool bounce_finish(struct imap_session *s);
 
 /* prepare.c: from the capabilities to the sweep. */
 void prepare_begin(struct imap_session *s);

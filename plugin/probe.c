@@ -13,6 +13,11 @@
  * the `mailbox` tag, but a junk session that fails only costs a warning,
  * unless the user named the junk mailbox (imap_junk_mailbox), which then
  * has to work.
+ *
+ * With bounce_imap_host a third session watches the envelope sender's
+ * mailbox for delivery reports (bounce.c).  The send waits for it to note
+ * UIDNEXT, BOUNCE_WAIT_NS at most; a bounce watch that fails or is late
+ * costs a warning and the probe goes on without it.
  */
 #include "probe.h"
 
@@ -35,6 +40,8 @@
 #define STALL_NS (1 * NS_PER_S)
 /* curl enforces its own timeouts; ours is a backstop just after them. */
 #define BACKSTOP_NS (250 * NS_PER_MS)
+/* How long the send waits for the bounce watch once the inbox is ready. */
+#define BOUNCE_WAIT_NS (3 * NS_PER_S)
 
 enum stage { ST_IMAP_PREP, ST_SMTP, ST_WATCH, ST_CLEANUP, ST_DONE };
 
@@ -50,6 +57,8 @@ struct probe {
 	int64_t junk_moved_ns;      /* the inbox session saw the junk mailbox grow */
 	uint32_t junk_moved_next;   /* its UIDNEXT then */
 	bool junk_opened;           /* a junk session was tried this cycle */
+	struct imap_session *bounce;  /* NULL: no bounce watch (unset, or gave up) */
+	int64_t inbox_ready_ns;     /* the inbox was ready, the bounce watch not yet */
 	struct smtp_send *smtp;
 	char msgid_local[PROBE_ID_LOCAL_MAX];
 	char *msg;
@@ -97,6 +106,13 @@ static void conclude(struct probe *p, enum result_class r, int64_t now, const ch
 		if (o->scanned && p->res.late >= 0)
 			p->res.late += o->late;
 		imap_finish(p->junk, now, now + 2 * NS_PER_S);
+	}
+	if (p->bounce) {
+		const struct dsn_outcome *d = &imap_outcome(p->bounce)->dsn;
+		p->res.delayed = d->delayed;
+		if (d->failed)
+			snprintf(p->res.dsn_status, sizeof(p->res.dsn_status), "%s", d->status);
+		imap_finish(p->bounce, now, now + 2 * NS_PER_S);
 	}
 	p->stage = ST_CLEANUP;
 }
@@ -149,6 +165,11 @@ struct probe *probe_start(CURLM *multi, const struct route *r,
 		return p;
 	}
 	token_free(token);   /* libcurl keeps its own copy */
+	if (r->bounce_imap_host) {
+		p->bounce = imap_open(multi, r, IMAP_ROLE_BOUNCE, NULL, r->timeout_ms, err, sizeof(err));
+		if (!p->bounce)
+			log_warn("%s: bounce mailbox not watched: %s", r->name, err);
+	}
 	return p;
 }
 
@@ -156,6 +177,7 @@ bool probe_owns(const struct probe *p, CURL *easy)
 {
 	return (p->imap && imap_easy(p->imap) == easy) ||
 	       (p->junk && imap_easy(p->junk) == easy) ||
+	       (p->bounce && imap_easy(p->bounce) == easy) ||
 	       (p->smtp && smtp_send_easy(p->smtp) == easy);
 }
 
@@ -221,6 +243,8 @@ static void smtp_done(struct probe *p, CURLcode code)
 		imap_watch(p->junk, p->res.token);
 	else
 		imap_peek_junk(p->imap, true);
+	if (p->bounce)
+		imap_watch(p->bounce, p->res.token);
 }
 
 /* A session in the junk mailbox, from the UIDNEXT the inbox session noted
@@ -249,12 +273,43 @@ static void open_junk(struct probe *p, int64_t now)
 		imap_watch(p->junk, p->res.token);
 }
 
+static void drop_bounce(struct probe *p, const char *why)
+{
+	log_warn("%s: bounce mailbox not watched: %s", p->route->name, why);
+	imap_free(p->bounce);
+	p->bounce = NULL;
+}
+
+/* The send waits for the bounce watch to note UIDNEXT, within reason. */
+static bool bounce_lets_send(struct probe *p, int64_t now)
+{
+	enum imap_state b;
+
+	if (!p->bounce)
+		return true;
+	b = imap_state(p->bounce);
+	if (b == IMAP_READY || b == IMAP_ABSENT)
+		return true;
+	if (b == IMAP_FAILED) {
+		drop_bounce(p, imap_outcome(p->bounce)->error);
+		return true;
+	}
+	if (!p->inbox_ready_ns)
+		p->inbox_ready_ns = now;
+	if (now - p->inbox_ready_ns < BOUNCE_WAIT_NS)
+		return false;
+	drop_bounce(p, "IMAP server did not get ready in time");
+	return true;
+}
+
 /* The inbox is selected: decide about the junk mailbox, then send. */
 static void inbox_ready(struct probe *p, int64_t now)
 {
 	const char *name;
 	uint32_t next;
 
+	if (!bounce_lets_send(p, now))
+		return;
 	if (imap_junk_status(p->imap, &name, &next) && sweep_junk_due(p->route->ledger, next, time(NULL)))
 		open_junk(p, now);
 	start_smtp(p, now);
@@ -272,6 +327,8 @@ void probe_on_done(struct probe *p, CURL *easy, CURLcode code)
 		         o->tls_version, o->cert_not_after);
 	} else if (p->junk && imap_easy(p->junk) == easy) {
 		imap_connected(p->junk, code);
+	} else if (p->bounce && imap_easy(p->bounce) == easy) {
+		imap_connected(p->bounce, code);
 	}
 }
 
@@ -401,6 +458,15 @@ void probe_step(struct probe *p, int64_t now)
 		imap_step(p->imap, now);
 	if (p->junk)
 		imap_step(p->junk, now);
+	if (p->bounce)
+		imap_step(p->bounce, now);
+	if (!p->ready && p->bounce && p->stage != ST_IMAP_PREP && imap_state(p->bounce) == IMAP_FAILED)
+		drop_bounce(p, imap_outcome(p->bounce)->error);
+	if (!p->ready && p->bounce && imap_state(p->bounce) == IMAP_FOUND) {
+		const struct dsn_outcome *d = &imap_outcome(p->bounce)->dsn;
+		log_debug("%s: a delivery report says the probe failed: %s", p->route->name, d->status);
+		conclude(p, RESULT_BOUNCED, imap_outcome(p->bounce)->t_found_ns, d->diagnostic);
+	}
 	/* The inbox first: when both sessions fail alike (a refused login),
 	 * the inbox's failure is the verdict and the junk one no news, so a
 	 * junk failure waits until the inbox has logged in. */
@@ -425,7 +491,7 @@ void probe_step(struct probe *p, int64_t now)
 	if (!p->ready && now >= p->deadline_ns)
 		on_deadline(p, now);
 	if (p->ready && p->stage == ST_CLEANUP && (!p->imap || imap_closed(p->imap)) &&
-	    (!p->junk || imap_closed(p->junk)) && !p->smtp)
+	    (!p->junk || imap_closed(p->junk)) && (!p->bounce || imap_closed(p->bounce)) && !p->smtp)
 		p->stage = ST_DONE;
 }
 
@@ -442,6 +508,8 @@ void probe_io_ready(struct probe *p, curl_socket_t fd)
 		imap_io_ready(p->imap);
 	if (p->junk && imap_wait_fd(p->junk, &want_write) == fd)
 		imap_io_ready(p->junk);
+	if (p->bounce && imap_wait_fd(p->bounce, &want_write) == fd)
+		imap_io_ready(p->bounce);
 }
 
 static void add_wait_fd(const struct imap_session *s, struct curl_waitfd *fds,
@@ -466,6 +534,7 @@ void probe_wait_fds(const struct probe *p, struct curl_waitfd *fds,
 {
 	add_wait_fd(p->imap, fds, n, max);
 	add_wait_fd(p->junk, fds, n, max);
+	add_wait_fd(p->bounce, fds, n, max);
 }
 
 int64_t probe_next_timer(const struct probe *p)
@@ -473,6 +542,7 @@ int64_t probe_next_timer(const struct probe *p)
 	int64_t t = p->ready ? 0 : p->deadline_ns;
 	int64_t it = p->imap ? imap_next_timer(p->imap) : 0;
 	int64_t jt = p->junk ? imap_next_timer(p->junk) : 0;
+	int64_t bt = p->bounce ? imap_next_timer(p->bounce) : 0;
 
 	if (!p->ready && (p->stage == ST_SMTP || (p->imap && imap_state(p->imap) == IMAP_CONNECTING)))
 		t = p->deadline_ns + BACKSTOP_NS;
@@ -480,6 +550,13 @@ int64_t probe_next_timer(const struct probe *p)
 		t = it;
 	if (jt && (t == 0 || jt < t))
 		t = jt;
+	if (bt && (t == 0 || bt < t))
+		t = bt;
+	if (!p->ready && p->inbox_ready_ns && p->stage == ST_IMAP_PREP) {
+		int64_t give_up = p->inbox_ready_ns + BOUNCE_WAIT_NS;
+		if (t == 0 || give_up < t)
+			t = give_up;
+	}
 	return t;
 }
 
@@ -490,6 +567,7 @@ void probe_free(struct probe *p)
 	smtp_send_free(p->smtp);
 	imap_free(p->imap);
 	imap_free(p->junk);
+	imap_free(p->bounce);
 	free(p->msg);
 	free(p);
 }

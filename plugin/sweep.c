@@ -103,6 +103,10 @@ static void start_search(struct imap_session *s)
 
 void sweep_start(struct imap_session *s)
 {
+	if (s->role == IMAP_ROLE_BOUNCE) {
+		sweep_done(s);   /* reports are judged by bounce.c as they come */
+		return;
+	}
 	if (s->is_gmail && s->role == IMAP_ROLE_INBOX && s->allmail[0] && s->trash[0] && s->has_move) {
 		s->sweep_elsewhere = true;
 		s->exists_known = false;

@@ -67,11 +67,15 @@ static int64_t idle_refresh_ns(const struct imap_session *s)
 
 static void send_check(struct imap_session *s, int64_t now)
 {
-	s->res.tries++;
 	s->check_news_ns = s->changed ? s->t_last_exists_ns : 0;
 	s->check_top = 0;
 	s->changed = false;
 	s->t_last_check_ns = now;
+	if (s->role == IMAP_ROLE_BOUNCE) {
+		bounce_send_check(s);   /* not a search for the probe: tries stays */
+		return;
+	}
+	s->res.tries++;
 	s->n_found = 0;
 	session_send(s, PH_CHECK, "FETCH", "UID FETCH %u:* (UID BODY.PEEK[HEADER.FIELDS (%s)])",
 	             s->check_from, MESSAGE_TOKEN_HEADER);
@@ -144,10 +148,12 @@ static void note_peek(struct imap_session *s, const char *text, int64_t now)
  * peek, whichever is first). */
 static void wait_more(struct imap_session *s, int64_t now)
 {
-	int64_t gap = next_gap(s, now, quick_gaps_ms, sizeof(quick_gaps_ms) / sizeof(quick_gaps_ms[0]),
-	                       &s->quick_step, QUICK_STEADY_MS);
+	int64_t gap = s->role == IMAP_ROLE_BOUNCE ? poll_ns(s)
+	              : next_gap(s, now, quick_gaps_ms, sizeof(quick_gaps_ms) / sizeof(quick_gaps_ms[0]),
+	                         &s->quick_step, QUICK_STEADY_MS);
 
-	if (now - s->t_watch_ns >= QUICK_NS && use_idle(s)) {
+	/* Delivery reports are not timed: the bounce watch waits in IDLE at once. */
+	if ((now - s->t_watch_ns >= QUICK_NS || s->role == IMAP_ROLE_BOUNCE) && use_idle(s)) {
 		session_send(s, PH_IDLE_START, "IDLE", "IDLE");
 		return;
 	}
@@ -192,6 +198,13 @@ void watch_on_untagged(struct imap_session *s, const char *text, int64_t now)
 
 	if (s->phase == PH_PEEK)
 		note_peek(s, text, now);
+	if (s->role == IMAP_ROLE_BOUNCE) {
+		if (s->phase == PH_CHECK)
+			bounce_on_check_untagged(s, text);
+		else if (s->phase == PH_DSN)
+			bounce_on_dsn_untagged(s, text);
+		return;
+	}
 	if (s->phase != PH_CHECK || !imap_parse_fetch_probe(text, &f) || f.uid < s->check_from)
 		return;
 	if (f.uid >= s->uidnext && strcmp(f.token, s->token) == 0 && s->n_found < IMAP_MAX_FOUND) {
@@ -249,9 +262,20 @@ void watch_on_tagged(struct imap_session *s, const struct imap_response *r, int6
 		}
 		if (s->check_top > s->check_from)
 			s->check_from = s->check_top;
-		if (s->n_found > 0)
+		if (s->role == IMAP_ROLE_BOUNCE) {
+			if (!bounce_after_check(s))
+				next_step(s, now, false);
+		} else if (s->n_found > 0) {
 			session_on_found(s, now);
-		else
+		} else {
+			next_step(s, now, false);
+		}
+		break;
+	case PH_DSN:
+		if (!ok)
+			log_warn("%s: could not read delivery reports: %s %s", s->watch.label, status_word(r),
+			         r->rest);
+		if (!bounce_after_dsn(s, now))
 			next_step(s, now, false);
 		break;
 	case PH_IDLE_START:
