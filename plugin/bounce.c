@@ -68,19 +68,33 @@ void bounce_on_check_untagged(struct imap_session *s, const char *text)
 		}
 }
 
-/* After the check: read the reports, or go on waiting (false). */
-bool bounce_after_check(struct imap_session *s)
+/* Reports are read whole, into a buffer of their own meanwhile. */
+bool bounce_read_start(struct imap_session *s)
 {
-	char uids[IMAP_MAX_FOUND * 11];
-
-	if (s->n_reports == 0)
-		return false;
-	s->evidence_buf = malloc(BODY_MAX);
+	if (!s->evidence_buf)
+		s->evidence_buf = malloc(BODY_MAX);
 	if (!s->evidence_buf) {
 		log_warn("%s: no memory to read a delivery report", s->watch.label);
 		return false;
 	}
 	imap_reader_use(&s->reader, s->evidence_buf, BODY_MAX);
+	return true;
+}
+
+void bounce_read_done(struct imap_session *s)
+{
+	imap_reader_use(&s->reader, NULL, 0);
+	free(s->evidence_buf);
+	s->evidence_buf = NULL;
+}
+
+/* After the check: read the reports, or go on waiting (false). */
+bool bounce_after_check(struct imap_session *s)
+{
+	char uids[IMAP_MAX_FOUND * 11];
+
+	if (s->n_reports == 0 || !bounce_read_start(s))
+		return false;
 	session_uid_list(s->reports, s->n_reports, uids, sizeof(uids));
 	session_send(s, PH_DSN, "FETCH", "UID FETCH %s (UID BODY.PEEK[])", uids);
 	return true;
@@ -126,12 +140,30 @@ void bounce_on_dsn_untagged(struct imap_session *s, const char *text)
 	}
 }
 
+/* The sweep before the send: a report about one of this route's own
+ * probes sent longer ago than sweep_after is due (its UID returned, else
+ * 0).  Nothing unproved is ever due. */
+uint32_t bounce_judge_old(struct imap_session *s, const char *text)
+{
+	const struct route *r = s->route;
+	struct dsn_report d;
+	uint32_t uid;
+	const char *msg;
+	size_t len;
+	int64_t stamp;
+
+	if (!imap_parse_fetch_section(text, "BODY[]", &uid, &msg, &len) || !dsn_read(msg, len, r->to, &d) ||
+	    !d.probe_token[0] || !probe_id_verify(r->ledger, d.probe_token, d.message_id, &stamp) ||
+	    r->sweep_after_ms <= 0 || ((int64_t)time(NULL) - stamp) * 1000 < r->sweep_after_ms)
+		return 0;
+	log_debug("%s: delivery report about an old probe (%s): swept", s->watch.label, d.probe_token);
+	return uid;
+}
+
 /* The reports are read: bounced (true), or the watch goes on. */
 bool bounce_after_dsn(struct imap_session *s, int64_t now)
 {
-	imap_reader_use(&s->reader, NULL, 0);
-	free(s->evidence_buf);
-	s->evidence_buf = NULL;
+	bounce_read_done(s);
 	if (!s->res.dsn.failed)
 		return false;
 	s->found = true;

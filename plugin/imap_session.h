@@ -147,6 +147,9 @@ bool bounce_after_check(struct imap_session *s);
 void bounce_on_dsn_untagged(struct imap_session *s, const char *text);
 bool bounce_after_dsn(struct imap_session *s, int64_t now);
 bool bounce_finish(struct imap_session *s);
+bool bounce_read_start(struct imap_session *s);
+void bounce_read_done(struct imap_session *s);
+uint32_t bounce_judge_old(struct imap_session *s, const char *text);
 
 /* prepare.c: from the capabilities to the sweep. */
 void prepare_begin(struct imap_session *s);

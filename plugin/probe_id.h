@@ -44,8 +44,8 @@ struct probe_ledger {
 	unsigned found_next;
 	char counted[LEDGER_COUNTED][PROBE_ID_TOKEN_LEN + 1]; /* late ones counted */
 	unsigned counted_next;
-	uint32_t scan_cursor[3];   /* sweep window per mailbox (inbox, junk, Gmail's All Mail):
-	                              last UID examined */
+	uint32_t scan_cursor[4];   /* sweep window per mailbox (inbox, junk, Gmail's All Mail,
+	                              the bounce mailbox): last UID examined */
 	/* The junk mailbox is swept only when it may hold something of ours
 	 * (sweep.c, sweep_junk_due): */
 	bool junk_swept;           /* a whole sweep there finished */

@@ -34,7 +34,8 @@
 
 static uint32_t *cursor_of(struct imap_session *s)
 {
-	return &s->route->ledger->scan_cursor[s->sweep_elsewhere ? 2 : s->role == IMAP_ROLE_JUNK ? 1 : 0];
+	return &s->route->ledger->scan_cursor[s->role == IMAP_ROLE_BOUNCE ? 3 : s->sweep_elsewhere ? 2
+	                                      : s->role == IMAP_ROLE_JUNK ? 1 : 0];
 }
 
 /* The junk mailbox is visited only when it may hold something of ours:
@@ -96,17 +97,19 @@ static void start_search(struct imap_session *s)
 		sweep_over(s);
 		return;
 	}
-	session_send(s, PH_SCAN_SEARCH, "SEARCH",
-	             "UID SEARCH UID %u:%u UNDELETED HEADER %s \"\"",
-	             *cursor + 1, s->scan_next - 1, MESSAGE_TOKEN_HEADER);
+	if (s->role == IMAP_ROLE_BOUNCE)   /* delivery reports (bounce.c judges them) */
+		session_send(s, PH_SCAN_SEARCH, "SEARCH",
+		             "UID SEARCH UID %u:%u UNDELETED HEADER Content-Type \"report\"",
+		             *cursor + 1, s->scan_next - 1);
+	else
+		session_send(s, PH_SCAN_SEARCH, "SEARCH",
+		             "UID SEARCH UID %u:%u UNDELETED HEADER %s \"\"",
+		             *cursor + 1, s->scan_next - 1, MESSAGE_TOKEN_HEADER);
 }
 
 void sweep_start(struct imap_session *s)
 {
-	if (s->role == IMAP_ROLE_BOUNCE) {
-		sweep_done(s);   /* reports are judged by bounce.c as they come */
-		return;
-	}
+
 	if (s->is_gmail && s->role == IMAP_ROLE_INBOX && s->allmail[0] && s->trash[0] && s->has_move) {
 		s->sweep_elsewhere = true;
 		s->exists_known = false;
@@ -176,6 +179,10 @@ void sweep_on_untagged(struct imap_session *s, const char *text)
 			for (size_t i = 0; i < count && s->n_scan < IMAP_SCAN_MAX; i++)
 				if (all[i] >= from && all[i] < s->scan_next && !was_asked(s, all[i]))
 					s->scan_uids[s->n_scan++] = all[i];
+	} else if (s->phase == PH_SCAN_FETCH && s->role == IMAP_ROLE_BOUNCE) {
+		uint32_t uid = bounce_judge_old(s, text);
+		if (uid && was_asked(s, uid) && s->n_drop < IMAP_SCAN_MAX)
+			s->drop_uids[s->n_drop++] = uid;
 	} else if (s->phase == PH_SCAN_FETCH) {
 		struct imap_fetched f;
 		if (imap_parse_fetch_probe(text, &f))
@@ -198,6 +205,8 @@ static void after_fetch(struct imap_session *s, bool ok, const char *why)
 {
 	char uids[IMAP_SCAN_MAX * 11];
 
+	if (s->role == IMAP_ROLE_BOUNCE)
+		bounce_read_done(s);
 	if (!ok) {
 		log_warn("%s: could not read earlier probes (%s): nothing swept", s->watch.label, why);
 		s->sweep_trouble = true;
@@ -249,6 +258,10 @@ void sweep_on_tagged(struct imap_session *s, const struct imap_response *r)
 			s->res.scanned = true;
 			*cursor_of(s) = 0;
 			sweep_over(s);
+		} else if (s->role == IMAP_ROLE_BOUNCE) {
+			session_uid_list(s->scan_uids, s->n_scan, uids, sizeof(uids));
+			bounce_read_start(s);
+			session_send(s, PH_SCAN_FETCH, "FETCH", "UID FETCH %s (UID BODY.PEEK[])", uids);
 		} else {
 			session_uid_list(s->scan_uids, s->n_scan, uids, sizeof(uids));
 			session_send(s, PH_SCAN_FETCH, "FETCH",

@@ -8,7 +8,8 @@ delivery status notifications into alice@a.test's mailbox, the bounce
 mailbox of these routes.
 
 Checked: the refused probe is `bounced` (13) within seconds, not a timeout,
-with Exim's words in error and dsn_status=5.1.1, and its report is deleted;
+with Exim's words in error and dsn_status=5.1.1, and its report is deleted
+(or, with delete = false, swept by a later run once older than sweep_after);
 the deferred one times out with delayed=1i, its delay notice deleted; two
 routes watching the same bounce mailbox each take only their own report,
 and a forged report (the right format, a token this process cannot prove
@@ -99,6 +100,18 @@ T.ok("550 5.1.1" in f.get("error", ""), "error carries the remote server's words
 T.ok(f.get("total_time", 99) < 10 and took < 12, f"known long before the 15 s timeout ({f.get('total_time')} s)")
 time.sleep(0.5)
 T.eq(set(reports_left()) - before, set(), "the report about the probe is deleted")
+
+# A report left behind (delete = false) is swept once older than sweep_after.
+got, r, took = once(route("kept", env["DM_B_NOUSER"], delete="false"))
+T.eq(got.get("kept", ({}, {}))[0].get("result"), "bounced", "delete = false: bounced, the report kept")
+time.sleep(0.5)
+kept = set(reports_left()) - before
+T.eq(len(kept), 1, "delete = false: the report stays in the bounce mailbox")
+time.sleep(2)
+got, r, took = once(route("kept", env["DM_B_NOUSER"], sweep_after="2s"))
+T.eq(got.get("kept", ({}, {}))[0].get("result"), "bounced", "the same route, next run: bounced again")
+time.sleep(0.5)
+T.eq(set(reports_left()) & kept, set(), "the report about the old probe (older than sweep_after) is swept")
 
 # Two routes, one bounce mailbox, and a forged report arriving meanwhile.
 appended = []
