@@ -497,8 +497,9 @@ static void prefer_own_login(const struct section *sec, const char *leg, char **
 }
 
 /* oauth2_client_secret_file (password-file rules) and
- * oauth2_refresh_token_file (the same rules: it is read at every refresh,
- * and must exist now). */
+ * oauth2_refresh_token_file (the same rules where it exists: it is read at
+ * every refresh; before the first --oauth2-login it does not exist yet,
+ * and a probe then fails its login saying so). */
 static int oauth2_files(struct loader *L, struct route *r, const struct section *sec,
                         const struct section *defs)
 {
@@ -516,7 +517,8 @@ static int oauth2_files(struct loader *L, struct route *r, const struct section 
 	}
 	from = find_kv(sec, "oauth2_refresh_token_file") ? sec : defs;
 	kv = find_kv(from, "oauth2_refresh_token_file");
-	if (kv && check_secret_mode(L, kv->value, kv->line, from->name, kv->key) != 0)
+	if (kv && !(access(kv->value, F_OK) != 0 && errno == ENOENT) &&
+	    check_secret_mode(L, kv->value, kv->line, from->name, kv->key) != 0)
 		return -1;
 	return 0;
 }

@@ -22,6 +22,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "oauth2.h"
 #include "probe.h"
 
 #define SERVER_KEY_MAX 300
@@ -91,6 +92,7 @@ static CURLM *multi_for(const struct config *cfg)
 
 	if (shared_multi && stamp != shared_ca_stamp) {
 		log_info("a CA file changed on disk: loading it again");
+		oauth2_shutdown();   /* its requests and tokens go with the handle */
 		curl_multi_cleanup(shared_multi);
 		shared_multi = NULL;
 	}
@@ -103,6 +105,7 @@ static CURLM *multi_for(const struct config *cfg)
 
 void cycle_global_cleanup(void)
 {
+	oauth2_shutdown();
 	if (shared_multi)
 		curl_multi_cleanup(shared_multi);
 	shared_multi = NULL;
@@ -168,6 +171,7 @@ struct cycle *cycle_start(const struct config *cfg, cycle_emit_fn emit, void *ct
 		return NULL;
 	c->real0 = clock_real_ns();
 	c->mono0 = clock_mono_ns();
+	oauth2_cycle_begin();
 	c->cfg = cfg;
 	c->emit = emit;
 	c->ctx = ctx;
@@ -206,13 +210,17 @@ static int drain_messages(struct cycle *c)
 	while ((m = curl_multi_info_read(c->multi, &left))) {
 		if (m->msg != CURLMSG_DONE)
 			continue;
+		done++;
+		if (oauth2_owns(m->easy_handle)) {
+			oauth2_on_done(m->easy_handle, m->data.result);
+			continue;
+		}
 		for (size_t i = 0; i < c->n; i++) {
 			if (c->probes[i] && probe_owns(c->probes[i], m->easy_handle)) {
 				probe_on_done(c->probes[i], m->easy_handle, m->data.result);
 				break;
 			}
 		}
-		done++;
 	}
 	return done;
 }

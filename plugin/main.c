@@ -33,6 +33,7 @@
 #include "config.h"
 #include "cycle.h"
 #include "log.h"
+#include "oauth2_login.h"
 #include "output.h"
 #include "wipe_alloc.h"
 
@@ -47,6 +48,7 @@ struct options {
 	const char *config_path;
 	bool once, check_config, trace;
 	int format;             /* -1: from the file */
+	const char *oauth2_login;   /* --oauth2-login ROUTE, or NULL */
 };
 
 struct runner {
@@ -103,6 +105,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: mail-e2e [-c FILE] [--once] [--format influx|json] [--check-config]\n"
+		"                [--oauth2-login ROUTE]\n"
 		"                [--trace] [--version] [--help]\n"
 		"\n"
 		"Sends a tagged message over SMTP, finds it over IMAP, reports the times.\n"
@@ -113,6 +116,7 @@ static void usage(FILE *f)
 		"  --once                      run one cycle, exit 0 if every route succeeded, else 1\n"
 		"  --format influx|json        output format (overrides the file)\n"
 		"  --check-config              validate the file, print the routes, exit 0 or 78\n"
+		"  --oauth2-login ROUTE        one-time OAuth2 consent for ROUTE, on a terminal\n"
 		"  --trace                     protocol dialogue on stderr (D! lines, secrets hidden)\n"
 		"  --version, --help           print and exit\n"
 		"\n"
@@ -144,6 +148,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "format", required_argument, NULL, 'f' },
 		{ "check-config", no_argument, NULL, 'k' },
 		{ "trace", no_argument, NULL, 't' },
+		{ "oauth2-login", required_argument, NULL, 'L' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -159,6 +164,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case 'o': o->once = true; break;
 		case 'k': o->check_config = true; break;
 		case 't': o->trace = true; break;
+		case 'L': o->oauth2_login = optarg; break;
 		case 'f':
 			if (strcmp(optarg, "influx") == 0)
 				o->format = FORMAT_INFLUX;
@@ -467,6 +473,24 @@ static int run_stream(struct runner *run)
 	return run->output_dead ? 1 : 0;
 }
 
+/* --oauth2-login ROUTE: the route's consent, instructions on stderr. */
+static int oauth2_login(const struct config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->n_routes; i++) {
+		const struct route *r = &cfg->routes[i];
+		if (strcmp(r->name, name) != 0)
+			continue;
+		if (!r->oauth2_token_url || !r->oauth2_refresh_token_file) {
+			log_error("--oauth2-login %s: the route needs oauth2_token_url and "
+			          "oauth2_refresh_token_file", name);
+			return 1;
+		}
+		return oauth2_login_run(r, stderr);
+	}
+	log_error("--oauth2-login: no route [%.60s] in %s", name, cfg->path);
+	return EXIT_USAGE;
+}
+
 int main(int argc, char **argv)
 {
 	struct options opt = { 0 };
@@ -502,6 +526,12 @@ int main(int argc, char **argv)
 		log_error("libcurl initialisation failed");
 		config_free(&cfg);
 		return 1;
+	}
+	if (opt.oauth2_login) {
+		rc = oauth2_login(&cfg, opt.oauth2_login);
+		curl_global_cleanup();
+		config_free(&cfg);
+		return rc;
 	}
 	run.cfg = &cfg;
 	run.format = cfg.format;

@@ -29,6 +29,7 @@
 
 #include "clock.h"
 #include "imap.h"
+#include "leg_token.h"
 #include "log.h"
 #include "message.h"
 #include "probe_id.h"
@@ -60,6 +61,7 @@ struct probe {
 	struct imap_session *bounce;  /* NULL: no bounce watch (unset, or gave up) */
 	int64_t inbox_ready_ns;     /* the inbox was ready, the bounce watch not yet */
 	struct smtp_send *smtp;
+	struct leg_token imap_token, smtp_token;   /* OAuth2 tokens on their way */
 	char msgid_local[PROBE_ID_LOCAL_MAX];
 	char *msg;
 	size_t msg_len;
@@ -82,6 +84,10 @@ static void conclude(struct probe *p, enum result_class r, int64_t now, const ch
 	if (p->ready)
 		return;
 	p->ready = true;
+	leg_token_end(&p->imap_token);
+	leg_token_end(&p->smtp_token);
+	if (r == RESULT_IMAP_AUTH_FAILED || r == RESULT_SMTP_AUTH_FAILED)
+		leg_token_refused(p->route, r == RESULT_IMAP_AUTH_FAILED);
 	p->res.result = r;
 	p->res.success = (int)r == p->route->expect;
 	p->res.t_end = offset(p, now);
@@ -117,20 +123,25 @@ static void conclude(struct probe *p, enum result_class r, int64_t now, const ch
 	p->stage = ST_CLEANUP;
 }
 
-/* The leg's OAuth2 token, read afresh (an outside helper refreshes the
- * file); *token stays NULL where the leg logs in with a password. */
-static int read_token(const char *path, char **token, char *err, size_t errlen)
+/* The inbox session (and the bounce watch), with the leg's token if any;
+ * the token is freed here (libcurl keeps its own copy). */
+static void open_inbox(struct probe *p, char *token)
 {
-	char why[RESULT_ERROR_MAX - 32];
+	const struct route *r = p->route;
+	char err[RESULT_ERROR_MAX];
+	long left = remaining_ms(p, clock_mono_ns());
 
-	*token = NULL;
-	if (!path)
-		return 0;
-	if (token_file_read(path, token, NULL, why, sizeof(why)) != 0) {
-		snprintf(err, errlen, "OAuth2 token: %s", why);
-		return -1;
+	p->imap = imap_open(p->multi, r, IMAP_ROLE_INBOX, token, left, err, sizeof(err));
+	token_free(token);
+	if (!p->imap) {
+		conclude(p, RESULT_INTERNAL_ERROR, clock_mono_ns(), err);
+		return;
 	}
-	return 0;
+	if (r->bounce_imap_host) {
+		p->bounce = imap_open(p->multi, r, IMAP_ROLE_BOUNCE, NULL, left, err, sizeof(err));
+		if (!p->bounce)
+			log_warn("%s: bounce mailbox not watched: %s", r->name, err);
+	}
 }
 
 struct probe *probe_start(CURLM *multi, const struct route *r,
@@ -154,21 +165,14 @@ struct probe *probe_start(CURLM *multi, const struct route *r,
 		return p;
 	}
 	p->res.t_imap_start = offset(p, clock_mono_ns());
-	if (read_token(r->imap_token_file, &token, err, sizeof(err)) != 0) {
+	switch (leg_token_begin(&p->imap_token, multi, r, true, r->timeout_ms, &token, err, sizeof(err))) {
+	case 1:
+		open_inbox(p, token);
+		break;
+	case 0:
+		break;   /* the inbox opens when the token comes (probe_step) */
+	default:
 		conclude(p, RESULT_IMAP_AUTH_FAILED, clock_mono_ns(), err);
-		return p;
-	}
-	p->imap = imap_open(multi, r, IMAP_ROLE_INBOX, token, r->timeout_ms, err, sizeof(err));
-	if (!p->imap) {
-		token_free(token);
-		conclude(p, RESULT_INTERNAL_ERROR, clock_mono_ns(), err);
-		return p;
-	}
-	token_free(token);   /* libcurl keeps its own copy */
-	if (r->bounce_imap_host) {
-		p->bounce = imap_open(multi, r, IMAP_ROLE_BOUNCE, NULL, r->timeout_ms, err, sizeof(err));
-		if (!p->bounce)
-			log_warn("%s: bounce mailbox not watched: %s", r->name, err);
 	}
 	return p;
 }
@@ -193,6 +197,18 @@ static void note_tls(char version[16], bool *known, int64_t *expiry,
 	}
 }
 
+/* The message goes out, with the leg's token if any (freed here). */
+static void send_smtp(struct probe *p, char *token, int64_t now)
+{
+	char err[RESULT_ERROR_MAX];
+
+	p->smtp = smtp_send_start(p->multi, p->route, token, p->msg, p->msg_len,
+	                          remaining_ms(p, now), err, sizeof(err));
+	token_free(token);
+	if (!p->smtp)
+		conclude(p, RESULT_INTERNAL_ERROR, now, err);
+}
+
 static void start_smtp(struct probe *p, int64_t now)
 {
 	char err[RESULT_ERROR_MAX];
@@ -207,15 +223,36 @@ static void start_smtp(struct probe *p, int64_t now)
 	}
 	p->stage = ST_SMTP;
 	p->res.t_smtp_start = offset(p, now);
-	if (read_token(p->route->smtp_token_file, &token, err, sizeof(err)) != 0) {
+	switch (leg_token_begin(&p->smtp_token, p->multi, p->route, false, remaining_ms(p, now),
+	                        &token, err, sizeof(err))) {
+	case 1:
+		send_smtp(p, token, now);
+		break;
+	case 0:
+		break;   /* sent when the token comes (probe_step) */
+	default:
 		conclude(p, RESULT_SMTP_AUTH_FAILED, now, err);
-		return;
 	}
-	p->smtp = smtp_send_start(p->multi, p->route, token, p->msg, p->msg_len,
-	                          remaining_ms(p, now), err, sizeof(err));
-	token_free(token);
-	if (!p->smtp)
-		conclude(p, RESULT_INTERNAL_ERROR, now, err);
+}
+
+/* A token the built-in client was fetching has come (or failed). */
+static void token_arrived(struct probe *p, bool imap, int64_t now)
+{
+	char err[RESULT_ERROR_MAX];
+	char *token = NULL;
+
+	switch (leg_token_poll(imap ? &p->imap_token : &p->smtp_token, &token, err, sizeof(err))) {
+	case 1:
+		if (imap)
+			open_inbox(p, token);
+		else
+			send_smtp(p, token, now);
+		break;
+	case 0:
+		break;
+	default:
+		conclude(p, imap ? RESULT_IMAP_AUTH_FAILED : RESULT_SMTP_AUTH_FAILED, now, err);
+	}
 }
 
 static void smtp_done(struct probe *p, CURLcode code)
@@ -255,14 +292,25 @@ static void open_junk(struct probe *p, int64_t now)
 	uint32_t floor;
 	char err[RESULT_ERROR_MAX];
 	char *token = NULL;
+	struct leg_token lt;
 
 	if (p->junk_opened || !imap_junk_status(p->imap, &name, &floor))
 		return;
 	p->junk_opened = true;
 	imap_peek_junk(p->imap, false);
-	if (read_token(p->route->imap_token_file, &token, err, sizeof(err)) == 0)
+	switch (leg_token_begin(&lt, p->multi, p->route, true, remaining_ms(p, now), &token, err,
+	                        sizeof(err))) {
+	case 1:
 		p->junk = imap_open(p->multi, p->route, IMAP_ROLE_JUNK, token, remaining_ms(p, now),
 		                    err, sizeof(err));
+		break;
+	case 0:   /* the inbox's token expired meanwhile: not worth a wait */
+		snprintf(err, sizeof(err), "no OAuth2 token at hand");
+		leg_token_end(&lt);
+		break;
+	default:
+		break;
+	}
 	token_free(token);
 	if (!p->junk) {
 		log_warn("%s: junk mailbox not watched: %s", p->route->name, err);
@@ -432,6 +480,14 @@ static void on_deadline(struct probe *p, int64_t now)
 	const char *what;
 	long secs = p->route->timeout_ms / 1000;
 
+	if (leg_token_waiting(&p->imap_token) || leg_token_waiting(&p->smtp_token)) {
+		bool imap = leg_token_waiting(&p->imap_token);
+		if (now < p->deadline_ns + BACKSTOP_NS)
+			return;   /* the request's own timeout says more */
+		snprintf(why, sizeof(why), "OAuth2 token: the token endpoint did not answer within %lds", secs);
+		conclude(p, imap ? RESULT_IMAP_AUTH_FAILED : RESULT_SMTP_AUTH_FAILED, now, why);
+		return;
+	}
 	if (p->stage == ST_SMTP || (p->imap && imap_state(p->imap) == IMAP_CONNECTING)) {
 		if (now < p->deadline_ns + BACKSTOP_NS)
 			return;   /* let libcurl report its own, more precise, timeout */
@@ -454,6 +510,10 @@ static void on_deadline(struct probe *p, int64_t now)
 
 void probe_step(struct probe *p, int64_t now)
 {
+	if (!p->ready && leg_token_waiting(&p->imap_token))
+		token_arrived(p, true, now);
+	if (!p->ready && leg_token_waiting(&p->smtp_token))
+		token_arrived(p, false, now);
 	if (p->imap)
 		imap_step(p->imap, now);
 	if (p->junk)
@@ -544,7 +604,8 @@ int64_t probe_next_timer(const struct probe *p)
 	int64_t jt = p->junk ? imap_next_timer(p->junk) : 0;
 	int64_t bt = p->bounce ? imap_next_timer(p->bounce) : 0;
 
-	if (!p->ready && (p->stage == ST_SMTP || (p->imap && imap_state(p->imap) == IMAP_CONNECTING)))
+	if (!p->ready && (p->stage == ST_SMTP || leg_token_waiting(&p->imap_token) ||
+	                  (p->imap && imap_state(p->imap) == IMAP_CONNECTING)))
 		t = p->deadline_ns + BACKSTOP_NS;
 	if (it && (t == 0 || it < t))
 		t = it;
@@ -564,6 +625,8 @@ void probe_free(struct probe *p)
 {
 	if (!p)
 		return;
+	leg_token_end(&p->imap_token);
+	leg_token_end(&p->smtp_token);
 	smtp_send_free(p->smtp);
 	imap_free(p->imap);
 	imap_free(p->junk);

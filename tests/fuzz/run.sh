@@ -24,6 +24,7 @@ declare -A SOURCES=(
 	[smtp_trace]="tests/fuzz/fuzz_smtp.c plugin/conn.c plugin/smtp_reply.c plugin/log.c plugin/clock.c"
 	[headers]="tests/fuzz/fuzz_headers.c plugin/headers.c plugin/mail_header.c"
 	[dsn]="tests/fuzz/fuzz_dsn.c plugin/dsn.c plugin/mail_header.c"
+	[json]="tests/fuzz/fuzz_json.c plugin/json.c"
 )
 
 failed=0
@@ -61,7 +62,7 @@ run_target() {
 for t in "${!SOURCES[@]}"; do
 	run_target "$t" "${SOURCES[$t]}" "$ASAN_FLAGS" "$SECONDS_PER_TARGET" "$t"
 done
-for t in imap smtp_trace headers dsn; do
+for t in imap smtp_trace headers dsn json; do
 	run_target "$t" "${SOURCES[$t]}" "$MSAN_FLAGS" $(( (SECONDS_PER_TARGET + 1) / 2 )) "$t-msan"
 done
 exit $failed
