@@ -5,7 +5,9 @@ server (tests/fake/fakemail.py): the bounce mailbox refuses the login; the
 bounce server accepts the connection and never says a word (the send waits
 for it at most 3 s, then goes without); and a plain-text bounce that quotes
 the probe, which proves nothing and is never counted.  Real reports, from
-Postfix about Exim's refusals, are tests/t/stack_bounce.py."""
+Postfix about Exim's refusals, are tests/t/stack_bounce.py.  And a negative
+probe (expect = smtp_rejected) against a server that relays for anyone:
+success=0i with the observed result."""
 import os
 import socket
 import sys
@@ -62,4 +64,10 @@ tags, f, err, rc, took = run(fake2, bounce_imap_host="127.0.0.1", bounce_imap_po
                              bounce_imap_username="alice", bounce_imap_password=PW, timeout="3s")
 T.eq(tags.get("result"), "timeout", "a plain-text bounce quoting the probe proves nothing: timeout, not bounced")
 T.ok("dsn_status" not in f and "delayed" not in f, "no report fields from a plain-text notice", f)
+# A negative probe against a server misconfigured to relay: the fake takes
+# mail for any domain, so the expected refusal does not come.
+tags, f, err, rc, took = run(fake, to="someone@elsewhere.test", expect="smtp_rejected", timeout="3s")
+T.ok(tags.get("result") != "smtp_rejected" and f.get("success") == 0 and rc == 1,
+     f"expect = smtp_rejected at an open relay: the observed result ({tags.get('result')}), success=0i, "
+     "--once exits 1", f)
 sys.exit(T.done())

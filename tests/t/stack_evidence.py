@@ -11,7 +11,8 @@ LMTP), none plain, smtp_status from Postfix's final reply; require_auth of
 all three is success.  mallory@c.test (signed with a key c.test's DNS does
 not publish, from an address its SPF does not list) arrives with
 fail/fail/fail: reported, and auth_failed once required.  Straight into
-B's port 25 without TLS: one plain hop.  someone@d.test (DMARC p=reject)
+B's port 25 without TLS: one plain hop, and from an address a.test's SPF
+does not list, unsigned: spf=fail, dmarc=fail.  someone@d.test (DMARC p=reject)
 straight to B: refused at DATA, smtp_status 5.7.1 with Exim's words, and a
 route that expects that refusal succeeds."""
 import json
@@ -86,6 +87,9 @@ T.ok("dkim=fail" in f.get("error", ""), "the error names dkim=fail", f.get("erro
 tags, f = got.get("plain-hop", ({}, {}))
 T.ok(tags.get("result") == "success", "straight into B port 25 without TLS: delivered", f)
 T.eq((f.get("hops"), f.get("plain_hops")), (2, 1), "two hops, the one into Exim without TLS (with esmtp)")
+T.eq((tags.get("spf"), tags.get("dmarc")), ("fail", "fail"),
+     "sent from an address a.test's SPF record does not list, unsigned: spf=fail, dmarc=fail")
+T.ok(tags.get("dkim") in ("none", None), "not signed: no dkim pass", tags.get("dkim"))
 
 got, r = once(route("dmarc-reject", sender_addr=env["DM_D_SENDER"], via="mx"),
               route("dmarc-reject-expected", sender_addr=env["DM_D_SENDER"], via="mx", expect="smtp_rejected"))
