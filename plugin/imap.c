@@ -463,35 +463,6 @@ void imap_watch(struct imap_session *s, const char *token)
 	/* else the sweep of earlier probes is finishing; it starts the watch */
 }
 
-bool imap_junk_status(const struct imap_session *s, const char **name, uint32_t *uidnext)
-{
-	if (s->role != IMAP_ROLE_INBOX || !s->junk[0] || !s->junk_next)
-		return false;
-	*name = s->junk;
-	*uidnext = s->junk_next;
-	return true;
-}
-
-void imap_peek_junk(struct imap_session *s, bool on)
-{
-	s->junk_peek = on && s->junk[0] && s->junk_next;
-}
-
-bool imap_junk_moved(const struct imap_session *s, int64_t *when, uint32_t *uidnext)
-{
-	if (!s->junk_moved_ns)
-		return false;
-	*when = s->junk_moved_ns;
-	*uidnext = s->junk_seen;
-	return true;
-}
-
-void imap_junk_target(struct imap_session *s, const char *mailbox, uint32_t floor)
-{
-	snprintf(s->mailbox, sizeof(s->mailbox), "%s", mailbox);
-	s->floor = floor;
-}
-
 void imap_finish(struct imap_session *s, int64_t now, int64_t until)
 {
 	if (s->found || s->phase == PH_CLOSED || s->phase == PH_LOGOUT)

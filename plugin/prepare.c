@@ -177,3 +177,34 @@ void prepare_on_untagged(struct imap_session *s, const char *text, const struct 
 	if (s->phase == PH_JUNK_STATUS && imap_parse_status_uidnext(text, &n))
 		s->junk_next = n;
 }
+
+/* --- the junk mailbox, for the caller (imap.h) ------------------------- */
+
+bool imap_junk_status(const struct imap_session *s, const char **name, uint32_t *uidnext)
+{
+	if (s->role != IMAP_ROLE_INBOX || !s->junk[0] || !s->junk_next)
+		return false;
+	*name = s->junk;
+	*uidnext = s->junk_next;
+	return true;
+}
+
+void imap_peek_junk(struct imap_session *s, bool on)
+{
+	s->junk_peek = on && s->junk[0] && s->junk_next;
+}
+
+bool imap_junk_moved(const struct imap_session *s, int64_t *when, uint32_t *uidnext)
+{
+	if (!s->junk_moved_ns)
+		return false;
+	*when = s->junk_moved_ns;
+	*uidnext = s->junk_seen;
+	return true;
+}
+
+void imap_junk_target(struct imap_session *s, const char *mailbox, uint32_t floor)
+{
+	snprintf(s->mailbox, sizeof(s->mailbox), "%s", mailbox);
+	s->floor = floor;
+}

@@ -35,6 +35,7 @@
 #include "probe_id.h"
 #include "smtp.h"
 #include "token_file.h"
+#include "verdict.h"
 
 /* A command unanswered this long when the deadline hits is a stalled server
  * (imap_error), not a message that is merely late (timeout). */
@@ -397,53 +398,6 @@ static void junk_failed(struct probe *p, int64_t now)
 	p->junk = NULL;
 }
 
-/* The found probe's header block, into the line; with require_auth, the
- * first listed verdict that is missing or not "pass" (SPEC §7). */
-static bool take_evidence(struct probe *p, const struct imap_evidence *ev, char *why, size_t cap)
-{
-	static const struct { unsigned bit; const char *name; size_t off; } methods[] = {
-		{ REQUIRE_SPF, "spf", offsetof(struct auth_verdicts, spf) },
-		{ REQUIRE_DKIM, "dkim", offsetof(struct auth_verdicts, dkim) },
-		{ REQUIRE_DMARC, "dmarc", offsetof(struct auth_verdicts, dmarc) },
-		{ REQUIRE_ARC, "arc", offsetof(struct auth_verdicts, arc) },
-	};
-	struct probe_result *res = &p->res;
-
-	if (ev->read) {
-		snprintf(res->spf, sizeof(res->spf), "%s", ev->auth.spf);
-		snprintf(res->dkim, sizeof(res->dkim), "%s", ev->auth.dkim);
-		snprintf(res->dmarc, sizeof(res->dmarc), "%s", ev->auth.dmarc);
-		snprintf(res->arc, sizeof(res->arc), "%s", ev->auth.arc);
-		res->hops = ev->path.hops;
-		res->plain_hops = ev->path.plain_hops;
-		res->has_transit = ev->path.has_transit;
-		res->transit_time = ev->path.transit_time;
-	}
-	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
-		const char *verdict = (const char *)&ev->auth + methods[i].off;
-		if (!(p->route->require_auth & methods[i].bit))
-			continue;
-		if (!ev->read)
-			snprintf(why, cap, "%s=missing (required: pass): the probe's headers could not be read",
-			         methods[i].name);
-		else if (!ev->auth.found)
-			snprintf(why, cap, "%s=missing (required: pass): no Authentication-Results%s%s",
-			         methods[i].name, p->route->auth_results_from ? " from " : "",
-			         p->route->auth_results_from ? p->route->auth_results_from : "");
-		else if (!verdict[0])
-			snprintf(why, cap, "%s=missing (required: pass): Authentication-Results from %s names no %s",
-			         methods[i].name, ev->auth.authserv_id[0] ? ev->auth.authserv_id : "(no id)",
-			         methods[i].name);
-		else if (strcmp(verdict, "pass") != 0)
-			snprintf(why, cap, "%s=%s (required: pass), says Authentication-Results from %s",
-			         methods[i].name, verdict, ev->auth.authserv_id[0] ? ev->auth.authserv_id : "(no id)");
-		else
-			continue;
-		return false;
-	}
-	return true;
-}
-
 static void on_found(struct probe *p, struct imap_session *where)
 {
 	const struct imap_outcome *o = imap_outcome(where);
@@ -462,7 +416,7 @@ static void on_found(struct probe *p, struct imap_session *where)
 	          junk ? "the junk mailbox" : "the inbox", o->tries, o->used_idle ? "IDLE" : "polling");
 	if (other)
 		imap_finish(other, o->t_found_ns, o->t_found_ns + 2 * NS_PER_S);
-	if (!take_evidence(p, &o->ev, why, sizeof(why))) {
+	if (!verdict_from_evidence(p->route, &o->ev, &p->res, why, sizeof(why))) {
 		conclude(p, RESULT_AUTH_FAILED, t_found, why);
 	} else if (junk && p->route->junk_is_failure) {
 		snprintf(why, sizeof(why), "delivered to the junk mailbox");

@@ -1,0 +1,99 @@
+/*
+ * config_print.c - --check-config's listing (see config.h: config_print):
+ * every route with its effective values, never a secret (passwords and
+ * client secrets show as "(set)" or "(from FILE)").
+ */
+#include "config.h"
+
+#include <stdio.h>
+
+#include "result.h"
+
+static const char *tls_name(enum tls_mode m)
+{
+	return m == TLS_STARTTLS ? "starttls" : m == TLS_IMPLICIT ? "tls" : "none";
+}
+
+static void print_secret(FILE *out, const char *key, const char *value, const char *file)
+{
+	if (file)
+		fprintf(out, "  %s = (from %s)\n", key, file);
+	else if (value)
+		fprintf(out, "  %s = (set)\n", key);
+}
+
+/* The keys of SPEC §7, §8 and §10, where set. */
+static void print_more(FILE *out, const struct route *r)
+{
+	static const char *const methods[] = { "spf", "dkim", "dmarc", "arc" };
+	const char *sep = "";
+
+	fprintf(out, "  expect = %s\n  auth_results_from = %s\n  require_auth = ",
+	        result_name((enum result_class)r->expect),
+	        r->auth_results_from ? r->auth_results_from : "(the topmost of any id)");
+	for (unsigned i = 0; i < 4; i++)
+		if (r->require_auth & (1u << i)) {
+			fprintf(out, "%s%s", sep, methods[i]);
+			sep = ", ";
+		}
+	fprintf(out, "%s\n", r->require_auth ? "" : "(none)");
+	if (r->oauth2_token_url) {
+		fprintf(out, "  oauth2_token_url = %s\n  oauth2_client_id = %s\n", r->oauth2_token_url,
+		        r->oauth2_client_id);
+		print_secret(out, "oauth2_client_secret", r->oauth2_client_secret, r->oauth2_client_secret_file);
+		fprintf(out, "  oauth2 grant = %s%s\n", r->oauth2_refresh_token_file ? "refresh token from "
+		        : "client credentials", r->oauth2_refresh_token_file ? r->oauth2_refresh_token_file : "");
+		if (r->oauth2_scope)
+			fprintf(out, "  oauth2_scope = %s\n", r->oauth2_scope);
+		fprintf(out, "  oauth2 token client for: %s%s%s\n", r->smtp_oauth2_client ? "smtp" : "",
+		        r->smtp_oauth2_client && r->imap_oauth2_client ? ", " : "",
+		        r->imap_oauth2_client ? "imap" : r->smtp_oauth2_client ? "" : "(no leg)");
+	}
+	if (r->bounce_imap_host) {
+		fprintf(out, "  bounce_imap = %s:%d (%s)\n  bounce_imap_username = %s\n", r->bounce_imap_host,
+		        r->bounce_imap_port, tls_name(r->bounce_imap_tls), r->bounce_imap_username);
+		print_secret(out, "bounce_imap_password", r->bounce_imap_password, r->bounce_imap_password_file);
+		fprintf(out, "  bounce_imap_mailbox = %s\n", r->bounce_imap_mailbox);
+	}
+}
+
+void config_print(const struct config *cfg, FILE *out)
+{
+	fprintf(out, "config %s: OK, %zu route(s)\n", cfg->path, cfg->n_routes);
+	fprintf(out, "format = %s\nmeasurement = %s\ninterval = %ldms\nshutdown_grace = %ldms\n"
+	        "server_concurrency = %ld\n",
+	        cfg->format == FORMAT_JSON ? "json" : "influx", cfg->measurement,
+	        cfg->interval_ms, cfg->shutdown_grace_ms, cfg->server_concurrency);
+	for (size_t i = 0; i < cfg->n_routes; i++) {
+		const struct route *r = &cfg->routes[i];
+		fprintf(out, "\n[%s]\n  from = %s\n  to = %s\n", r->name, r->from, r->to);
+		fprintf(out, "  smtp = %s:%d (%s)\n", r->smtp_host, r->smtp_port, tls_name(r->smtp_tls));
+		if (r->smtp_username)
+			fprintf(out, "  smtp_username = %s\n", r->smtp_username);
+		else
+			fprintf(out, "  smtp_username = (none: no AUTH)\n");
+		print_secret(out, "smtp_password", r->smtp_password, r->smtp_password_file);
+		if (r->smtp_token_file)
+			fprintf(out, "  smtp_oauth2_token_file = %s\n", r->smtp_token_file);
+		fprintf(out, "  smtp_auth = %s\n", r->smtp_auth);
+		fprintf(out, "  imap = %s:%d (%s)\n  imap_username = %s\n", r->imap_host,
+		        r->imap_port, tls_name(r->imap_tls), r->imap_username);
+		print_secret(out, "imap_password", r->imap_password, r->imap_password_file);
+		if (r->imap_token_file)
+			fprintf(out, "  imap_oauth2_token_file = %s\n", r->imap_token_file);
+		fprintf(out, "  imap_auth = %s\n", r->imap_auth);
+		fprintf(out, "  imap_mailbox = %s\n  tls_ca = %s\n  insecure_skip_verify = %s\n",
+		        r->imap_mailbox, r->tls_ca ? r->tls_ca : "(system store)",
+		        r->insecure_skip_verify ? "true" : "false");
+		fprintf(out, "  timeout = %ldms\n  connect_timeout = %ldms\n  poll_interval = %ldms\n",
+		        r->timeout_ms, r->connect_timeout_ms, r->poll_interval_ms);
+		fprintf(out, "  idle = %s\n  subject_prefix = %s\n  delete = %s\n",
+		        r->idle == IDLE_AUTO ? "auto" : "off", r->subject_prefix,
+		        r->delete_found ? "true" : "false");
+		fprintf(out, "  sweep_after = %ldms\n  check_junk = %s\n  imap_junk_mailbox = %s\n"
+		        "  junk_is_failure = %s\n", r->sweep_after_ms, r->check_junk ? "true" : "false",
+		        r->imap_junk_mailbox ? r->imap_junk_mailbox : "(\\Junk from LIST)",
+		        r->junk_is_failure ? "true" : "false");
+		print_more(out, r);
+	}
+}
