@@ -446,14 +446,22 @@ int conn_multi_add(CURLM *multi, CURL *easy, char *err, size_t errlen)
 	return -1;
 }
 
-#define SET(opt, val) do {                                                  \
-	CURLcode rc_ = curl_easy_setopt(h, opt, val);                       \
-	if (rc_ != CURLE_OK) {                                              \
-		snprintf(err, errlen, "libcurl refused %s: %s", #opt,       \
-		         curl_easy_strerror(rc_));                          \
-		goto fail;                                                  \
-	}                                                                   \
-} while (0)
+#define SET(opt, val) CONN_SETOPT(h, opt, val)
+
+int conn_set_tls(CURL *h, const struct route *r, char *err, size_t errlen)
+{
+	if (r->tls_ca)
+		SET(CURLOPT_CAINFO, r->tls_ca);
+	/* Debian's libcurl also has a CA path; with one set it parses the
+	 * whole bundle for every connection.  The bundle alone is cached
+	 * per multi handle (one per process, conn_multi_*). */
+	SET(CURLOPT_CAPATH, NULL);
+	SET(CURLOPT_SSL_VERIFYPEER, r->insecure_skip_verify ? 0L : 1L);
+	SET(CURLOPT_SSL_VERIFYHOST, r->insecure_skip_verify ? 0L : 2L);
+	return 0;
+fail:
+	return -1;
+}
 
 CURL *conn_easy_new(const struct conn_params *p, struct conn_watch *watch,
                     char *err, size_t errlen)
@@ -501,16 +509,8 @@ CURL *conn_easy_new(const struct conn_params *p, struct conn_watch *watch,
 	SET(CURLOPT_QUICK_EXIT, 1L);
 #endif
 	SET(CURLOPT_USE_SSL, p->tls == TLS_STARTTLS ? (long)CURLUSESSL_ALL : (long)CURLUSESSL_NONE);
-	if (p->tls != TLS_NONE) {
-		if (r->tls_ca)
-			SET(CURLOPT_CAINFO, r->tls_ca);
-		/* Debian's libcurl also has a CA path; with one set it parses the
-		 * whole bundle for every connection.  The bundle alone is cached
-		 * per multi handle (one per process, conn_multi_*). */
-		SET(CURLOPT_CAPATH, NULL);
-		SET(CURLOPT_SSL_VERIFYPEER, r->insecure_skip_verify ? 0L : 1L);
-		SET(CURLOPT_SSL_VERIFYHOST, r->insecure_skip_verify ? 0L : 2L);
-	}
+	if (p->tls != TLS_NONE && conn_set_tls(h, r, err, errlen) != 0)
+		goto fail;
 	if (p->username) {
 		char opts[40] = "";
 		SET(CURLOPT_USERNAME, p->username);

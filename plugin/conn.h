@@ -55,6 +55,22 @@ struct conn_watch {
 	char errbuf[CURL_ERROR_SIZE];
 };
 
+/* curl_easy_setopt(h, opt, val), or err filled and `goto fail`: for setup
+ * functions with (err, errlen) parameters and a fail label. */
+#define CONN_SETOPT(h, opt, val) do {                                       \
+	CURLcode rc_ = curl_easy_setopt(h, opt, val);                       \
+	if (rc_ != CURLE_OK) {                                              \
+		snprintf(err, errlen, "libcurl refused %s: %s", #opt,       \
+		         curl_easy_strerror(rc_));                          \
+		goto fail;                                                  \
+	}                                                                   \
+} while (0)
+
+/* Certificate checks as every connection of a route has them: tls_ca or
+ * the system store, never a CA path (so the bundle is parsed once per
+ * process), insecure_skip_verify honoured.  0, or -1 with err filled. */
+int conn_set_tls(CURL *h, const struct route *r, char *err, size_t errlen);
+
 struct conn_params {
 	const char *scheme_plain;  /* "smtp" / "imap" */
 	const char *scheme_tls;    /* "smtps" / "imaps" */

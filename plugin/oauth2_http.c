@@ -3,6 +3,8 @@
  */
 #include "oauth2_http.h"
 
+#include "conn.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,27 +31,7 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *ud)
 	return n;
 }
 
-#define SET(opt, val) do {                                                  \
-	CURLcode rc_ = curl_easy_setopt(e, opt, val);                       \
-	if (rc_ != CURLE_OK) {                                              \
-		snprintf(err, errlen, "libcurl refused %s: %s", #opt,       \
-		         curl_easy_strerror(rc_));                          \
-		goto fail;                                                  \
-	}                                                                   \
-} while (0)
-
-/* TLS as the mail legs have it (conn.c). */
-static int set_tls(CURL *e, const struct route *r, char *err, size_t errlen)
-{
-	if (r->tls_ca)
-		SET(CURLOPT_CAINFO, r->tls_ca);
-	SET(CURLOPT_CAPATH, NULL);
-	SET(CURLOPT_SSL_VERIFYPEER, r->insecure_skip_verify ? 0L : 1L);
-	SET(CURLOPT_SSL_VERIFYHOST, r->insecure_skip_verify ? 0L : 2L);
-	return 0;
-fail:
-	return -1;
-}
+#define SET(opt, val) CONN_SETOPT(e, opt, val)
 
 static int set_client(struct oauth2_http *h, CURL *e, const struct route *r, char *err, size_t errlen)
 {
@@ -112,7 +94,7 @@ CURL *oauth2_http_new(struct oauth2_http *h, const char *what, const struct rout
 	SET(CURLOPT_POSTFIELDSIZE, (long)h->body.len);
 	SET(CURLOPT_WRITEFUNCTION, write_cb);
 	SET(CURLOPT_WRITEDATA, h);
-	if (set_tls(e, r, err, errlen) != 0 || set_client(h, e, r, err, errlen) != 0)
+	if (conn_set_tls(e, r, err, errlen) != 0 || set_client(h, e, r, err, errlen) != 0)
 		goto fail;
 	return e;
 fail:
