@@ -6,7 +6,7 @@
  *
  *   UID FETCH <new>:* (UID BODY.PEEK[HEADER.FIELDS (Content-Type)])
  *      -> the multipart/report ones:
- *   UID FETCH <those> (UID BODY.PEEK[])         (BODY_MAX bytes each)
+ *   UID FETCH <those> (UID BODY.PEEK[])         (BOUNCE_REPORT_MAX bytes each)
  *
  * Each is read by dsn.c.  It counts only with proof: its returned headers
  * carry this probe's X-Mail-E2E-Probe token and a Message-ID that verifies
@@ -30,8 +30,6 @@
 #include "imap_session.h"
 #include "log.h"
 #include "probe_id.h"
-
-#define BODY_MAX (64 * 1024)
 
 static void add_uid(uint32_t *uids, size_t *n, uint32_t uid)
 {
@@ -68,33 +66,17 @@ void bounce_on_check_untagged(struct imap_session *s, const char *text)
 		}
 }
 
-/* Reports are read whole, into a buffer of their own meanwhile. */
-bool bounce_read_start(struct imap_session *s)
-{
-	if (!s->evidence_buf)
-		s->evidence_buf = malloc(BODY_MAX);
-	if (!s->evidence_buf) {
-		log_warn("%s: no memory to read a delivery report", s->watch.label);
-		return false;
-	}
-	imap_reader_use(&s->reader, s->evidence_buf, BODY_MAX);
-	return true;
-}
-
-void bounce_read_done(struct imap_session *s)
-{
-	imap_reader_use(&s->reader, NULL, 0);
-	free(s->evidence_buf);
-	s->evidence_buf = NULL;
-}
-
 /* After the check: read the reports, or go on waiting (false). */
 bool bounce_after_check(struct imap_session *s)
 {
 	char uids[IMAP_MAX_FOUND * 11];
 
-	if (s->n_reports == 0 || !bounce_read_start(s))
+	if (s->n_reports == 0)
 		return false;
+	if (!session_keep_whole(s, BOUNCE_REPORT_MAX)) {
+		log_warn("%s: no memory to read a delivery report", s->watch.label);
+		return false;
+	}
 	session_uid_list(s->reports, s->n_reports, uids, sizeof(uids));
 	session_send(s, PH_DSN, "FETCH", "UID FETCH %s (UID BODY.PEEK[])", uids);
 	return true;
@@ -120,50 +102,59 @@ static void take_report(struct imap_session *s, uint32_t uid, const struct dsn_r
 	          d->status, d->remote_mta[0] ? d->remote_mta : d->reporting_mta);
 }
 
-void bounce_on_dsn_untagged(struct imap_session *s, const char *text)
+/* A fetched report this route proves is about one of its probes: its UID,
+ * the report and the probe's send time (Unix seconds).  False for
+ * anything else, which is never counted and never touched. */
+static bool proved_report(const struct imap_session *s, const char *text, uint32_t *uid,
+                          struct dsn_report *d, int64_t *stamp)
 {
 	const struct route *r = s->route;
-	struct dsn_report d;
-	uint32_t uid;
 	const char *msg;
 	size_t len;
-	int64_t stamp;
 
-	if (!imap_parse_fetch_section(text, "BODY[]", &uid, &msg, &len) || !dsn_read(msg, len, r->to, &d) ||
-	    !d.probe_token[0] || !probe_id_verify(r->ledger, d.probe_token, d.message_id, &stamp))
-		return;   /* not a report of ours: never counted, never touched */
-	if (strcmp(d.probe_token, s->token) == 0) {
-		take_report(s, uid, &d);
-	} else if (r->sweep_after_ms > 0 && ((int64_t)time(NULL) - stamp) * 1000 >= r->sweep_after_ms) {
-		add_uid(s->found_uids, &s->n_found, uid);   /* about an old probe of ours */
-		log_debug("%s: delivery report about an old probe (%s): swept", s->watch.label, d.probe_token);
-	}
+	return imap_parse_fetch_section(text, "BODY[]", uid, &msg, &len) && dsn_read(msg, len, r->to, d) &&
+	       d->probe_token[0] && probe_id_verify(r->ledger, d->probe_token, d->message_id, stamp);
 }
 
-/* The sweep before the send: a report about one of this route's own
- * probes sent longer ago than sweep_after is due (its UID returned, else
- * 0).  Nothing unproved is ever due. */
-uint32_t bounce_judge_old(struct imap_session *s, const char *text)
+/* About a probe of ours sent longer ago than sweep_after: due for the sweep. */
+static bool report_due(const struct imap_session *s, const struct dsn_report *d, int64_t stamp)
 {
 	const struct route *r = s->route;
+
+	if (r->sweep_after_ms <= 0 || ((int64_t)time(NULL) - stamp) * 1000 < r->sweep_after_ms)
+		return false;
+	log_debug("%s: delivery report about an old probe (%s): swept", s->watch.label, d->probe_token);
+	return true;
+}
+
+void bounce_on_dsn_untagged(struct imap_session *s, const char *text)
+{
 	struct dsn_report d;
 	uint32_t uid;
-	const char *msg;
-	size_t len;
 	int64_t stamp;
 
-	if (!imap_parse_fetch_section(text, "BODY[]", &uid, &msg, &len) || !dsn_read(msg, len, r->to, &d) ||
-	    !d.probe_token[0] || !probe_id_verify(r->ledger, d.probe_token, d.message_id, &stamp) ||
-	    r->sweep_after_ms <= 0 || ((int64_t)time(NULL) - stamp) * 1000 < r->sweep_after_ms)
-		return 0;
-	log_debug("%s: delivery report about an old probe (%s): swept", s->watch.label, d.probe_token);
-	return uid;
+	if (!proved_report(s, text, &uid, &d, &stamp))
+		return;
+	if (strcmp(d.probe_token, s->token) == 0)
+		take_report(s, uid, &d);
+	else if (report_due(s, &d, stamp))
+		add_uid(s->found_uids, &s->n_found, uid);
+}
+
+/* The sweep before the send: a report due (its UID returned, else 0). */
+uint32_t bounce_judge_old(struct imap_session *s, const char *text)
+{
+	struct dsn_report d;
+	uint32_t uid;
+	int64_t stamp;
+
+	return proved_report(s, text, &uid, &d, &stamp) && report_due(s, &d, stamp) ? uid : 0;
 }
 
 /* The reports are read: bounced (true), or the watch goes on. */
 bool bounce_after_dsn(struct imap_session *s, int64_t now)
 {
-	bounce_read_done(s);
+	session_keep_whole_done(s);
 	if (!s->res.dsn.failed)
 		return false;
 	s->found = true;

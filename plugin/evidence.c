@@ -10,8 +10,6 @@
  * changes whether the probe was found: a refused or slow FETCH costs a
  * warning and the line goes out without it (after EVIDENCE_WAIT_NS at most).
  */
-#include <stdlib.h>
-
 #include "clock.h"
 #include "headers.h"
 #include "imap_session.h"
@@ -22,21 +20,17 @@
 
 static void evidence_over(struct imap_session *s)
 {
-	imap_reader_use(&s->reader, NULL, 0);
-	free(s->evidence_buf);
-	s->evidence_buf = NULL;
+	session_keep_whole_done(s);
 	s->evidence_pending = false;
 }
 
 void evidence_start(struct imap_session *s, int64_t now)
 {
-	s->evidence_buf = malloc(EVIDENCE_MAX);
-	if (!s->evidence_buf) {
+	if (!session_keep_whole(s, EVIDENCE_MAX)) {
 		log_warn("%s: no memory to read the probe's headers", s->watch.label);
 		found_cleanup(s);
 		return;
 	}
-	imap_reader_use(&s->reader, s->evidence_buf, EVIDENCE_MAX);
 	s->evidence_pending = true;
 	s->evidence_by_ns = session_cleanup_bound(s, now, now + EVIDENCE_WAIT_NS);
 	session_send(s, PH_EVIDENCE, "FETCH", "UID FETCH %u (BODY.PEEK[HEADER])", s->res.found_uid);
@@ -81,10 +75,4 @@ void evidence_timer(struct imap_session *s, int64_t now)
 int64_t evidence_next_timer(const struct imap_session *s)
 {
 	return s->evidence_pending ? s->evidence_by_ns : 0;
-}
-
-void evidence_free(struct imap_session *s)
-{
-	free(s->evidence_buf);
-	s->evidence_buf = NULL;
 }

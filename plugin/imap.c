@@ -139,6 +139,23 @@ void session_quote(const char *in, char *dst, size_t dstlen)
 	dst[n] = '\0';
 }
 
+bool session_keep_whole(struct imap_session *s, size_t cap)
+{
+	if (!s->whole_buf)
+		s->whole_buf = malloc(cap);
+	if (!s->whole_buf)
+		return false;
+	imap_reader_use(&s->reader, s->whole_buf, cap);
+	return true;
+}
+
+void session_keep_whole_done(struct imap_session *s)
+{
+	imap_reader_use(&s->reader, NULL, 0);
+	free(s->whole_buf);
+	s->whole_buf = NULL;
+}
+
 void session_uid_list(const uint32_t *uids, size_t count, char *dst, size_t dstlen)
 {
 	size_t n = 0;
@@ -609,6 +626,6 @@ void imap_free(struct imap_session *s)
 			curl_multi_remove_handle(s->multi, s->easy);
 		curl_easy_cleanup(s->easy);
 	}
-	evidence_free(s);
+	free(s->whole_buf);
 	free(s);
 }

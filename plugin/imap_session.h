@@ -117,7 +117,7 @@ struct imap_session {
 	int64_t sweep_due_at;       /* Unix seconds the first probe of ours left becomes due */
 
 	/* the found probe's header block (evidence.c) */
-	char *evidence_buf;         /* the reader's buffer meanwhile, owned here */
+	char *whole_buf;            /* session_keep_whole()'s buffer, or NULL */
 	bool evidence_pending;
 	int64_t evidence_by_ns;
 
@@ -137,6 +137,11 @@ void session_send_done(struct imap_session *s, int64_t now);   /* ends IDLE */
 void session_logout(struct imap_session *s);
 void session_on_found(struct imap_session *s, int64_t now);
 void session_uid_list(const uint32_t *uids, size_t count, char *dst, size_t dstlen);
+/* Keep the next responses whole, line ends included, in a buffer of cap
+ * bytes the session owns (a header block, a delivery report): false
+ * without memory.  _done frees it; safe to call when none is in use. */
+bool session_keep_whole(struct imap_session *s, size_t cap);
+void session_keep_whole_done(struct imap_session *s);
 void session_select(struct imap_session *s, const char *mailbox, enum phase next);
 void session_quote(const char *in, char *dst, size_t dstlen);   /* an IMAP quoted string */
 
@@ -147,8 +152,7 @@ bool bounce_after_check(struct imap_session *s);
 void bounce_on_dsn_untagged(struct imap_session *s, const char *text);
 bool bounce_after_dsn(struct imap_session *s, int64_t now);
 bool bounce_finish(struct imap_session *s);
-bool bounce_read_start(struct imap_session *s);
-void bounce_read_done(struct imap_session *s);
+#define BOUNCE_REPORT_MAX (64 * 1024)   /* a delivery report is read up to this */
 uint32_t bounce_judge_old(struct imap_session *s, const char *text);
 
 /* prepare.c: from the capabilities to the sweep. */
@@ -166,7 +170,6 @@ void evidence_on_untagged(struct imap_session *s, const char *text, bool truncat
 void evidence_on_tagged(struct imap_session *s, const struct imap_response *r);
 void evidence_timer(struct imap_session *s, int64_t now);
 int64_t evidence_next_timer(const struct imap_session *s);
-void evidence_free(struct imap_session *s);
 /* The latest moment cleanup may go on: want, but never later than 0.75 s
  * after the route's deadline, nor earlier than now. */
 int64_t session_cleanup_bound(const struct imap_session *s, int64_t now, int64_t want);

@@ -205,8 +205,7 @@ static void after_fetch(struct imap_session *s, bool ok, const char *why)
 {
 	char uids[IMAP_SCAN_MAX * 11];
 
-	if (s->role == IMAP_ROLE_BOUNCE)
-		bounce_read_done(s);
+	session_keep_whole_done(s);   /* a bounce mailbox's reports were read whole */
 	if (!ok) {
 		log_warn("%s: could not read earlier probes (%s): nothing swept", s->watch.label, why);
 		s->sweep_trouble = true;
@@ -260,7 +259,8 @@ void sweep_on_tagged(struct imap_session *s, const struct imap_response *r)
 			sweep_over(s);
 		} else if (s->role == IMAP_ROLE_BOUNCE) {
 			session_uid_list(s->scan_uids, s->n_scan, uids, sizeof(uids));
-			bounce_read_start(s);
+			if (!session_keep_whole(s, BOUNCE_REPORT_MAX))   /* read as text: none is due */
+				log_warn("%s: no memory to read a delivery report", s->watch.label);
 			session_send(s, PH_SCAN_FETCH, "FETCH", "UID FETCH %s (UID BODY.PEEK[])", uids);
 		} else {
 			session_uid_list(s->scan_uids, s->n_scan, uids, sizeof(uids));
