@@ -55,23 +55,6 @@ users_list() { printf '%s\n' alice bob carol junky held slow; }
 
 # --- the unpacked servers -----------------------------------------------------
 
-download_debs() {   # into $1
-	local dir=$1 try
-	: >"$dir/download.log"
-	for try in 1 2 3 4 5; do
-		(cd "$dir" && apt-get download "${DEBS[@]}" >>"$dir/download.log" 2>&1) && return 0
-		# No package lists yet (fresh image): fetch them once and retry.
-		# Another stack's script may hold apt's lock meanwhile: try again.
-		if [ "$try" = 1 ]; then
-			apt-get update -q >>"$dir/download.log" 2>&1 || true
-		else
-			sleep 2
-		fi
-	done
-	cat "$dir/download.log" >&2
-	die "apt-get download ${DEBS[*]} failed"
-}
-
 patch_exim() {   # $1: unpacked root
 	# Debian builds exim with EXIM_USERNAME=Debian-exim and looks the name up
 	# before it reads any configuration; that user does not exist here (the
@@ -103,55 +86,7 @@ check_libs() {   # $1: unpacked root
 }
 
 build_shim() {
-	# Cyrus logs only through syslog(3), i.e. /dev/log, which this machine
-	# lacks: every error would vanish.  This LD_PRELOAD shim appends each
-	# syslog line to $CY_SYSLOG_FILE instead.
-	local src=$SERVERS/syslogshim.c
-	cat >"$src.new" <<'C'
-/* LD_PRELOAD: syslog(3) to the file $CY_SYSLOG_FILE (made by cyrus.sh). */
-#define _GNU_SOURCE
-#include <errno.h>
-#include <fcntl.h>
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <sys/time.h>
-#include <syslog.h>
-#include <time.h>
-#include <unistd.h>
-static char ident[64] = "?";
-static int mask = 0xff;
-void openlog(const char *id, int opt, int fac) { (void)opt; (void)fac; if (id) snprintf(ident, sizeof ident, "%s", id); }
-void closelog(void) {}
-int setlogmask(int m) { int o = mask; if (m) mask = m; return o; }
-void vsyslog(int pri, const char *fmt, va_list ap)
-{
-	int e = errno, n, fd;
-	const char *path = getenv("CY_SYSLOG_FILE");
-	char buf[4096];
-	struct timeval tv;
-	struct tm tm;
-	if (!path || !(LOG_MASK(LOG_PRI(pri)) & mask)) return;
-	gettimeofday(&tv, NULL);
-	localtime_r(&tv.tv_sec, &tm);
-	n = snprintf(buf, sizeof buf, "%02d:%02d:%02d.%06ld %s[%d] <%d>: ", tm.tm_hour, tm.tm_min,
-		tm.tm_sec, (long)tv.tv_usec, ident, (int)getpid(), LOG_PRI(pri));
-	errno = e;   /* for %m */
-	if (n > 0 && n < (int)sizeof buf) n += vsnprintf(buf + n, sizeof buf - n, fmt, ap);
-	if (n > (int)sizeof buf - 2) n = sizeof buf - 2;
-	if (n > 0 && buf[n - 1] != '\n') buf[n++] = '\n';
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0666);
-	if (fd >= 0) { ssize_t w = write(fd, buf, n); (void)w; close(fd); }
-	errno = e;
-}
-void syslog(int pri, const char *fmt, ...) { va_list ap; va_start(ap, fmt); vsyslog(pri, fmt, ap); va_end(ap); }
-void __syslog_chk(int pri, int flag, const char *fmt, ...) { va_list ap; (void)flag; va_start(ap, fmt); vsyslog(pri, fmt, ap); va_end(ap); }
-void __vsyslog_chk(int pri, int flag, const char *fmt, va_list ap) { (void)flag; vsyslog(pri, fmt, ap); }
-C
-	if [ -s "$SHIM" ] && cmp -s "$src.new" "$src"; then rm -f "$src.new"; return 0; fi
-	mv "$src.new" "$src"
-	${CC:-cc} -shared -fPIC -O2 -o "$SHIM.tmp" "$src" || die "cannot compile $src (a C compiler is needed)"
-	mv "$SHIM.tmp" "$SHIM"
+	compile_shim "$HERE/syslogshim.c" "$SHIM"
 }
 
 unpacked() {   # the tree is there, made from today's package list
@@ -160,7 +95,7 @@ unpacked() {   # the tree is there, made from today's package list
 }
 
 ensure_servers() {
-	unpacked && [ -s "$SHIM" ] && return 0
+	unpacked && [ "$SHIM" -nt "$HERE/syslogshim.c" ] && return 0
 	mkdir -p "$SERVERS"
 	exec 9>"$SERVERS/.lock"
 	flock 9
@@ -408,15 +343,6 @@ CONF
 	chmod 644 "$e/exim.conf"
 }
 
-wait_file() {   # path seconds
-	local end=$((SECONDS + $2))
-	while [ $SECONDS -lt $end ]; do
-		[ -s "$1" ] && return 0
-		sleep 0.02
-	done
-	return 1
-}
-
 # wait_listen PID SECONDS ADDR... : until PID itself listens on every ADDR
 # (host:port or a unix socket path).  Checking the owner, not just "does it
 # connect": another process on the port would look like success.
@@ -453,7 +379,7 @@ show_logs() {
 
 cyrus_env() {   # run a Cyrus program with our libraries and logging
 	env LD_LIBRARY_PATH="$ROOT/usr/lib/x86_64-linux-gnu" LD_PRELOAD="$SHIM" \
-		CY_SYSLOG_FILE="$D/cyrus/syslog.log" "$@"
+		ME2E_SYSLOG_FILE="$D/cyrus/syslog.log" "$@"
 }
 
 precreate_mailboxes() {

@@ -66,21 +66,6 @@ die() { echo "domains: $*" >&2; exit 1; }
 
 # --- Exim, unpacked (the cyrus.sh way) ------------------------------------------
 
-download_debs() {   # into $1
-	local dir=$1 try
-	: >"$dir/download.log"
-	for try in 1 2 3 4 5; do
-		(cd "$dir" && apt-get download "${DEBS[@]}" >>"$dir/download.log" 2>&1) && return 0
-		if [ "$try" = 1 ]; then
-			apt-get update -q >>"$dir/download.log" 2>&1 || true
-		else
-			sleep 2   # another stack's apt-get may hold the lock
-		fi
-	done
-	cat "$dir/download.log" >&2
-	die "apt-get download ${DEBS[*]} failed"
-}
-
 patch_exim() {   # $1: unpacked root.  Debian's exim looks up "Debian-exim"
 	# before it reads any configuration (see cyrus.notes.md): the copy we run
 	# says "mail" instead.
@@ -103,51 +88,10 @@ check_libs() {   # $1: unpacked root
 }
 
 build_shim() {
-	# OpenDKIM logs only through syslog(3) (/dev/log is not there): this
-	# LD_PRELOAD shim appends each line to $DM_SYSLOG_FILE instead.
-	local src=$SERVERS/syslogshim.c
-	cat >"$src.new" <<'C'
-/* LD_PRELOAD: syslog(3) to the file $DM_SYSLOG_FILE (made by domains.sh). */
-#define _GNU_SOURCE
-#include <errno.h>
-#include <fcntl.h>
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <sys/time.h>
-#include <syslog.h>
-#include <time.h>
-#include <unistd.h>
-static char ident[64] = "?";
-static int mask = 0xff;
-void openlog(const char *id, int opt, int fac) { (void)opt; (void)fac; if (id) snprintf(ident, sizeof ident, "%s", id); }
-void closelog(void) {}
-int setlogmask(int m) { int o = mask; if (m) mask = m; return o; }
-void vsyslog(int pri, const char *fmt, va_list ap)
-{
-	int e = errno, n, fd;
-	const char *path = getenv("DM_SYSLOG_FILE");
-	char buf[4096];
-	struct timeval tv;
-	struct tm tm;
-	if (!path || !(LOG_MASK(LOG_PRI(pri)) & mask)) return;
-	gettimeofday(&tv, NULL);
-	localtime_r(&tv.tv_sec, &tm);
-	n = snprintf(buf, sizeof buf, "%02d:%02d:%02d.%06ld %s[%d] <%d>: ", tm.tm_hour, tm.tm_min,
-		tm.tm_sec, (long)tv.tv_usec, ident, (int)getpid(), LOG_PRI(pri));
-	errno = e;   /* for %m */
-	if (n > 0 && n < (int)sizeof buf) n += vsnprintf(buf + n, sizeof buf - n, fmt, ap);
-	if (n > (int)sizeof buf - 2) n = sizeof buf - 2;
-	if (n > 0 && buf[n - 1] != '\n') buf[n++] = '\n';
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0666);
-	if (fd >= 0) { ssize_t w = write(fd, buf, n); (void)w; close(fd); }
-	errno = e;
-}
-void syslog(int pri, const char *fmt, ...) { va_list ap; va_start(ap, fmt); vsyslog(pri, fmt, ap); va_end(ap); }
-void __syslog_chk(int pri, int flag, const char *fmt, ...) { va_list ap; (void)flag; va_start(ap, fmt); vsyslog(pri, fmt, ap); va_end(ap); }
-void __vsyslog_chk(int pri, int flag, const char *fmt, va_list ap) { (void)flag; vsyslog(pri, fmt, ap); }
-C
-	compile_shim "$src" "$SHIM"
+	# OpenDKIM logs only through syslog(3): the shared shim (syslogshim.c)
+	# appends each line to $ME2E_SYSLOG_FILE instead.
+	compile_shim "$HERE/syslogshim.c" "$SHIM"
+	local src
 	# libspf2 answers "pass" for every client in 127.0.0.0/8 without looking
 	# at the sender's record (SPF_request_is_loopback, "localhost is always
 	# allowed"), and this world has no other addresses.  Exim's daemon runs
@@ -158,15 +102,8 @@ C
 /* LD_PRELOAD for Exim (domains.sh): no SPF free pass for 127.0.0.0/8. */
 int SPF_request_is_loopback(void *spf_request) { (void)spf_request; return 0; }
 C
+	if cmp -s "$src.new" "$src"; then rm -f "$src.new"; else mv "$src.new" "$src"; fi
 	compile_shim "$src" "$SPF_SHIM"
-}
-
-compile_shim() {   # SOURCE.new OUTPUT: compile when the source changed
-	local src=$1 out=$2
-	if [ -s "$out" ] && cmp -s "$src.new" "$src"; then rm -f "$src.new"; return 0; fi
-	mv "$src.new" "$src"
-	${CC:-cc} -shared -fPIC -O2 -o "$out.tmp" "$src" || die "cannot compile $src (a C compiler is needed)"
-	mv "$out.tmp" "$out"
 }
 
 unpacked() {
@@ -175,7 +112,7 @@ unpacked() {
 }
 
 ensure_servers() {
-	unpacked && [ -s "$SHIM" ] && [ -s "$SPF_SHIM" ] && return 0
+	unpacked && [ "$SHIM" -nt "$HERE/syslogshim.c" ] && [ -s "$SPF_SHIM" ] && return 0
 	mkdir -p "$SERVERS"
 	exec 9>"$SERVERS/.lock"
 	flock 9
@@ -727,15 +664,6 @@ wait_listen() {
 	done
 }
 
-wait_file() {   # path seconds
-	local end=$((SECONDS + $2))
-	while [ $SECONDS -lt $end ]; do
-		[ -s "$1" ] && return 0
-		sleep 0.02
-	done
-	return 1
-}
-
 port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
 
 show_logs() {
@@ -804,7 +732,7 @@ cmd_start() {
 	# The Dovecots before the MTAs that deliver into them.
 	dovecot -c "$D/a/dovecot/dovecot.conf" </dev/null >"$D/a/dovecot/start.log" 2>&1 || fail "dovecot A did not start"
 	dovecot -c "$D/b/dovecot/dovecot.conf" </dev/null >"$D/b/dovecot/start.log" 2>&1 || fail "dovecot B did not start"
-	DM_SYSLOG_FILE=$D/a/opendkim/opendkim.log LD_PRELOAD=$SHIM \
+	ME2E_SYSLOG_FILE=$D/a/opendkim/opendkim.log LD_PRELOAD=$SHIM \
 		opendkim -x "$D/a/opendkim/opendkim.conf" </dev/null >"$D/a/opendkim/start.log" 2>&1 ||
 		fail "opendkim did not start"
 	postfix -c "$D/a/postfix/etc" start </dev/null >"$D/a/postfix/start.log" 2>&1 || fail "postfix did not start"
