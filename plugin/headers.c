@@ -88,6 +88,21 @@ static void read_authserv_id(const char *p, const char *e, char *out, size_t cap
 	mail_unfold(tmp, n, out, cap);
 }
 
+/* One item of the comma-separated list at p, without blanks around it, as
+ * [*s, *e); returns where it ends (its comma or the end of the list). */
+static const char *list_item(const char *p, const char **s, const char **e)
+{
+	while (*p == ' ' || *p == '\t')
+		p++;
+	*s = p;
+	while (*p && *p != ',')
+		p++;
+	*e = p;
+	while (*e > *s && ((*e)[-1] == ' ' || (*e)[-1] == '\t'))
+		(*e)--;
+	return p;
+}
+
 /* Is id (the header's authserv-id, "" for none) listed in from? */
 static bool from_lists(const char *from, const char *id)
 {
@@ -98,14 +113,7 @@ static bool from_lists(const char *from, const char *id)
 	while (*p) {
 		const char *item, *end;
 		size_t n;
-		while (*p == ' ' || *p == '\t')
-			p++;
-		item = p;
-		while (*p && *p != ',')
-			p++;
-		end = p;
-		while (end > item && (end[-1] == ' ' || end[-1] == '\t'))
-			end--;
+		p = list_item(p, &item, &end);
 		n = (size_t)(end - item);
 		if (n == 1 && item[0] == '-' ? id[0] == '\0' : (n > 0 && span_is(item, n, id)))
 			return true;
@@ -227,14 +235,7 @@ bool auth_results_from_valid(const char *from, char *why, size_t cap)
 	for (;;) {
 		const char *s, *e;
 		item++;
-		while (*p == ' ' || *p == '\t')
-			p++;
-		s = p;
-		while (*p && *p != ',')
-			p++;
-		e = p;
-		while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
-			e--;
+		p = list_item(p, &s, &e);
 		if (e == s) {
 			if (cap)
 				snprintf(why, cap, "auth_results_from: item %d is empty", item);
