@@ -257,6 +257,7 @@ static void on_server_line(struct conn_watch *w, const char *line)
 	/* libcurl says QUIT after a refusal; its 221 must not hide the refusal. */
 	if (w->quit_sent)
 		return;
+	w->answered = true;
 	if (w->proto != CONN_SMTP) {
 		snprintf(w->last_reply, sizeof(w->last_reply), "%s", line);
 		return;
@@ -285,15 +286,22 @@ static void on_server_line(struct conn_watch *w, const char *line)
 static void on_client_line(struct conn_watch *w, const char *line)
 {
 	char shown[256];
-
 	char verb[sizeof(w->last_verb)];
+	/* A line answering the server's SASL challenge (334, "+") is data of
+	 * the AUTH under way, a password maybe: never taken for a verb. */
+	bool sasl_data = (w->proto == CONN_SMTP && w->last_code == 334) ||
+	                 (w->proto == CONN_IMAP && w->last_reply[0] == '+');
 
 	nth_word(line, w->proto == CONN_IMAP ? 1 : 0, verb, sizeof(verb));
 	/* Remember the command a refusal answers, not libcurl's QUIT after it. */
-	if (strcasecmp(verb, "QUIT") == 0 || strcasecmp(verb, "LOGOUT") == 0)
+	if (sasl_data)
+		w->answered = false;
+	else if (strcasecmp(verb, "QUIT") == 0 || strcasecmp(verb, "LOGOUT") == 0)
 		w->quit_sent = true;
-	else
+	else {
 		snprintf(w->last_verb, sizeof(w->last_verb), "%s", verb);
+		w->answered = false;
+	}
 	if (w->proto == CONN_SMTP && strcasecmp(w->last_verb, "EHLO") == 0) {
 		w->auth_offered = false;
 		w->auth_mechs[0] = '\0';

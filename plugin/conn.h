@@ -36,6 +36,8 @@ struct conn_watch {
 	char tls_version[16];      /* "TLSv1.3", or "" */
 	int64_t cert_not_after;    /* server certificate's notAfter (Unix s), 0: unknown */
 	char last_verb[16];        /* verb of the last client command */
+	bool answered;             /* a server line came after that command: a
+	                              connection lost without one is not a refusal */
 	char last_reply[400];      /* last server line; SMTP: the last whole reply, its
 	                              lines joined (no secrets: servers' own text) */
 	bool reply_open;           /* SMTP: a multi-line reply ("250-...") goes on */

@@ -173,6 +173,7 @@ static void consider(struct dsn_ctx *c, const struct rcpt *r)
 	if (k <= c->best_rank)
 		return;
 	c->best_rank = k;
+	o->rcpt_matched = k == 3;
 	memcpy(o->action, r->action, sizeof(o->action));
 	memcpy(o->status, r->status, sizeof(o->status));
 	memcpy(o->diagnostic, r->diagnostic, sizeof(o->diagnostic));

@@ -49,6 +49,8 @@ struct dsn_report {
 	char recipient[256];     /* Final-Recipient address (else the
 	                          * Original-Recipient) without "rfc822;" or <> */
 	int recipients;          /* per-recipient groups seen */
+	bool rcpt_matched;       /* the chosen group is want_rcpt's: only then is
+	                          * the report about the probe's recipient */
 	char message_id[256];    /* Message-ID of the returned headers, trimmed */
 	char probe_token[64];    /* X-Mail-E2E-Probe of the returned headers */
 	char reporting_mta[256]; /* (added) Reporting-MTA without "dns;" */
@@ -56,8 +58,9 @@ struct dsn_report {
 
 /* want_rcpt: the probe's recipient or NULL.  The chosen per-recipient group
  * is the first whose Final-Recipient or Original-Recipient equals want_rcpt
- * (without case, "rfc822;" and angle brackets), else the first with Action
- * failed, else the first delayed, else the first.  Returns out->is_dsn. */
+ * (without case, "rfc822;" and angle brackets; rcpt_matched then), else the
+ * first with Action failed, else the first delayed, else the first.
+ * Returns out->is_dsn. */
 bool dsn_read(const char *msg, size_t len, const char *want_rcpt, struct dsn_report *out);
 
 #endif

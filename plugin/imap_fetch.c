@@ -130,9 +130,9 @@ static bool fetch_item_name(const char **p, char *dst, size_t dstlen)
 	return n > 0;
 }
 
-static void fetch_take(void *ctx, const char *name, const char *val, size_t len)
+/* What one item of a FETCH reply says, into out. */
+static void fetch_take(struct imap_fetch *out, const char *name, const char *val, size_t len, bool cut)
 {
-	struct imap_fetched *out = ctx;
 	char tmp[64];
 
 	if (strcasecmp(name, "UID") == 0) {
@@ -146,25 +146,45 @@ static void fetch_take(void *ctx, const char *name, const char *val, size_t len)
 	} else if (strcasecmp(name, "INTERNALDATE") == 0) {
 		snprintf(tmp, sizeof(tmp), "%.*s", (int)(len < 63 ? len : 63), val);
 		out->has_date = parse_internaldate(tmp, &out->internaldate);
-	} else if (strncasecmp(name, "BODY[HEADER.FIELDS", 18) == 0) {
-		out->has_header = true;
-		header_word(val, len, "X-Mail-E2E-Probe:", out->token, sizeof(out->token));
-		header_word(val, len, "Message-ID:", out->message_id, sizeof(out->message_id));
+	} else if (strncasecmp(name, "BODY[", 5) == 0 && !out->has_body) {
+		snprintf(out->section, sizeof(out->section), "%s", name);
+		out->body = val;
+		out->body_len = len;
+		out->body_cut = cut;
+		out->has_body = true;
 	}
 }
 
-/* Calls take(ctx, name, value, len) for each item of "* n FETCH (...)" in
- * order; false if text is no FETCH response. */
-static bool fetch_each(const char *text, void (*take)(void *, const char *, const char *, size_t),
-                       void *ctx)
+/* A {n} literal the reader cut short (the response passed its cap): its
+ * content runs to the end of the text.  Only at the end of a truncated
+ * response; anywhere else a short literal is malformed. */
+static bool cut_literal(const char *s, const char **val, size_t *len)
+{
+	uint32_t n;
+
+	if (*s != '{')
+		return false;
+	s++;
+	if (!imap_parse_u32(&s, &n))
+		return false;
+	if (*s == '+')
+		s++;
+	if (*s != '}')
+		return false;
+	*val = ++s;
+	*len = strlen(s);
+	return *len < n;
+}
+
+bool imap_parse_fetch(const char *text, bool truncated, struct imap_fetch *out)
 {
 	const char *p = text;
-	uint32_t seq;
 
+	memset(out, 0, sizeof(*out));
 	if (strncmp(p, "* ", 2) != 0)
 		return false;
 	p += 2;
-	if (!imap_parse_u32(&p, &seq) || strncasecmp(p, " FETCH (", 8) != 0)
+	if (!imap_parse_u32(&p, &out->seq) || strncasecmp(p, " FETCH (", 8) != 0)
 		return false;
 	p += 8;
 	/* Items in order, each value skipped by its own syntax, so a header
@@ -182,52 +202,51 @@ static bool fetch_each(const char *text, void (*take)(void *, const char *, cons
 			break;
 		while (*p == ' ')
 			p++;
-		if (!fetch_value(&p, &val, &len))
-			break;
-		take(ctx, name, val, len);
+		if (fetch_value(&p, &val, &len)) {
+			fetch_take(out, name, val, len, false);
+			continue;
+		}
+		if (truncated && cut_literal(p, &val, &len))
+			fetch_take(out, name, val, len, true);
+		break;
 	}
 	return true;
 }
 
-bool imap_parse_fetch_probe(const char *text, struct imap_fetched *out)
+void imap_fetch_field_word(const char *block, size_t len, const char *name, char *dst, size_t dstlen)
 {
-	memset(out, 0, sizeof(*out));
-	fetch_each(text, fetch_take, out);
-	return out->has_uid && out->has_header;
+	header_word(block, len, name, dst, dstlen);
 }
 
-struct header_block {
-	const char *section;    /* item name prefix wanted */
-	uint32_t uid;
-	const char *block;
-	size_t len;
-	bool has_block;
-};
-
-static void take_header(void *ctx, const char *name, const char *val, size_t len)
+bool imap_parse_fetch_probe(const char *text, struct imap_fetched *out)
 {
-	struct header_block *h = ctx;
-	struct imap_fetched f = { 0 };
+	struct imap_fetch f;
 
-	if (strcasecmp(name, "UID") == 0) {
-		fetch_take(&f, name, val, len);
-		h->uid = f.uid;
-	} else if (strncasecmp(name, h->section, strlen(h->section)) == 0 && !h->has_block) {
-		h->block = val;
-		h->len = len;
-		h->has_block = true;
+	memset(out, 0, sizeof(*out));
+	if (!imap_parse_fetch(text, false, &f))
+		return false;
+	out->uid = f.uid;
+	out->has_uid = f.has_uid;
+	out->has_date = f.has_date;
+	out->internaldate = f.internaldate;
+	if (f.has_body && strncasecmp(f.section, "BODY[HEADER.FIELDS", 18) == 0) {
+		out->has_header = true;
+		header_word(f.body, f.body_len, "X-Mail-E2E-Probe:", out->token, sizeof(out->token));
+		header_word(f.body, f.body_len, "Message-ID:", out->message_id, sizeof(out->message_id));
 	}
+	return out->has_uid && out->has_header;
 }
 
 bool imap_parse_fetch_section(const char *text, const char *section, uint32_t *uid,
                               const char **block, size_t *len)
 {
-	struct header_block h = { section, 0, NULL, 0, false };
+	struct imap_fetch f;
 
-	if (!fetch_each(text, take_header, &h) || !h.has_block || h.uid == 0)
+	if (!imap_parse_fetch(text, false, &f) || !f.has_body || !f.has_uid ||
+	    strncasecmp(f.section, section, strlen(section)) != 0)
 		return false;
-	*uid = h.uid;
-	*block = h.block;
-	*len = h.len;
+	*uid = f.uid;
+	*block = f.body;
+	*len = f.body_len;
 	return true;
 }

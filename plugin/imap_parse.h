@@ -108,6 +108,28 @@ bool imap_parse_status_uidnext(const char *text, uint32_t *uidnext);
 bool imap_parse_u32(const char **p, uint32_t *out);
 bool imap_string_span(const char **p, const char **val, size_t *len);
 
+/* imap_fetch.c: a FETCH reply "* n FETCH (...)" read once into its items:
+ * the sequence number, UID, INTERNALDATE, and the first BODY[...] item
+ * (its name as sent, e.g. "BODY[HEADER]" or "BODY[]<0>", and its content
+ * as a span into text).  Items are read in order at the top level of the
+ * list, each value skipped by its own syntax (a literal by its length).
+ * With `truncated` (the reader cut the response at its cap) a literal that
+ * runs to the end of the text is taken as far as it goes, body_cut set.
+ * False if text is no FETCH reply. */
+struct imap_fetch {
+	uint32_t seq;
+	uint32_t uid;
+	bool has_uid, has_date, has_body, body_cut;
+	int64_t internaldate;      /* Unix seconds */
+	char section[64];          /* "BODY[HEADER]", "" without a body item */
+	const char *body;          /* into text; not NUL-terminated at body_len */
+	size_t body_len;
+};
+bool imap_parse_fetch(const char *text, bool truncated, struct imap_fetch *out);
+/* The first word of header field `name` (with its colon) in a header
+ * block, at most dstlen-1 bytes, "" when absent. */
+void imap_fetch_field_word(const char *block, size_t len, const char *name, char *dst, size_t dstlen);
+
 /* imap_fetch.c: one reply to UID FETCH (UID [INTERNALDATE] BODY.PEEK[HEADER.FIELDS
  * (X-Mail-E2E-Probe [Message-ID])]).  Items are read in order at the top
  * level of the FETCH list, each value skipped by its own syntax (a literal

@@ -166,3 +166,27 @@ bool ledger_was_counted(const struct probe_ledger *l, const char *token)
 {
 	return ring_has((const char (*)[PROBE_ID_TOKEN_LEN + 1])l->counted, LEDGER_COUNTED, token);
 }
+
+void ledger_note_foreign(struct probe_ledger *l, uint32_t uidvalidity, uint32_t uid)
+{
+	if (l->foreign_validity != uidvalidity) {
+		l->n_foreign = l->foreign_next = 0;
+		l->foreign_validity = uidvalidity;
+	}
+	if (ledger_is_foreign(l, uidvalidity, uid))
+		return;
+	l->foreign[l->foreign_next] = uid;
+	l->foreign_next = (l->foreign_next + 1) % LEDGER_FOREIGN;
+	if (l->n_foreign < LEDGER_FOREIGN)
+		l->n_foreign++;
+}
+
+bool ledger_is_foreign(const struct probe_ledger *l, uint32_t uidvalidity, uint32_t uid)
+{
+	if (l->foreign_validity != uidvalidity)
+		return false;
+	for (unsigned i = 0; i < l->n_foreign; i++)
+		if (l->foreign[i] == uid)
+			return true;
+	return false;
+}

@@ -37,6 +37,7 @@
 #define PROBE_ID_LOCAL_MAX 64     /* "stamp.nonce.mail-e2e" + NUL */
 #define LEDGER_FOUND 16
 #define LEDGER_COUNTED 64
+#define LEDGER_FOREIGN 256
 
 struct probe_ledger {
 	unsigned char key[32];
@@ -52,6 +53,11 @@ struct probe_ledger {
 	uint32_t junk_swept_next;  /* its UIDNEXT then */
 	int64_t junk_due_at;       /* Unix seconds when a probe of ours left there is due, 0: none */
 	int late_pending;          /* late arrivals counted after their cycle's line was out */
+	/* The bounce mailbox: reports proved not this route's, by UID, so they
+	 * are never fetched again (forgotten when its UIDVALIDITY changes). */
+	uint32_t foreign[LEDGER_FOREIGN];
+	unsigned foreign_next, n_foreign;
+	uint32_t foreign_validity;
 };
 
 struct probe_ledger *probe_ledger_new(const char *secret, const char *route_name,
@@ -67,5 +73,7 @@ void ledger_note_found(struct probe_ledger *l, const char *token);
 bool ledger_was_found(const struct probe_ledger *l, const char *token);
 void ledger_note_counted(struct probe_ledger *l, const char *token);
 bool ledger_was_counted(const struct probe_ledger *l, const char *token);
+void ledger_note_foreign(struct probe_ledger *l, uint32_t uidvalidity, uint32_t uid);
+bool ledger_is_foreign(const struct probe_ledger *l, uint32_t uidvalidity, uint32_t uid);
 
 #endif

@@ -138,6 +138,10 @@ static void classify(const struct smtp_send *s, CURLcode code, struct smtp_outco
 		o->result = RESULT_SMTP_REJECTED;
 		snprintf(o->error, sizeof(o->error), "%s: no answer from the server in time",
 		         w->body_sent ? "message data" : verb_phase(w->last_verb));
+	} else if (strcasecmp(w->last_verb, "AUTH") == 0 && !w->answered && code != CURLE_LOGIN_DENIED) {
+		/* No reply to AUTH: the connection was lost, nothing refused. */
+		o->result = RESULT_SMTP_REJECTED;
+		snprintf(o->error, sizeof(o->error), "connection lost after AUTH: %s", why);
 	} else if (code == CURLE_LOGIN_DENIED ||
 	           strcasecmp(w->last_verb, "AUTH") == 0 ||
 	           (s->route->smtp_username && w->ehlo_seen && !w->auth_offered &&
