@@ -19,13 +19,13 @@ DEVFLAGS   ?=
 # Lazy (=), so that `make check` / `make demo` can install them first.
 DEPS_CFLAGS = $(shell $(PKG_CONFIG) --cflags libcurl inih)
 DEPS_LIBS   = $(shell $(PKG_CONFIG) --libs libcurl inih) -lm
-ALL_CFLAGS  = -std=c11 -D_DEFAULT_SOURCE $(WARNINGS) $(DEVFLAGS) $(DEPS_CFLAGS) $(CPPFLAGS) $(CFLAGS)
+ALL_CFLAGS  = -std=c11 -D_DEFAULT_SOURCE -Iplugin $(WARNINGS) $(DEVFLAGS) $(DEPS_CFLAGS) $(CPPFLAGS) $(CFLAGS)
 
 VERSION    := 0.1.0
 
 # Every module of the program; main.c only wires them together.
-SRCS = $(wildcard plugin/*.c)
-HDRS = $(wildcard plugin/*.h)
+SRCS = $(wildcard plugin/*.c plugin/imap/*.c)
+HDRS = $(wildcard plugin/*.h plugin/imap/*.h)
 
 BUILDDIR ?= build/release
 OBJS = $(SRCS:plugin/%.c=$(BUILDDIR)/%.o)
@@ -42,7 +42,7 @@ $(BUILDDIR)/mail-e2e: $(OBJS)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(OBJS) $(DEPS_LIBS)
 
 $(BUILDDIR)/%.o: plugin/%.c $(HDRS) Makefile
-	@mkdir -p $(BUILDDIR)
+	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -DMAIL_E2E_VERSION='"$(VERSION)"' -c -o $@ $<
 
 # --- unit tests: table-driven, each links only the modules it tests -------

@@ -5,18 +5,19 @@
  * message is sent, so only messages newer than the send can count, and the
  * watch can start the moment SMTP has its final reply.
  *
- * With check_junk the inbox session also notes the junk mailbox's UIDNEXT
- * and peeks at it with STATUS while it watches; a second session logs in
- * to the junk mailbox only when it is needed: when something landed there
- * during the watch, or when an earlier probe of ours may be there to sweep
- * (sweep_junk_due).  It is a bystander: where the probe is found decides
- * the `mailbox` tag, but a junk session that fails only costs a warning,
- * unless the user named the junk mailbox (imap_junk_mailbox), which then
- * has to work.
+ * The IMAP legs are an array by role (imap.h): the inbox always; the junk
+ * mailbox and the bounce mailbox where configured.  With check_junk the
+ * inbox leg also notes the junk mailbox's UIDNEXT and peeks at it with
+ * STATUS while it watches; a junk leg logs in only when it is needed: when
+ * something landed there during the watch, or when an earlier probe of
+ * ours may be there to sweep.  It is a bystander: where the probe is found
+ * decides the `mailbox` tag, but a junk leg that fails only costs a
+ * warning, unless the user named the junk mailbox (imap_junk_mailbox),
+ * which then has to work.
  *
- * With bounce_imap_host a third session watches the envelope sender's
- * mailbox for delivery reports (bounce.c).  The send waits for it to note
- * UIDNEXT, BOUNCE_WAIT_NS at most; a bounce watch that fails or is late
+ * With bounce_imap_host a bounce leg watches the envelope sender's mailbox
+ * for delivery reports.  The send waits for it to note UIDNEXT, within the
+ * budget (budget_bounce_wait_until); a bounce watch that fails or is late
  * costs a warning and the probe goes on without it.
  */
 #include "probe.h"
@@ -27,8 +28,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "clock.h"
-#include "imap.h"
+#include "budget.h"
+#include "imap/imap.h"
 #include "leg_token.h"
 #include "log.h"
 #include "message.h"
@@ -37,14 +38,6 @@
 #include "token_file.h"
 #include "verdict.h"
 
-/* A command unanswered this long when the deadline hits is a stalled server
- * (imap_error), not a message that is merely late (timeout). */
-#define STALL_NS (1 * NS_PER_S)
-/* curl enforces its own timeouts; ours is a backstop just after them. */
-#define BACKSTOP_NS (250 * NS_PER_MS)
-/* How long the send waits for the bounce watch once the inbox is ready. */
-#define BOUNCE_WAIT_NS (3 * NS_PER_S)
-
 enum stage { ST_IMAP_PREP, ST_SMTP, ST_WATCH, ST_CLEANUP, ST_DONE };
 
 struct probe {
@@ -52,14 +45,12 @@ struct probe {
 	CURLM *multi;
 	enum stage stage;
 	bool ready;
-	int64_t t0_ns, deadline_ns;
+	struct budget budget;
 	struct probe_result res;
-	struct imap_session *imap;
-	struct imap_session *junk;  /* NULL: not opened (not needed yet, or gave up) */
-	int64_t junk_moved_ns;      /* the inbox session saw the junk mailbox grow */
+	struct imap_leg *leg[IMAP_ROLES];   /* NULL: not opened (not needed yet, or gave up) */
+	int64_t junk_moved_ns;      /* the inbox leg saw the junk mailbox grow */
 	uint32_t junk_moved_next;   /* its UIDNEXT then */
-	bool junk_opened;           /* a junk session was tried this cycle */
-	struct imap_session *bounce;  /* NULL: no bounce watch (unset, or gave up) */
+	bool junk_opened;           /* a junk leg was tried this cycle */
 	int64_t inbox_ready_ns;     /* the inbox was ready, the bounce watch not yet */
 	struct smtp_send *smtp;
 	struct leg_token imap_token, smtp_token;   /* OAuth2 tokens on their way */
@@ -68,15 +59,44 @@ struct probe {
 	size_t msg_len;
 };
 
+#define INBOX(p) ((p)->leg[IMAP_ROLE_INBOX])
+#define JUNK(p) ((p)->leg[IMAP_ROLE_JUNK])
+#define BOUNCE(p) ((p)->leg[IMAP_ROLE_BOUNCE])
+
 static double offset(const struct probe *p, int64_t t)
 {
-	return (double)(t - p->t0_ns) / (double)NS_PER_S;
+	return budget_offset(&p->budget, t);
 }
 
-static long remaining_ms(const struct probe *p, int64_t now)
+/* What the IMAP legs add to the line once the verdict is in. */
+static void collect_legs(struct probe *p)
 {
-	int64_t left = (p->deadline_ns - now) / NS_PER_MS;
-	return left > 0 ? (long)left : 1;
+	struct probe_ledger *ledger = p->route->ledger;
+
+	if (INBOX(p)) {
+		const struct imap_outcome *o = imap_outcome(INBOX(p));
+		if (o->logged_in)
+			p->res.tries = o->tries;
+		if (o->scanned)
+			p->res.late = o->late;
+	}
+	if (ledger->late_pending && p->res.result != RESULT_INTERNAL_ERROR) {
+		p->res.late = (p->res.late > 0 ? p->res.late : 0) + ledger->late_pending;
+		ledger->late_pending = 0;
+	}
+	if (JUNK(p)) {
+		const struct imap_outcome *o = imap_outcome(JUNK(p));
+		if (o->logged_in && p->res.tries >= 0)
+			p->res.tries += o->tries;
+		if (o->scanned && p->res.late >= 0)
+			p->res.late += o->late;
+	}
+	if (BOUNCE(p)) {
+		const struct dsn_outcome *d = &imap_outcome(BOUNCE(p))->dsn;
+		p->res.delayed = d->delayed;
+		if (d->failed)
+			snprintf(p->res.dsn_status, sizeof(p->res.dsn_status), "%s", d->status);
+	}
 }
 
 /* The verdict is in: record it once; the line can be written. */
@@ -94,53 +114,29 @@ static void conclude(struct probe *p, enum result_class r, int64_t now, const ch
 	p->res.t_end = offset(p, now);
 	if (r != RESULT_SUCCESS)
 		snprintf(p->res.error, sizeof(p->res.error), "%s", error ? error : "");
-	if (p->imap) {
-		const struct imap_outcome *o = imap_outcome(p->imap);
-		if (o->logged_in)
-			p->res.tries = o->tries;
-		if (o->scanned)
-			p->res.late = o->late;
-		imap_finish(p->imap, now, now + 2 * NS_PER_S);
-	}
-	if (p->route->ledger->late_pending && p->res.result != RESULT_INTERNAL_ERROR) {
-		p->res.late = (p->res.late > 0 ? p->res.late : 0) + p->route->ledger->late_pending;
-		p->route->ledger->late_pending = 0;
-	}
-	if (p->junk) {
-		const struct imap_outcome *o = imap_outcome(p->junk);
-		if (o->logged_in && p->res.tries >= 0)
-			p->res.tries += o->tries;
-		if (o->scanned && p->res.late >= 0)
-			p->res.late += o->late;
-		imap_finish(p->junk, now, now + 2 * NS_PER_S);
-	}
-	if (p->bounce) {
-		const struct dsn_outcome *d = &imap_outcome(p->bounce)->dsn;
-		p->res.delayed = d->delayed;
-		if (d->failed)
-			snprintf(p->res.dsn_status, sizeof(p->res.dsn_status), "%s", d->status);
-		imap_finish(p->bounce, now, now + 2 * NS_PER_S);
-	}
+	collect_legs(p);
+	for (int i = 0; i < IMAP_ROLES; i++)
+		if (p->leg[i])
+			imap_finish(p->leg[i], now, now + BUDGET_FINISH_NS);
 	p->stage = ST_CLEANUP;
 }
 
-/* The inbox session (and the bounce watch), with the leg's token if any;
- * the token is freed here (libcurl keeps its own copy). */
+/* The inbox leg (and the bounce watch), with the leg's token if any; the
+ * token is freed here (libcurl keeps its own copy). */
 static void open_inbox(struct probe *p, char *token)
 {
 	const struct route *r = p->route;
 	char err[RESULT_ERROR_MAX];
-	long left = remaining_ms(p, clock_mono_ns());
 
-	p->imap = imap_open(p->multi, r, IMAP_ROLE_INBOX, token, left, err, sizeof(err));
+	INBOX(p) = imap_open(p->multi, r, IMAP_ROLE_INBOX, token, &p->budget, err, sizeof(err));
 	token_free(token);
-	if (!p->imap) {
+	if (!INBOX(p)) {
 		conclude(p, RESULT_INTERNAL_ERROR, clock_mono_ns(), err);
 		return;
 	}
 	if (r->bounce_imap_host) {
-		p->bounce = imap_open(p->multi, r, IMAP_ROLE_BOUNCE, NULL, left, err, sizeof(err));
-		if (!p->bounce)
+		BOUNCE(p) = imap_open(p->multi, r, IMAP_ROLE_BOUNCE, NULL, &p->budget, err, sizeof(err));
+		if (!BOUNCE(p))
 			log_warn("%s: bounce mailbox not watched: %s", r->name, err);
 	}
 }
@@ -157,8 +153,7 @@ struct probe *probe_start(CURLM *multi, const struct route *r,
 	p->route = r;
 	p->multi = multi;
 	/* The route's timeout and its times count from its own start. */
-	p->t0_ns = clock_mono_ns();
-	p->deadline_ns = p->t0_ns + r->timeout_ms * NS_PER_MS;
+	budget_start(&p->budget, r, clock_mono_ns());
 	result_init(&p->res, cycle_real_ns);
 	p->res.queue_time = queue_ns > 0 ? (double)queue_ns / (double)NS_PER_S : 0;
 	if (probe_id_mint(r->ledger, time(NULL), p->res.token, p->msgid_local) != 0) {
@@ -180,10 +175,10 @@ struct probe *probe_start(CURLM *multi, const struct route *r,
 
 bool probe_owns(const struct probe *p, CURL *easy)
 {
-	return (p->imap && imap_easy(p->imap) == easy) ||
-	       (p->junk && imap_easy(p->junk) == easy) ||
-	       (p->bounce && imap_easy(p->bounce) == easy) ||
-	       (p->smtp && smtp_send_easy(p->smtp) == easy);
+	for (int i = 0; i < IMAP_ROLES; i++)
+		if (p->leg[i] && imap_easy(p->leg[i]) == easy)
+			return true;
+	return p->smtp && smtp_send_easy(p->smtp) == easy;
 }
 
 /* Record a leg's TLS version and the seconds its certificate has left
@@ -204,7 +199,7 @@ static void send_smtp(struct probe *p, char *token, int64_t now)
 	char err[RESULT_ERROR_MAX];
 
 	p->smtp = smtp_send_start(p->multi, p->route, token, p->msg, p->msg_len,
-	                          remaining_ms(p, now), err, sizeof(err));
+	                          budget_left_ms(&p->budget, now), err, sizeof(err));
 	token_free(token);
 	if (!p->smtp)
 		conclude(p, RESULT_INTERNAL_ERROR, now, err);
@@ -224,8 +219,8 @@ static void start_smtp(struct probe *p, int64_t now)
 	}
 	p->stage = ST_SMTP;
 	p->res.t_smtp_start = offset(p, now);
-	switch (leg_token_begin(&p->smtp_token, p->multi, p->route, false, remaining_ms(p, now),
-	                        &token, err, sizeof(err))) {
+	switch (leg_token_begin(&p->smtp_token, p->multi, p->route, false,
+	                        budget_left_ms(&p->budget, now), &token, err, sizeof(err))) {
 	case 1:
 		send_smtp(p, token, now);
 		break;
@@ -276,17 +271,14 @@ static void smtp_done(struct probe *p, CURLcode code)
 	p->res.t_smtp_done = offset(p, o.t_done_ns);
 	p->res.t_imap_search_start = offset(p, now);
 	p->stage = ST_WATCH;
-	imap_watch(p->imap, p->res.token);
-	if (p->junk)
-		imap_watch(p->junk, p->res.token);
-	else
-		imap_peek_junk(p->imap, true);
-	if (p->bounce)
-		imap_watch(p->bounce, p->res.token);
+	imap_peek_junk(INBOX(p), !JUNK(p));
+	for (int i = 0; i < IMAP_ROLES; i++)
+		if (p->leg[i])
+			imap_watch(p->leg[i], p->res.token);
 }
 
-/* A session in the junk mailbox, from the UIDNEXT the inbox session noted
- * before the send.  One that cannot even start costs a warning. */
+/* A leg in the junk mailbox, from the UIDNEXT the inbox leg noted before
+ * the send.  One that cannot even start costs a warning. */
 static void open_junk(struct probe *p, int64_t now)
 {
 	const char *name;
@@ -295,15 +287,14 @@ static void open_junk(struct probe *p, int64_t now)
 	char *token = NULL;
 	struct leg_token lt;
 
-	if (p->junk_opened || !imap_junk_status(p->imap, &name, &floor))
+	if (p->junk_opened || !imap_junk_status(INBOX(p), &name, &floor))
 		return;
 	p->junk_opened = true;
-	imap_peek_junk(p->imap, false);
-	switch (leg_token_begin(&lt, p->multi, p->route, true, remaining_ms(p, now), &token, err,
-	                        sizeof(err))) {
+	imap_peek_junk(INBOX(p), false);
+	switch (leg_token_begin(&lt, p->multi, p->route, true, budget_left_ms(&p->budget, now), &token,
+	                        err, sizeof(err))) {
 	case 1:
-		p->junk = imap_open(p->multi, p->route, IMAP_ROLE_JUNK, token, remaining_ms(p, now),
-		                    err, sizeof(err));
+		JUNK(p) = imap_open(p->multi, p->route, IMAP_ROLE_JUNK, token, &p->budget, err, sizeof(err));
 		break;
 	case 0:   /* the inbox's token expired meanwhile: not worth a wait */
 		snprintf(err, sizeof(err), "no OAuth2 token at hand");
@@ -313,53 +304,51 @@ static void open_junk(struct probe *p, int64_t now)
 		break;
 	}
 	token_free(token);
-	if (!p->junk) {
+	if (!JUNK(p)) {
 		log_warn("%s: junk mailbox not watched: %s", p->route->name, err);
 		return;
 	}
-	imap_junk_target(p->junk, name, floor);
+	imap_junk_target(JUNK(p), name, floor);
 	if (p->stage == ST_WATCH)
-		imap_watch(p->junk, p->res.token);
+		imap_watch(JUNK(p), p->res.token);
 }
 
-static void drop_bounce(struct probe *p, const char *why)
+static void drop_leg(struct probe *p, enum imap_role role, const char *why)
 {
-	log_warn("%s: bounce mailbox not watched: %s", p->route->name, why);
-	imap_free(p->bounce);
-	p->bounce = NULL;
+	log_warn("%s: %s mailbox not watched: %s", p->route->name,
+	         role == IMAP_ROLE_BOUNCE ? "bounce" : "junk", why);
+	imap_free(p->leg[role]);
+	p->leg[role] = NULL;
 }
 
-/* The send waits for the bounce watch to note UIDNEXT, within reason. */
+/* The send waits for the bounce watch to note UIDNEXT, within its budget. */
 static bool bounce_lets_send(struct probe *p, int64_t now)
 {
 	enum imap_state b;
 
-	if (!p->bounce)
+	if (!BOUNCE(p))
 		return true;
-	b = imap_state(p->bounce);
+	b = imap_state(BOUNCE(p));
 	if (b == IMAP_READY || b == IMAP_ABSENT)
 		return true;
 	if (b == IMAP_FAILED) {
-		drop_bounce(p, imap_outcome(p->bounce)->error);
+		drop_leg(p, IMAP_ROLE_BOUNCE, imap_outcome(BOUNCE(p))->error);
 		return true;
 	}
 	if (!p->inbox_ready_ns)
 		p->inbox_ready_ns = now;
-	if (now - p->inbox_ready_ns < BOUNCE_WAIT_NS)
+	if (now < budget_bounce_wait_until(&p->budget, p->inbox_ready_ns))
 		return false;
-	drop_bounce(p, "IMAP server did not get ready in time");
+	drop_leg(p, IMAP_ROLE_BOUNCE, "IMAP server did not get ready in time");
 	return true;
 }
 
 /* The inbox is selected: decide about the junk mailbox, then send. */
 static void inbox_ready(struct probe *p, int64_t now)
 {
-	const char *name;
-	uint32_t next;
-
 	if (!bounce_lets_send(p, now))
 		return;
-	if (imap_junk_status(p->imap, &name, &next) && sweep_junk_due(p->route->ledger, next, time(NULL)))
+	if (imap_junk_sweep_due(INBOX(p), time(NULL)))
 		open_junk(p, now);
 	start_smtp(p, now);
 }
@@ -368,24 +357,25 @@ void probe_on_done(struct probe *p, CURL *easy, CURLcode code)
 {
 	if (p->smtp && smtp_send_easy(p->smtp) == easy) {
 		smtp_done(p, code);
-	} else if (p->imap && imap_easy(p->imap) == easy) {
-		const struct imap_outcome *o;
-		imap_connected(p->imap, code);
-		o = imap_outcome(p->imap);
-		note_tls(p->res.imap_tls_version, &p->res.imap_cert_known, &p->res.imap_cert_expiry,
-		         o->tls_version, o->cert_not_after);
-	} else if (p->junk && imap_easy(p->junk) == easy) {
-		imap_connected(p->junk, code);
-	} else if (p->bounce && imap_easy(p->bounce) == easy) {
-		imap_connected(p->bounce, code);
+		return;
+	}
+	for (int i = 0; i < IMAP_ROLES; i++) {
+		if (!p->leg[i] || imap_easy(p->leg[i]) != easy)
+			continue;
+		imap_connected(p->leg[i], code);
+		if (i == IMAP_ROLE_INBOX) {
+			const struct imap_outcome *o = imap_outcome(p->leg[i]);
+			note_tls(p->res.imap_tls_version, &p->res.imap_cert_known, &p->res.imap_cert_expiry,
+			         o->tls_version, o->cert_not_after);
+		}
 	}
 }
 
-/* A junk session that failed: the verdict if the user named the junk
- * mailbox, else one warning and the probe goes on without it. */
+/* A junk leg that failed: the verdict if the user named the junk mailbox,
+ * else one warning and the probe goes on without it. */
 static void junk_failed(struct probe *p, int64_t now)
 {
-	const struct imap_outcome *o = imap_outcome(p->junk);
+	const struct imap_outcome *o = imap_outcome(JUNK(p));
 	char why[RESULT_ERROR_MAX];
 
 	if (p->route->imap_junk_mailbox) {
@@ -393,30 +383,32 @@ static void junk_failed(struct probe *p, int64_t now)
 		conclude(p, o->result, now, why);
 		return;
 	}
-	log_warn("%s: junk mailbox not watched: %s", p->route->name, o->error);
-	imap_free(p->junk);
-	p->junk = NULL;
+	drop_leg(p, IMAP_ROLE_JUNK, o->error);
 }
 
-static void on_found(struct probe *p, struct imap_session *where)
+static void on_found(struct probe *p, enum imap_role where)
 {
-	const struct imap_outcome *o = imap_outcome(where);
-	bool junk = where == p->junk;
-	struct imap_session *other = junk ? p->imap : p->junk;
+	const struct imap_outcome *o = imap_outcome(p->leg[where]);
+	bool junk = where == IMAP_ROLE_JUNK;
+	struct imap_leg *other = junk ? INBOX(p) : JUNK(p);
 	char why[RESULT_ERROR_MAX];
-
-	snprintf(p->res.mailbox, sizeof(p->res.mailbox), "%s", junk ? "junk" : "inbox");
 	int64_t t_found = o->t_found_ns;
 
-	/* The inbox session's peek saw it land before the junk session looked. */
+	snprintf(p->res.mailbox, sizeof(p->res.mailbox), "%s", junk ? "junk" : "inbox");
+	/* The inbox leg's peek saw it land before the junk leg looked. */
 	if (junk && p->junk_moved_ns && p->junk_moved_ns < t_found && o->found_uid < p->junk_moved_next)
 		t_found = p->junk_moved_ns;
 	p->res.t_found = offset(p, t_found);
 	log_debug("%s: found in %s after %d search(es), waited with %s", p->route->name,
 	          junk ? "the junk mailbox" : "the inbox", o->tries, o->used_idle ? "IDLE" : "polling");
 	if (other)
-		imap_finish(other, o->t_found_ns, o->t_found_ns + 2 * NS_PER_S);
-	if (!verdict_from_evidence(p->route, &o->ev, &p->res, why, sizeof(why))) {
+		imap_finish(other, o->t_found_ns, o->t_found_ns + BUDGET_FINISH_NS);
+	if (!o->ev.read && p->route->require_auth) {
+		/* Not a verdict on the probe: the server would not say. */
+		log_warn("%s: require_auth not checked: the probe's headers could not be read", p->route->name);
+		conclude(p, junk && p->route->junk_is_failure ? RESULT_JUNK : RESULT_SUCCESS, t_found,
+		         junk ? "delivered to the junk mailbox" : NULL);
+	} else if (!verdict_from_evidence(p->route, &o->ev, &p->res, why, sizeof(why))) {
 		conclude(p, RESULT_AUTH_FAILED, t_found, why);
 	} else if (junk && p->route->junk_is_failure) {
 		snprintf(why, sizeof(why), "delivered to the junk mailbox");
@@ -430,20 +422,20 @@ static void on_found(struct probe *p, struct imap_session *where)
 static void on_deadline(struct probe *p, int64_t now)
 {
 	char why[RESULT_ERROR_MAX];
-	int64_t since;
+	int64_t since, deadline = p->budget.deadline_ns;
 	const char *what;
 	long secs = p->route->timeout_ms / 1000;
 
 	if (leg_token_waiting(&p->imap_token) || leg_token_waiting(&p->smtp_token)) {
 		bool imap = leg_token_waiting(&p->imap_token);
-		if (now < p->deadline_ns + BACKSTOP_NS)
+		if (now < deadline + BUDGET_BACKSTOP_NS)
 			return;   /* the request's own timeout says more */
 		snprintf(why, sizeof(why), "OAuth2 token: the token endpoint did not answer within %lds", secs);
 		conclude(p, imap ? RESULT_IMAP_AUTH_FAILED : RESULT_SMTP_AUTH_FAILED, now, why);
 		return;
 	}
-	if (p->stage == ST_SMTP || (p->imap && imap_state(p->imap) == IMAP_CONNECTING)) {
-		if (now < p->deadline_ns + BACKSTOP_NS)
+	if (p->stage == ST_SMTP || (INBOX(p) && imap_state(INBOX(p)) == IMAP_CONNECTING)) {
+		if (now < deadline + BUDGET_BACKSTOP_NS)
 			return;   /* let libcurl report its own, more precise, timeout */
 		if (p->stage == ST_SMTP)
 			conclude(p, RESULT_SMTP_REJECTED, now, "SMTP dialogue timed out");
@@ -451,8 +443,8 @@ static void on_deadline(struct probe *p, int64_t now)
 			conclude(p, RESULT_IMAP_CONNECT_FAILED, now, "IMAP connect timed out");
 		return;
 	}
-	if (p->imap && imap_awaiting_reply(p->imap, &since, &what) &&
-	    (now - since >= STALL_NS || p->stage == ST_IMAP_PREP)) {
+	if (INBOX(p) && imap_awaiting_reply(INBOX(p), &since, &what) &&
+	    (budget_stalled(since, now) || p->stage == ST_IMAP_PREP)) {
 		snprintf(why, sizeof(why), "IMAP server did not answer %s within %.1fs",
 		         what, (double)(now - since) / NS_PER_S);
 		conclude(p, RESULT_IMAP_ERROR, now, why);
@@ -462,50 +454,59 @@ static void on_deadline(struct probe *p, int64_t now)
 	conclude(p, RESULT_TIMEOUT, now, why);
 }
 
+/* The legs' news, in order: the bounce watch's verdict, failures (the
+ * inbox first: when both fail alike, a refused login, the inbox's is the
+ * verdict and the junk one no news), a finding, readiness. */
+static void read_legs(struct probe *p, int64_t now)
+{
+	if (!p->ready && BOUNCE(p) && p->stage != ST_IMAP_PREP && imap_state(BOUNCE(p)) == IMAP_FAILED)
+		drop_leg(p, IMAP_ROLE_BOUNCE, imap_outcome(BOUNCE(p))->error);
+	if (!p->ready && BOUNCE(p) && imap_state(BOUNCE(p)) == IMAP_FOUND) {
+		const struct imap_outcome *o = imap_outcome(BOUNCE(p));
+		log_debug("%s: a delivery report says the probe failed: %s", p->route->name, o->dsn.status);
+		conclude(p, RESULT_BOUNCED, o->t_found_ns, o->dsn.diagnostic);
+	}
+	if (!p->ready && INBOX(p) && imap_state(INBOX(p)) == IMAP_FAILED)
+		conclude(p, imap_outcome(INBOX(p))->result, now, imap_outcome(INBOX(p))->error);
+	if (!p->ready && JUNK(p) && imap_state(JUNK(p)) == IMAP_FAILED &&
+	    imap_outcome(INBOX(p))->logged_in)
+		junk_failed(p, now);
+	if (p->ready || !INBOX(p))
+		return;
+	if (imap_state(INBOX(p)) == IMAP_FOUND)
+		on_found(p, IMAP_ROLE_INBOX);
+	else if (JUNK(p) && imap_state(JUNK(p)) == IMAP_FOUND)
+		on_found(p, IMAP_ROLE_JUNK);
+	else if (p->stage == ST_IMAP_PREP && imap_state(INBOX(p)) == IMAP_READY)
+		inbox_ready(p, now);
+	else if (!p->junk_opened && p->stage == ST_WATCH &&
+	         imap_junk_moved(INBOX(p), &p->junk_moved_ns, &p->junk_moved_next))
+		open_junk(p, now);
+}
+
+static bool any_found(const struct probe *p)
+{
+	return (INBOX(p) && imap_found(INBOX(p))) || (JUNK(p) && imap_found(JUNK(p)));
+}
+
 void probe_step(struct probe *p, int64_t now)
 {
+	bool all_closed = true;
+
 	if (!p->ready && leg_token_waiting(&p->imap_token))
 		token_arrived(p, true, now);
 	if (!p->ready && leg_token_waiting(&p->smtp_token))
 		token_arrived(p, false, now);
-	if (p->imap)
-		imap_step(p->imap, now);
-	if (p->junk)
-		imap_step(p->junk, now);
-	if (p->bounce)
-		imap_step(p->bounce, now);
-	if (!p->ready && p->bounce && p->stage != ST_IMAP_PREP && imap_state(p->bounce) == IMAP_FAILED)
-		drop_bounce(p, imap_outcome(p->bounce)->error);
-	if (!p->ready && p->bounce && imap_state(p->bounce) == IMAP_FOUND) {
-		const struct dsn_outcome *d = &imap_outcome(p->bounce)->dsn;
-		log_debug("%s: a delivery report says the probe failed: %s", p->route->name, d->status);
-		conclude(p, RESULT_BOUNCED, imap_outcome(p->bounce)->t_found_ns, d->diagnostic);
-	}
-	/* The inbox first: when both sessions fail alike (a refused login),
-	 * the inbox's failure is the verdict and the junk one no news, so a
-	 * junk failure waits until the inbox has logged in. */
-	if (!p->ready && p->imap && imap_state(p->imap) == IMAP_FAILED)
-		conclude(p, imap_outcome(p->imap)->result, now, imap_outcome(p->imap)->error);
-	if (!p->ready && p->junk && imap_state(p->junk) == IMAP_FAILED &&
-	    imap_outcome(p->imap)->logged_in)
-		junk_failed(p, now);
-	if (!p->ready && p->imap) {
-		/* Found: once its headers are read, or at the deadline without. */
-		bool late = now >= p->deadline_ns;
-		if (imap_state(p->imap) == IMAP_FOUND || (late && imap_found(p->imap)))
-			on_found(p, p->imap);
-		else if (p->junk && (imap_state(p->junk) == IMAP_FOUND || (late && imap_found(p->junk))))
-			on_found(p, p->junk);
-		else if (p->stage == ST_IMAP_PREP && imap_state(p->imap) == IMAP_READY)
-			inbox_ready(p, now);
-		else if (!p->junk_opened && p->stage == ST_WATCH &&
-		         imap_junk_moved(p->imap, &p->junk_moved_ns, &p->junk_moved_next))
-			open_junk(p, now);
-	}
-	if (!p->ready && now >= p->deadline_ns)
+	for (int i = 0; i < IMAP_ROLES; i++)
+		if (p->leg[i])
+			imap_step(p->leg[i], now);
+	read_legs(p, now);
+	/* A found probe's header block is on its way: its leg bounds the wait. */
+	if (!p->ready && now >= p->budget.deadline_ns && !any_found(p))
 		on_deadline(p, now);
-	if (p->ready && p->stage == ST_CLEANUP && (!p->imap || imap_closed(p->imap)) &&
-	    (!p->junk || imap_closed(p->junk)) && (!p->bounce || imap_closed(p->bounce)) && !p->smtp)
+	for (int i = 0; i < IMAP_ROLES; i++)
+		all_closed &= !p->leg[i] || imap_closed(p->leg[i]);
+	if (p->ready && p->stage == ST_CLEANUP && all_closed && !p->smtp)
 		p->stage = ST_DONE;
 }
 
@@ -518,60 +519,43 @@ void probe_io_ready(struct probe *p, curl_socket_t fd)
 {
 	bool want_write;
 
-	if (p->imap && imap_wait_fd(p->imap, &want_write) == fd)
-		imap_io_ready(p->imap);
-	if (p->junk && imap_wait_fd(p->junk, &want_write) == fd)
-		imap_io_ready(p->junk);
-	if (p->bounce && imap_wait_fd(p->bounce, &want_write) == fd)
-		imap_io_ready(p->bounce);
-}
-
-static void add_wait_fd(const struct imap_session *s, struct curl_waitfd *fds,
-                        unsigned *n, unsigned max)
-{
-	bool want_write;
-	curl_socket_t fd;
-
-	if (!s || *n >= max)
-		return;
-	fd = imap_wait_fd(s, &want_write);
-	if (fd == CURL_SOCKET_BAD)
-		return;
-	fds[*n].fd = fd;
-	fds[*n].events = CURL_WAIT_POLLIN | (want_write ? CURL_WAIT_POLLOUT : 0);
-	fds[*n].revents = 0;
-	(*n)++;
+	for (int i = 0; i < IMAP_ROLES; i++)
+		if (p->leg[i] && imap_wait_fd(p->leg[i], &want_write) == fd)
+			imap_io_ready(p->leg[i]);
 }
 
 void probe_wait_fds(const struct probe *p, struct curl_waitfd *fds,
                     unsigned *n, unsigned max)
 {
-	add_wait_fd(p->imap, fds, n, max);
-	add_wait_fd(p->junk, fds, n, max);
-	add_wait_fd(p->bounce, fds, n, max);
+	for (int i = 0; i < IMAP_ROLES && *n < max; i++) {
+		bool want_write;
+		curl_socket_t fd = p->leg[i] ? imap_wait_fd(p->leg[i], &want_write) : CURL_SOCKET_BAD;
+		if (fd == CURL_SOCKET_BAD)
+			continue;
+		fds[*n].fd = fd;
+		fds[*n].events = CURL_WAIT_POLLIN | (want_write ? CURL_WAIT_POLLOUT : 0);
+		fds[*n].revents = 0;
+		(*n)++;
+	}
+}
+
+static int64_t earliest(int64_t a, int64_t b)
+{
+	return a && (b == 0 || a < b) ? a : b;
 }
 
 int64_t probe_next_timer(const struct probe *p)
 {
-	int64_t t = p->ready ? 0 : p->deadline_ns;
-	int64_t it = p->imap ? imap_next_timer(p->imap) : 0;
-	int64_t jt = p->junk ? imap_next_timer(p->junk) : 0;
-	int64_t bt = p->bounce ? imap_next_timer(p->bounce) : 0;
+	int64_t t = p->ready || any_found(p) ? 0 : p->budget.deadline_ns;
 
 	if (!p->ready && (p->stage == ST_SMTP || leg_token_waiting(&p->imap_token) ||
-	                  (p->imap && imap_state(p->imap) == IMAP_CONNECTING)))
-		t = p->deadline_ns + BACKSTOP_NS;
-	if (it && (t == 0 || it < t))
-		t = it;
-	if (jt && (t == 0 || jt < t))
-		t = jt;
-	if (bt && (t == 0 || bt < t))
-		t = bt;
-	if (!p->ready && p->inbox_ready_ns && p->stage == ST_IMAP_PREP) {
-		int64_t give_up = p->inbox_ready_ns + BOUNCE_WAIT_NS;
-		if (t == 0 || give_up < t)
-			t = give_up;
-	}
+	                  (INBOX(p) && imap_state(INBOX(p)) == IMAP_CONNECTING)))
+		t = p->budget.deadline_ns + BUDGET_BACKSTOP_NS;
+	for (int i = 0; i < IMAP_ROLES; i++)
+		if (p->leg[i])
+			t = earliest(imap_next_timer(p->leg[i]), t);
+	if (!p->ready && p->inbox_ready_ns && p->stage == ST_IMAP_PREP)
+		t = earliest(budget_bounce_wait_until(&p->budget, p->inbox_ready_ns), t);
 	return t;
 }
 
@@ -582,9 +566,8 @@ void probe_free(struct probe *p)
 	leg_token_end(&p->imap_token);
 	leg_token_end(&p->smtp_token);
 	smtp_send_free(p->smtp);
-	imap_free(p->imap);
-	imap_free(p->junk);
-	imap_free(p->bounce);
+	for (int i = 0; i < IMAP_ROLES; i++)
+		imap_free(p->leg[i]);
 	free(p->msg);
 	free(p);
 }

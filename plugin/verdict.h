@@ -16,7 +16,7 @@
 #include <stddef.h>
 
 #include "config.h"
-#include "imap.h"
+#include "imap/imap.h"
 #include "result.h"
 
 bool verdict_from_evidence(const struct route *r, const struct imap_evidence *ev,

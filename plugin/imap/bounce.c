@@ -1,94 +1,69 @@
 /*
- * bounce.c - the bounce watch (SPEC §8; see imap_session.h): a session in
- * the envelope sender's mailbox (bounce_imap_*), watched like the inbox
- * (watch.c: NOOPs, IDLE or polling), whose check looks for delivery status
- * notifications about this probe:
- *
- *   UID FETCH <new>:* (UID BODY.PEEK[HEADER.FIELDS (Content-Type)])
- *      -> the multipart/report ones:
- *   UID FETCH <those> (UID BODY.PEEK[])         (BOUNCE_REPORT_MAX bytes each)
- *
- * Each is read by dsn.c.  It counts only with proof: its returned headers
- * carry this probe's X-Mail-E2E-Probe token and a Message-ID that verifies
- * under the route's key (probe_id.h).  The token alone is not enough, nor
- * is an Original-Envelope-Id: the probe is sent without ENVID (libcurl
- * writes MAIL FROM itself), so an ENVID that matches was copied.  Action
- * failed ends the probe (IMAP_FOUND for this role: bounced); delayed is
- * noted and the watch goes on.  Notifications about this probe, and those
- * about this route's own probes older than sweep_after, are deleted with
- * delete = true (found.c), when the probe is over; anything else in the
- * mailbox is never touched.
+ * bounce.c - see bounce.h.
  */
+#include "bounce.h"
+
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 
-#include "clock.h"
+#include "config.h"
 #include "dsn.h"
-#include "imap_session.h"
 #include "log.h"
-#include "probe_id.h"
 
-static void add_uid(uint32_t *uids, size_t *n, uint32_t uid)
+#define STR(x) #x
+#define XSTR(x) STR(x)
+
+static void add_uid(uint32_t *uids, size_t *n, size_t max, uint32_t uid)
 {
 	for (size_t i = 0; i < *n; i++)
 		if (uids[i] == uid)
 			return;
-	if (*n < IMAP_MAX_FOUND)
+	if (*n < max)
 		uids[(*n)++] = uid;
 }
 
-void bounce_send_check(struct imap_session *s)
+/* A fetched report this route proves is about one of its probes: the
+ * report and the probe's send time (Unix seconds).  False for anything
+ * else, which is remembered as not ours and never touched. */
+static bool proved_report(struct imap_session *s, const struct imap_fetch *f, struct dsn_report *d,
+                          int64_t *stamp)
 {
-	s->n_reports = 0;
-	session_send(s, PH_CHECK, "FETCH", "UID FETCH %u:* (UID BODY.PEEK[HEADER.FIELDS (Content-Type)])",
-	             s->check_from);
+	const struct route *r = session_route(s);
+
+	if (!f->has_body || !f->has_uid || strncasecmp(f->section, "BODY[]", 6) != 0)
+		return false;
+	if (dsn_read(f->body, f->body_len, r->to, d) && d->probe_token[0] &&
+	    probe_id_verify(r->ledger, d->probe_token, d->message_id, stamp))
+		return true;
+	ledger_note_foreign(r->ledger, session_selected(s)->uidvalidity, f->uid);
+	return false;
 }
 
-/* One reply to the check: a report is worth reading whole. */
-void bounce_on_check_untagged(struct imap_session *s, const char *text)
+/* About a probe of ours sent longer ago than sweep_after: due for the sweep. */
+static bool report_due(const struct imap_session *s, const struct dsn_report *d, int64_t stamp)
 {
-	uint32_t uid;
-	const char *block;
-	size_t len;
+	const struct route *r = session_route(s);
 
-	if (!imap_parse_fetch_section(text, "BODY[HEADER.FIELDS", &uid, &block, &len) ||
-	    uid < s->check_from)
-		return;
-	if (uid + 1 > s->check_top)
-		s->check_top = uid + 1;
-	for (size_t i = 0; i + 16 <= len; i++)
-		if (strncasecmp(block + i, "multipart/report", 16) == 0) {
-			add_uid(s->reports, &s->n_reports, uid);
-			break;
-		}
-}
-
-/* After the check: read the reports, or go on waiting (false). */
-bool bounce_after_check(struct imap_session *s)
-{
-	char uids[IMAP_MAX_FOUND * 11];
-
-	if (s->n_reports == 0)
+	if (r->sweep_after_ms <= 0 || ((int64_t)time(NULL) - stamp) * 1000 < r->sweep_after_ms)
 		return false;
-	if (!session_keep_whole(s, BOUNCE_REPORT_MAX)) {
-		log_warn("%s: no memory to read a delivery report", s->watch.label);
-		return false;
-	}
-	session_uid_list(s->reports, s->n_reports, uids, sizeof(uids));
-	session_send(s, PH_DSN, "FETCH", "UID FETCH %s (UID BODY.PEEK[])", uids);
+	log_debug("%s: delivery report about an old probe (%s): swept", session_label(s), d->probe_token);
 	return true;
 }
 
-static void take_report(struct imap_session *s, uint32_t uid, const struct dsn_report *d)
+static void take_report(struct bounce *b, struct imap_session *s, const struct dsn_report *d)
 {
-	struct dsn_outcome *o = &s->res.dsn;
-	bool failed = strcmp(d->action, "failed") == 0;
+	struct dsn_outcome *o = b->out;
 
-	add_uid(s->found_uids, &s->n_found, uid);
-	if (failed && !o->failed) {
+	log_debug("%s: delivery report about this probe: %s %s for %s (%s)", session_label(s), d->action,
+	          d->status, d->recipient, d->remote_mta[0] ? d->remote_mta : d->reporting_mta);
+	if (!d->rcpt_matched) {
+		log_debug("%s: the report is about another recipient than %s: not counted", session_label(s),
+		          session_route(s)->to);
+		return;
+	}
+	if (strcmp(d->action, "failed") == 0 && !o->failed) {
 		o->failed = true;
 		snprintf(o->status, sizeof(o->status), "%s", d->status);
 		snprintf(o->diagnostic, sizeof(o->diagnostic), "%.*s", (int)sizeof(o->diagnostic) - 1,
@@ -98,80 +73,128 @@ static void take_report(struct imap_session *s, uint32_t uid, const struct dsn_r
 		if (!o->status[0])
 			snprintf(o->status, sizeof(o->status), "%s", d->status);
 	}
-	log_debug("%s: delivery report about this probe: %s %s (%s)", s->watch.label, d->action,
-	          d->status, d->remote_mta[0] ? d->remote_mta : d->reporting_mta);
 }
 
-/* A fetched report this route proves is about one of its probes: its UID,
- * the report and the probe's send time (Unix seconds).  False for
- * anything else, which is never counted and never touched. */
-static bool proved_report(const struct imap_session *s, const char *text, uint32_t *uid,
-                          struct dsn_report *d, int64_t *stamp)
+/* --- the sweep's judge: reports left from earlier probes ----------------- */
+
+static bool skip_foreign(void *ctx, const struct imap_session *s, uint32_t uid)
 {
-	const struct route *r = s->route;
-	const char *msg;
-	size_t len;
-
-	return imap_parse_fetch_section(text, "BODY[]", uid, &msg, &len) && dsn_read(msg, len, r->to, d) &&
-	       d->probe_token[0] && probe_id_verify(r->ledger, d->probe_token, d->message_id, stamp);
+	(void)ctx;
+	return ledger_is_foreign(session_route(s)->ledger, session_selected(s)->uidvalidity, uid);
 }
 
-/* About a probe of ours sent longer ago than sweep_after: due for the sweep. */
-static bool report_due(const struct imap_session *s, const struct dsn_report *d, int64_t stamp)
-{
-	const struct route *r = s->route;
-
-	if (r->sweep_after_ms <= 0 || ((int64_t)time(NULL) - stamp) * 1000 < r->sweep_after_ms)
-		return false;
-	log_debug("%s: delivery report about an old probe (%s): swept", s->watch.label, d->probe_token);
-	return true;
-}
-
-void bounce_on_dsn_untagged(struct imap_session *s, const char *text)
+static bool judge_old(void *ctx, struct imap_session *s, struct sweep *w, const struct imap_fetch *f)
 {
 	struct dsn_report d;
-	uint32_t uid;
 	int64_t stamp;
 
-	if (!proved_report(s, text, &uid, &d, &stamp))
+	(void)ctx;
+	(void)w;
+	return proved_report(s, f, &d, &stamp) && report_due(s, &d, stamp);
+}
+
+void bounce_init(struct bounce *b, struct dsn_outcome *out)
+{
+	b->out = out;
+	b->kind = (struct sweep_kind){
+		.criteria = "HEADER Content-Type \"report\"",
+		.items = "(UID BODY.PEEK[]<0." XSTR(BOUNCE_REPORT_MAX) ">)",
+		/* the reply's own framing comes on top of the report */
+		.keep_whole = BOUNCE_REPORT_MAX + 4096,
+		.skip = skip_foreign,
+		.judge = judge_old,
+		.ctx = b,
+	};
+}
+
+/* --- the check: new reports about this probe ------------------------------- */
+
+static void check_over(struct bounce *b, int64_t now)
+{
+	bool more = b->untaken != 0;
+
+	b->checked(b->ctx, more ? b->untaken : b->top, b->out->failed, more, now);
+}
+
+static void on_report(struct imap_session *s, void *ctx, const struct imap_event *ev)
+{
+	struct bounce *b = ctx;
+	struct dsn_report d;
+	int64_t stamp;
+
+	if (ev->kind != IMAP_EV_FETCH || !proved_report(s, &ev->fetch, &d, &stamp))
 		return;
-	if (strcmp(d.probe_token, s->token) == 0)
-		take_report(s, uid, &d);
-	else if (report_due(s, &d, stamp))
-		add_uid(s->found_uids, &s->n_found, uid);
+	if (strcmp(d.probe_token, b->token) == 0) {
+		add_uid(b->about, &b->n_about, SESSION_UIDS_MAX, ev->fetch.uid);
+		take_report(b, s, &d);
+	} else if (report_due(s, &d, stamp)) {
+		add_uid(b->about, &b->n_about, SESSION_UIDS_MAX, ev->fetch.uid);
+	}
 }
 
-/* The sweep before the send: a report due (its UID returned, else 0). */
-uint32_t bounce_judge_old(struct imap_session *s, const char *text)
+static void after_reports(struct imap_session *s, void *ctx, const struct imap_reply *r)
 {
-	struct dsn_report d;
-	uint32_t uid;
-	int64_t stamp;
+	struct bounce *b = ctx;
 
-	return proved_report(s, text, &uid, &d, &stamp) && report_due(s, &d, stamp) ? uid : 0;
+	if (r->status != IMAP_ST_OK)
+		log_warn("%s: could not read delivery reports: %s %s", session_label(s),
+		         session_status_word(r), r->text);
+	check_over(b, r->now);
 }
 
-/* The reports are read: bounced (true), or the watch goes on. */
-bool bounce_after_dsn(struct imap_session *s, int64_t now)
+static const struct session_handler reports_handler = {
+	.on_event = on_report, .on_done = after_reports, .keep_whole = BOUNCE_REPORT_MAX + 4096,
+};
+
+static void on_content_type(struct imap_session *s, void *ctx, const struct imap_event *ev)
 {
-	session_keep_whole_done(s);
-	if (!s->res.dsn.failed)
-		return false;
-	s->found = true;
-	s->res.t_found_ns = now;
-	s->close_by_ns = session_cleanup_bound(s, now, now + 5 * NS_PER_S);
-	found_cleanup(s);
-	return true;
+	struct bounce *b = ctx;
+	const struct imap_fetch *f = &ev->fetch;
+
+	(void)s;
+	if (ev->kind != IMAP_EV_FETCH || !f->has_uid || !f->has_body || f->uid < b->from)
+		return;
+	if (f->uid + 1 > b->top)
+		b->top = f->uid + 1;
+	for (size_t i = 0; i + 16 <= f->body_len; i++) {
+		if (strncasecmp(f->body + i, "multipart/report", 16) != 0)
+			continue;
+		/* A batch at a time; the next check starts at the first left. */
+		if (b->n_reports < BOUNCE_BATCH)
+			add_uid(b->reports, &b->n_reports, BOUNCE_BATCH, f->uid);
+		else if (!b->untaken || f->uid < b->untaken)
+			b->untaken = f->uid;
+		break;
+	}
 }
 
-/* The probe is over: delete what was collected (delay notices, old
- * reports) before logging out.  True if that is under way. */
-bool bounce_finish(struct imap_session *s)
+static void after_content_type(struct imap_session *s, void *ctx, const struct imap_reply *r)
 {
-	if (s->role != IMAP_ROLE_BOUNCE || s->n_found == 0 || !s->route->delete_found ||
-	    s->phase == PH_CONNECTING)
-		return false;
-	s->found = true;   /* its cleanup: problems are warnings now */
-	found_cleanup(s);
-	return true;
+	struct bounce *b = ctx;
+	char uids[BOUNCE_BATCH * 11];
+
+	if (r->status != IMAP_ST_OK) {
+		session_fail(s, RESULT_IMAP_ERROR, "FETCH: %s %s", session_status_word(r), r->text);
+		return;
+	}
+	if (b->n_reports == 0) {
+		check_over(b, r->now);
+		return;
+	}
+	session_uid_list(b->reports, b->n_reports, uids, sizeof(uids));
+	session_cmd(s, &reports_handler, b, "UID FETCH %s %s", uids, b->kind.items);
+}
+
+static const struct session_handler content_type_handler = {
+	.on_event = on_content_type, .on_done = after_content_type,
+};
+
+void bounce_check(struct bounce *b, struct imap_session *s, uint32_t from)
+{
+	b->from = from;
+	b->top = from;
+	b->untaken = 0;
+	b->n_reports = 0;
+	session_cmd(s, &content_type_handler, b,
+	            "UID FETCH %u:* (UID BODY.PEEK[HEADER.FIELDS (Content-Type)])", from);
 }

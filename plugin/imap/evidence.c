@@ -1,78 +1,78 @@
 /*
- * evidence.c - what the found probe carries (SPEC §7; see imap_session.h):
- *
- *   UID FETCH <uid> (BODY.PEEK[HEADER])
- *
- * once, right after the probe is seen and before it is deleted.  The
- * header block is read into a buffer of its own (EVIDENCE_MAX bytes; the
- * reader keeps its line ends there) and handed to headers.c: the
- * Authentication-Results verdicts and the Received path.  Evidence never
- * changes whether the probe was found: a refused or slow FETCH costs a
- * warning and the line goes out without it (after EVIDENCE_WAIT_NS at most).
+ * evidence.c - see evidence.h.
  */
+#include "evidence.h"
+
 #include "clock.h"
 #include "headers.h"
-#include "imap_session.h"
 #include "log.h"
 
-#define EVIDENCE_MAX (64 * 1024)       /* Gmail's headers are ~10 KiB */
-#define EVIDENCE_WAIT_NS (2 * NS_PER_S)
-
-static void evidence_over(struct imap_session *s)
+size_t evidence_whole_fields(const char *block, size_t len)
 {
-	session_keep_whole_done(s);
-	s->evidence_pending = false;
+	for (size_t i = len; i-- > 1;)
+		if (block[i - 1] == '\n' && block[i] != ' ' && block[i] != '\t')
+			return i;
+	return 0;
 }
 
-void evidence_start(struct imap_session *s, int64_t now)
+static void over(struct evidence *e, struct imap_session *s)
 {
-	if (!session_keep_whole(s, EVIDENCE_MAX)) {
-		log_warn("%s: no memory to read the probe's headers", s->watch.label);
-		found_cleanup(s);
+	if (!e->pending)
 		return;
-	}
-	s->evidence_pending = true;
-	s->evidence_by_ns = session_cleanup_bound(s, now, now + EVIDENCE_WAIT_NS);
-	session_send(s, PH_EVIDENCE, "FETCH", "UID FETCH %u (BODY.PEEK[HEADER])", s->res.found_uid);
+	e->pending = false;
+	session_timer(s, 0, NULL, NULL);
+	e->done(e->ctx);
 }
 
-void evidence_on_untagged(struct imap_session *s, const char *text, bool truncated)
+static void on_header(struct imap_session *s, void *ctx, const struct imap_event *ev)
 {
-	uint32_t uid;
-	const char *block;
+	struct evidence *e = ctx;
+	const struct imap_fetch *f = &ev->fetch;
+	const struct route *r = session_route(s);
 	size_t len;
 
-	if (!s->evidence_pending || !imap_parse_fetch_header(text, &uid, &block, &len) ||
-	    uid != s->res.found_uid)
+	if (ev->kind != IMAP_EV_FETCH || !f->has_body || (f->has_uid && f->uid != e->uid))
 		return;
-	if (truncated)
-		log_debug("%s: the probe's header block passes %d bytes: only those are read",
-		          s->watch.label, EVIDENCE_MAX);
-	auth_results_read(block, len, s->route->auth_results_from, &s->res.ev.auth);
-	received_read(block, len, &s->res.ev.path);
-	s->res.ev.read = true;
+	len = f->body_len;
+	if (f->body_cut) {
+		len = evidence_whole_fields(f->body, len);
+		log_debug("%s: the probe's header block passes %d bytes: the %zu bytes of whole fields "
+		          "before are read", session_label(s), EVIDENCE_MAX, len);
+	}
+	auth_results_read(f->body, len, r->auth_results_from, &e->out->auth);
+	received_read(f->body, len, &e->out->path);
+	e->out->read = true;
 }
 
-void evidence_on_tagged(struct imap_session *s, const struct imap_response *r)
+static void after_fetch(struct imap_session *s, void *ctx, const struct imap_reply *r)
 {
-	if (r->status != IMAP_ST_OK || !s->res.ev.read)
-		log_warn("%s: the probe's headers could not be read: %s", s->watch.label,
-		         r->status == IMAP_ST_OK ? "no header block in the reply" : r->rest);
-	evidence_over(s);
-	found_cleanup(s);
+	struct evidence *e = ctx;
+
+	if (r->status != IMAP_ST_OK || !e->out->read)
+		log_warn("%s: the probe's headers could not be read: %s", session_label(s),
+		         r->status == IMAP_ST_OK ? "no header block in the reply" : r->text);
+	over(e, s);
 }
 
-void evidence_timer(struct imap_session *s, int64_t now)
+static void too_late(struct imap_session *s, void *ctx, int64_t now)
 {
-	if (!s->evidence_pending || now < s->evidence_by_ns)
-		return;
+	struct evidence *e = ctx;
+
 	log_warn("%s: the server did not send the probe's headers within %.1fs: reported without them",
-	         s->watch.label, (double)EVIDENCE_WAIT_NS / NS_PER_S);
-	evidence_over(s);
-	found_cleanup(s);
+	         session_label(s), (double)(now - e->started_ns) / NS_PER_S);
+	over(e, s);
 }
 
-int64_t evidence_next_timer(const struct imap_session *s)
+static const struct session_handler fetch_handler = {
+	.on_event = on_header, .on_done = after_fetch, .keep_whole = EVIDENCE_MAX,
+};
+
+void evidence_start(struct evidence *e, struct imap_session *s, uint32_t uid, int64_t now,
+                    int64_t by)
 {
-	return s->evidence_pending ? s->evidence_by_ns : 0;
+	e->uid = uid;
+	e->pending = true;
+	e->started_ns = now;
+	session_timer(s, by, too_late, e);
+	session_cmd(s, &fetch_handler, e, "UID FETCH %u (BODY.PEEK[HEADER])", uid);
 }

@@ -1,158 +1,213 @@
 /*
- * found.c - the found probe: deleted (UID STORE \\Deleted + UID EXPUNGE, only
- * the UIDs found), on Gmail through Trash, then logout; and how long that
- * cleanup may take (see imap_session.h).
- *
- * Gmail only archives what is deleted from INBOX (it stays in All Mail):
- * there the probe is moved to \\Trash (UID MOVE, or COPY where MOVE is not
- * offered), its Trash UIDs read from COPYUID (else searched for by token),
- * and expunged from Trash.
+ * expunge.c - see expunge.h.
  */
+#include "expunge.h"
+
 #include <stdio.h>
 #include <string.h>
 
-#include "clock.h"
-#include "imap_session.h"
 #include "log.h"
 #include "message.h"
-#include "probe_id.h"
 
-#define CLEANUP_NS (5 * NS_PER_S)          /* delete + logout after found */
-/* --once ends within timeout + 1 s whatever the server does: cleanup of a
- * stalled connection is abandoned this long after the route's deadline. */
-#define PAST_DEADLINE_NS (750 * NS_PER_MS)
+#define UIDS_TEXT (SESSION_UIDS_MAX * 11)
 
-int64_t session_cleanup_bound(const struct imap_session *s, int64_t now, int64_t want)
+static void finish(struct expunge *x, bool removed)
 {
-	int64_t latest = s->deadline_ns + PAST_DEADLINE_NS;
-
-	if (want > latest)
-		want = latest;
-	return want > now ? want : now;
+	x->removed = removed;
+	x->done(x->ctx);
 }
 
-/* Gmail: deleting from INBOX only archives (the message stays in All Mail).
- * Moved to \Trash and removed there, it is gone (SPEC §6). */
-static bool delete_by_trash(const struct imap_session *s)
+static void removed_log(struct expunge *x, struct imap_session *s, size_t n)
 {
-	return s->is_gmail && s->trash[0];
+	log_debug("%s: removed %zu %s%s%s", session_label(s), n, x->what,
+	          x->trash[0] ? " through " : "", x->trash);
 }
 
-static void delete_in_inbox(struct imap_session *s)
+/* --- the messages removed where they are ------------------------------- */
+
+static void after_trash_expunge(struct imap_session *s, void *ctx, const struct imap_reply *r);
+static void select_trash(struct expunge *x, struct imap_session *s);
+
+static void after_expunge(struct imap_session *s, void *ctx, const struct imap_reply *r)
 {
-	char uids[IMAP_MAX_FOUND * 11];
+	struct expunge *x = ctx;
 
-	session_uid_list(s->found_uids, s->n_found, uids, sizeof(uids));
-	session_send(s, PH_STORE, "STORE", "UID STORE %s +FLAGS.SILENT (\\Deleted)", uids);
-}
-
-void session_on_found(struct imap_session *s, int64_t now)
-{
-	s->found = true;
-	ledger_note_found(s->route->ledger, s->token);
-	s->res.t_found_ns = s->check_news_ns > s->t_watch_ns ? s->check_news_ns : now;
-	s->res.found_uid = s->found_uids[0];
-	s->close_by_ns = session_cleanup_bound(s, now, now + CLEANUP_NS);
-	evidence_start(s, now);
-}
-
-void found_cleanup(struct imap_session *s)
-{
-	char uids[IMAP_MAX_FOUND * 11], mbox[600];
-
-	if (!s->route->delete_found) {
-		session_logout(s);
-		return;
+	if (r->status != IMAP_ST_OK) {
+		log_warn("%s: UID EXPUNGE of %s failed: %s", session_label(s), x->what, r->text);
+		finish(x, false);
+	} else if (x->copied) {
+		select_trash(x, s);   /* the copies in Trash go next */
+	} else {
+		removed_log(x, s, x->n);
+		finish(x, true);
 	}
-	if (!delete_by_trash(s)) {
-		delete_in_inbox(s);
-		return;
+}
+
+static const struct session_handler expunge_handler = { .on_done = after_expunge };
+
+static void after_store(struct imap_session *s, void *ctx, const struct imap_reply *r)
+{
+	struct expunge *x = ctx;
+	char uids[UIDS_TEXT];
+
+	if (r->status != IMAP_ST_OK) {
+		log_warn("%s: could not flag %s deleted: %s", session_label(s), x->what, r->text);
+		finish(x, false);
+	} else if (!session_has(s, IMAP_CAP_UIDPLUS)) {
+		/* A plain EXPUNGE would also remove what others flagged. */
+		log_warn("%s: server lacks UIDPLUS: %s flagged \\Deleted, not expunged", session_label(s),
+		         x->what);
+		finish(x, false);
+	} else {
+		session_uid_list(x->uids, x->n, uids, sizeof(uids));
+		session_cmd(s, &expunge_handler, x, "UID EXPUNGE %s", uids);
 	}
-	session_uid_list(s->found_uids, s->n_found, uids, sizeof(uids));
-	session_quote(s->trash, mbox, sizeof(mbox));
-	if (s->has_move)
-		session_send(s, PH_MOVE, "MOVE", "UID MOVE %s %s", uids, mbox);
+}
+
+static const struct session_handler store_handler = { .on_done = after_store };
+
+static void delete_here(struct expunge *x, struct imap_session *s)
+{
+	char uids[UIDS_TEXT];
+
+	session_uid_list(x->uids, x->n, uids, sizeof(uids));
+	session_cmd(s, &store_handler, x, "UID STORE %s +FLAGS.SILENT (\\Deleted)", uids);
+}
+
+/* --- Gmail: through Trash --------------------------------------------- */
+
+static void after_trash_expunge(struct imap_session *s, void *ctx, const struct imap_reply *r)
+{
+	struct expunge *x = ctx;
+
+	if (r->status != IMAP_ST_OK)
+		log_warn("%s: UID EXPUNGE in %s failed: %s", session_label(s), x->trash, r->text);
 	else
-		session_send(s, PH_MOVE, "COPY", "UID COPY %s %s", uids, mbox);
+		removed_log(x, s, x->n_trash);
+	finish(x, r->status == IMAP_ST_OK);
 }
 
-void found_on_tagged(struct imap_session *s, const struct imap_response *r)
-{
-	bool ok = r->status == IMAP_ST_OK;
-	char uids[IMAP_MAX_FOUND * 11];
-	size_t n;
+static const struct session_handler trash_expunge_handler = { .on_done = after_trash_expunge };
 
-	switch (s->phase) {
-	case PH_MOVE:
-		if (imap_parse_copyuid(r->rest, s->trash_uids, IMAP_MAX_FOUND, &n))
-			s->n_trash = n;
-		if (!ok) {
-			log_warn("%s: could not move the probe to %s: %s", s->watch.label, s->trash, r->rest);
-			s->trash[0] = '\0';
-			delete_in_inbox(s);
-		} else if (s->has_move) {
-			session_select(s, s->trash, PH_TRASH_SELECT);
-		} else {
-			delete_in_inbox(s);   /* COPY done; trash follows the expunge */
-		}
-		break;
-	case PH_STORE:
-		if (!ok)
-			log_warn("%s: could not flag the probe deleted: %s", s->watch.label, r->rest);
-		if (ok && s->has_uidplus) {
-			session_uid_list(s->found_uids, s->n_found, uids, sizeof(uids));
-			session_send(s, PH_EXPUNGE, "EXPUNGE", "UID EXPUNGE %s", uids);
-		} else {
-			if (ok)
-				log_warn("%s: server lacks UIDPLUS: probe flagged \\Deleted, not expunged",
-				         s->watch.label);
-			session_logout(s);
-		}
-		break;
-	case PH_EXPUNGE:
-		if (!ok)
-			log_warn("%s: UID EXPUNGE failed: %s", s->watch.label, r->rest);
-		if (ok && delete_by_trash(s))
-			session_select(s, s->trash, PH_TRASH_SELECT);
-		else
-			session_logout(s);
-		break;
-	case PH_TRASH_SELECT:
-		if (!ok) {
-			log_warn("%s: could not select %s to remove the probe: %s", s->watch.label,
-			         s->trash, r->rest);
-			session_logout(s);
-		} else if (s->n_trash == 0) {
-			session_send(s, PH_TRASH_FIND, "SEARCH", "UID SEARCH HEADER %s %s",
-			             MESSAGE_TOKEN_HEADER, s->token);
-		} else {
-			session_uid_list(s->trash_uids, s->n_trash, uids, sizeof(uids));
-			session_send(s, PH_TRASH_STORE, "STORE", "UID STORE %s +FLAGS.SILENT (\\Deleted)", uids);
-		}
-		break;
-	case PH_TRASH_FIND:
-		if (!ok || s->n_trash == 0) {
-			log_warn("%s: the probe was not found in %s to remove it", s->watch.label, s->trash);
-			session_logout(s);
-			break;
-		}
-		session_uid_list(s->trash_uids, s->n_trash, uids, sizeof(uids));
-		session_send(s, PH_TRASH_STORE, "STORE", "UID STORE %s +FLAGS.SILENT (\\Deleted)", uids);
-		break;
-	case PH_TRASH_STORE:
-		session_uid_list(s->trash_uids, s->n_trash, uids, sizeof(uids));
-		if (ok)
-			session_send(s, PH_TRASH_EXPUNGE, "EXPUNGE", "UID EXPUNGE %s", uids);
-		else
-			session_logout(s);
-		break;
-	case PH_TRASH_EXPUNGE:
-		if (!ok)
-			log_warn("%s: UID EXPUNGE in %s failed: %s", s->watch.label, s->trash, r->rest);
-		session_logout(s);
-		break;
-	default:
-		break;
+static void after_trash_store(struct imap_session *s, void *ctx, const struct imap_reply *r)
+{
+	struct expunge *x = ctx;
+	char uids[UIDS_TEXT];
+
+	if (r->status != IMAP_ST_OK) {
+		log_warn("%s: could not flag %s deleted in %s: %s", session_label(s), x->what, x->trash,
+		         r->text);
+		finish(x, false);
+		return;
+	}
+	session_uid_list(x->trash_uids, x->n_trash, uids, sizeof(uids));
+	session_cmd(s, &trash_expunge_handler, x, "UID EXPUNGE %s", uids);
+}
+
+static const struct session_handler trash_store_handler = { .on_done = after_trash_store };
+
+static void store_in_trash(struct expunge *x, struct imap_session *s)
+{
+	char uids[UIDS_TEXT];
+
+	session_uid_list(x->trash_uids, x->n_trash, uids, sizeof(uids));
+	session_cmd(s, &trash_store_handler, x, "UID STORE %s +FLAGS.SILENT (\\Deleted)", uids);
+}
+
+static void on_trash_search(struct imap_session *s, void *ctx, const struct imap_event *ev)
+{
+	struct expunge *x = ctx;
+
+	(void)s;
+	if (ev->kind != IMAP_EV_SEARCH)
+		return;
+	for (size_t i = 0; i < ev->n_uids && x->n_trash < SESSION_UIDS_MAX; i++)
+		x->trash_uids[x->n_trash++] = ev->uids[i];
+}
+
+static void after_trash_search(struct imap_session *s, void *ctx, const struct imap_reply *r)
+{
+	struct expunge *x = ctx;
+
+	if (r->status != IMAP_ST_OK || x->n_trash == 0) {
+		log_warn("%s: %s not found in %s to remove it", session_label(s), x->what, x->trash);
+		finish(x, false);
+		return;
+	}
+	store_in_trash(x, s);
+}
+
+static const struct session_handler trash_search_handler = {
+	.on_event = on_trash_search, .on_done = after_trash_search,
+};
+
+static void after_trash_select(struct imap_session *s, void *ctx, const struct imap_reply *r)
+{
+	struct expunge *x = ctx;
+
+	if (r->status != IMAP_ST_OK) {
+		log_warn("%s: could not select %s to remove %s: %s", session_label(s), x->trash, x->what,
+		         r->text);
+		finish(x, false);
+	} else if (x->n_trash > 0) {
+		store_in_trash(x, s);
+	} else if (x->token[0]) {
+		session_cmd(s, &trash_search_handler, x, "UID SEARCH HEADER %s %s", MESSAGE_TOKEN_HEADER,
+		            x->token);
+	} else {
+		log_warn("%s: the server named no copies of %s in %s: left there", session_label(s),
+		         x->what, x->trash);
+		finish(x, false);
 	}
 }
 
+static const struct session_handler trash_select_handler = { .on_done = after_trash_select };
+
+static void select_trash(struct expunge *x, struct imap_session *s)
+{
+	session_select(s, x->trash, &trash_select_handler, x);
+}
+
+static void after_move(struct imap_session *s, void *ctx, const struct imap_reply *r)
+{
+	struct expunge *x = ctx;
+
+	for (size_t i = 0; i < r->n_copy && x->n_trash < SESSION_UIDS_MAX; i++)
+		x->trash_uids[x->n_trash++] = r->copy_uids[i];
+	if (r->status != IMAP_ST_OK) {
+		log_warn("%s: could not move %s to %s: %s", session_label(s), x->what, x->trash, r->text);
+		x->trash[0] = '\0';
+		x->n_trash = 0;
+		delete_here(x, s);
+	} else if (session_has(s, IMAP_CAP_MOVE)) {
+		select_trash(x, s);
+	} else {
+		x->copied = true;   /* copied: the originals go, then the copies */
+		delete_here(x, s);
+	}
+}
+
+static const struct session_handler move_handler = { .on_done = after_move };
+
+void expunge_start(struct expunge *x, struct imap_session *s, const uint32_t *uids, size_t n)
+{
+	char uids_text[UIDS_TEXT], mbox[SESSION_MAILBOX_MAX * 2 + 4];
+
+	x->n = n < SESSION_UIDS_MAX ? n : SESSION_UIDS_MAX;
+	memcpy(x->uids, uids, x->n * sizeof(*uids));
+	x->n_trash = 0;
+	x->copied = false;
+	x->removed = false;
+	if (x->n == 0) {
+		finish(x, true);
+		return;
+	}
+	if (!x->trash[0]) {
+		delete_here(x, s);
+		return;
+	}
+	session_uid_list(x->uids, x->n, uids_text, sizeof(uids_text));
+	session_quote(x->trash, mbox, sizeof(mbox));
+	session_cmd(s, &move_handler, x, "UID %s %s %s", session_has(s, IMAP_CAP_MOVE) ? "MOVE" : "COPY",
+	            uids_text, mbox);
+}

@@ -1,631 +1,539 @@
 /*
- * imap.c - see imap.h and imap_session.h.
+ * plan.c - the IMAP legs (see imap.h): per role, the order of the tasks,
+ * and the only place that chains them.  Each task reports to the plan
+ * through the callback it was given; the plan decides what comes next:
  *
- * One command is outstanding at a time (tag "m<N>"), except LOGOUT, which
- * may follow an unanswered command when the probe is over.  Every server
- * line goes through imap_reader, so literals and overlong lines are framed
- * correctly and cost no memory.  Untagged data is handled in every state
- * (RFC 3501 §5.3): the message count is kept across EXISTS and EXPUNGE, so
- * only a count that grows is news.
+ *   inbox, junk: prepare -> sweep (earlier probes) -> expunge (due ones)
+ *                -> [Gmail: SELECT INBOX again] -> ready
+ *                -> watch -> evidence -> expunge (the found probe) -> LOGOUT
+ *   bounce:      prepare -> sweep (earlier reports) -> expunge -> ready
+ *                -> watch (the bounce check) -> expunge (reports about the
+ *                   probe, failed or delayed) -> LOGOUT
  */
 #include "imap.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/socket.h>
 
+#include "bounce.h"
 #include "clock.h"
-#include "imap_session.h"
+#include "evidence.h"
+#include "expunge.h"
 #include "imap_utf7.h"
 #include "log.h"
-#include "message.h"
-#include "probe_id.h"
+#include "prepare.h"
+#include "session.h"
+#include "sweep.h"
+#include "watch.h"
 
+enum plan_step {
+	STEP_CONNECTING, STEP_PREPARING, STEP_SWEEPING, STEP_READY, STEP_WATCHING,
+	STEP_EVIDENCE, STEP_CLEANUP, STEP_ENDING,
+};
 
-static void close_session(struct imap_session *s)
+struct imap_leg {
+	struct imap_session *s;
+	const struct route *route;
+	const struct budget *budget;
+	enum imap_role role;
+	enum plan_step step;
+	char token[PROBE_ID_TOKEN_LEN + 1];   /* "" until imap_watch() */
+	uint32_t floor;            /* junk leg: the UIDNEXT the inbox leg noted */
+	uint32_t uidnext;          /* only UIDs from here can be the probe */
+	bool finishing;            /* imap_finish() came during the sweep */
+	int64_t finish_until;
+	bool peek_wanted;
+	bool found, absent, look_first;
+	struct prepare prep;
+	struct sweep sweep;
+	struct expunge expunge;
+	struct watch watch;
+	struct evidence evidence;
+	struct bounce bounce;
+	struct watch_check bounce_glue;   /* the watch's check, for the bounce role */
+	struct imap_outcome res;
+};
+
+static void start_watch(struct imap_leg *l, int64_t now);
+
+static void end(struct imap_leg *l, int64_t until)
 {
-	if (s->fd != CURL_SOCKET_BAD)
-		shutdown(s->fd, SHUT_RDWR);
-	s->phase = PH_CLOSED;
+	l->step = STEP_ENDING;
+	session_logout(l->s, until);
 }
 
-void session_fail(struct imap_session *s, enum result_class r, const char *fmt, ...)
+static int64_t cleanup_until(const struct imap_leg *l, int64_t now, int64_t wait)
 {
-	va_list ap;
-	char msg[RESULT_ERROR_MAX];
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (s->found || s->phase == PH_LOGOUT) {
-		/* The probe already has its result: a cleanup problem is worth a
-		 * warning, never a changed verdict. */
-		if (s->found)
-			log_warn("%s: after the probe was found: %s", s->watch.label, msg);
-	} else if (!s->failed) {
-		s->failed = true;
-		s->res.result = r;
-		snprintf(s->res.error, sizeof(s->res.error), "%s", msg);
-	}
-	close_session(s);
+	return budget_cleanup_bound(l->budget, now, now + wait);
 }
 
-/* --- output ------------------------------------------------------------ */
+/* --- after the sweep ----------------------------------------------------- */
 
-static void flush_out(struct imap_session *s)
+static void swept_ready(struct imap_leg *l, int64_t now)
 {
-	while (s->out_len > 0 && s->phase != PH_CLOSED) {
-		size_t n = 0;
-		CURLcode rc = curl_easy_send(s->easy, s->outbuf, s->out_len, &n);
-		if (rc == CURLE_AGAIN)
-			return;
-		if (rc != CURLE_OK) {
-			session_fail(s, RESULT_IMAP_ERROR, "connection lost while sending %s: %s",
-			             s->cmd_name, curl_easy_strerror(rc));
-			return;
-		}
-		memmove(s->outbuf, s->outbuf + n, s->out_len - n);
-		s->out_len -= n;
-		/* TLS may read while it writes: look for input after sending. */
-		s->may_read = true;
-	}
+	if (l->finishing)
+		end(l, l->finish_until);
+	else if (l->token[0])
+		start_watch(l, now);
+	else
+		l->step = STEP_READY;
 }
 
-static void queue_line(struct imap_session *s, const char *line)
+static void after_reselect(struct imap_session *s, void *ctx, const struct imap_reply *r)
 {
-	size_t n = strlen(line);
-	char shown[300];
+	struct imap_leg *l = ctx;
 
-	if (s->out_len + n + 2 > sizeof(s->outbuf)) {
-		session_fail(s, RESULT_INTERNAL_ERROR, "IMAP output buffer full");
+	if (r->status != IMAP_ST_OK) {
+		session_fail(s, RESULT_IMAP_ERROR, "SELECT %s after the sweep: %s", l->prep.mailbox, r->text);
 		return;
 	}
-	memcpy(s->outbuf + s->out_len, line, n);
-	memcpy(s->outbuf + s->out_len + n, "\r\n", 2);
-	s->out_len += n + 2;
-	conn_redact_client_line(CONN_IMAP, line, shown, sizeof(shown));
-	conn_trace_line(&s->watch, ">", shown);
+	l->look_first = true;     /* mail may have come meanwhile */
+	swept_ready(l, r->now);
 }
 
-void session_send(struct imap_session *s, enum phase next, const char *name,
-                  const char *fmt, ...)
-{
-	char line[1300];
-	int n;
-	va_list ap;
+static const struct session_handler reselect_handler = { .on_done = after_reselect };
 
-	snprintf(s->tag, sizeof(s->tag), "m%u", ++s->tag_seq);
-	n = snprintf(line, sizeof(line), "%s ", s->tag);
-	va_start(ap, fmt);
-	vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
-	va_end(ap);
-	s->cmd_name = name;
-	s->cmd_sent_ns = clock_mono_ns();
-	s->phase = next;
-	queue_line(s, line);
-	flush_out(s);
+static void sweep_deleted(void *ctx)
+{
+	struct imap_leg *l = ctx;
+
+	sweep_record(&l->sweep, l->s, l->sweep.n_drop == 0 || l->expunge.removed);
+	l->res.scanned = l->sweep.scanned;
+	l->res.late = l->sweep.late;
+	if (l->sweep.elsewhere[0])   /* Gmail: back to INBOX for the watch */
+		session_select(l->s, l->prep.mailbox, &reselect_handler, l);
+	else
+		swept_ready(l, clock_mono_ns());
 }
 
-void session_send_done(struct imap_session *s, int64_t now)
+static void swept(void *ctx)
 {
-	queue_line(s, "DONE");
-	s->phase = PH_IDLE_DONE;
-	/* The stall clock runs from DONE, not from the IDLE minutes ago. */
-	s->cmd_sent_ns = now;
-	flush_out(s);
-}
+	struct imap_leg *l = ctx;
 
-/* An IMAP quoted string: mailbox names are validated free of CR/LF by the
- * config; quotes and backslashes are escaped here. */
-void session_quote(const char *in, char *dst, size_t dstlen)
-{
-	size_t n = 0;
-
-	if (dstlen < 3) {
-		if (dstlen)
-			dst[0] = '\0';
+	l->expunge.removed = false;
+	if (l->sweep.n_drop == 0) {
+		sweep_deleted(l);
 		return;
 	}
-	dst[n++] = '"';
-	for (; *in && n + 3 < dstlen; in++) {
-		if (*in == '"' || *in == '\\')
-			dst[n++] = '\\';
-		dst[n++] = *in;
-	}
-	dst[n++] = '"';
-	dst[n] = '\0';
+	l->expunge.what = "earlier probe(s)";
+	snprintf(l->expunge.trash, sizeof(l->expunge.trash), "%s",
+	         l->sweep.elsewhere[0] ? l->prep.trash : "");
+	l->expunge.token[0] = '\0';
+	l->expunge.done = sweep_deleted;
+	l->expunge.ctx = l;
+	expunge_start(&l->expunge, l->s, l->sweep.drop, l->sweep.n_drop);
 }
 
-bool session_keep_whole(struct imap_session *s, size_t cap)
+/* --- from login to the sweep --------------------------------------------- */
+
+static void sweep_begin(struct imap_leg *l)
 {
-	if (!s->whole_buf)
-		s->whole_buf = malloc(cap);
-	if (!s->whole_buf)
+	struct sweep *w = &l->sweep;
+	bool gmail = session_has(l->s, IMAP_CAP_GMAIL) && session_has(l->s, IMAP_CAP_MOVE);
+
+	w->kind = l->role == IMAP_ROLE_BOUNCE ? &l->bounce.kind : &sweep_probes;
+	w->box = l->role == IMAP_ROLE_BOUNCE ? SWEEP_BOUNCE : l->role == IMAP_ROLE_JUNK ? SWEEP_JUNK
+	         : SWEEP_INBOX;
+	w->elsewhere[0] = '\0';
+	if (l->role == IMAP_ROLE_INBOX && gmail && l->prep.allmail[0] && l->prep.trash[0]) {
+		/* Gmail keeps what is deleted from INBOX in All Mail: look there. */
+		snprintf(w->elsewhere, sizeof(w->elsewhere), "%s", l->prep.allmail);
+		w->box = SWEEP_ALLMAIL;
+	}
+	w->uidnext = l->uidnext;
+	w->line_out = l->finishing;
+	w->done = swept;
+	w->ctx = l;
+	l->step = STEP_SWEEPING;
+	sweep_start(w, l->s);
+}
+
+static void prepared(void *ctx)
+{
+	struct imap_leg *l = ctx;
+	int64_t now = clock_mono_ns();
+
+	if (l->prep.absent) {
+		l->absent = true;
+		end(l, cleanup_until(l, now, BUDGET_FINISH_NS));
+		return;
+	}
+	l->uidnext = l->prep.uidnext;
+	l->res.t_ready_ns = now;
+	if (l->role == IMAP_ROLE_JUNK && l->floor && l->floor < l->uidnext)
+		/* Opened after the send: what came since the inbox leg noted
+		 * UIDNEXT is this probe's to check, not the sweep's. */
+		l->uidnext = l->floor;
+	sweep_begin(l);
+}
+
+static void on_ready(struct imap_session *s, void *ctx)
+{
+	struct imap_leg *l = ctx;
+
+	l->step = STEP_PREPARING;
+	l->prep.done = prepared;
+	l->prep.ctx = l;
+	prepare_start(&l->prep, s);
+}
+
+/* --- the watch and what follows the finding ------------------------------- */
+
+static void cleaned(void *ctx)
+{
+	struct imap_leg *l = ctx;
+
+	end(l, 0);   /* within the bound the finding set */
+}
+
+static void delete_found(struct imap_leg *l, const uint32_t *uids, size_t n, int64_t now)
+{
+	l->step = STEP_CLEANUP;
+	if (!l->route->delete_found || n == 0) {
+		end(l, cleanup_until(l, now, BUDGET_CLEANUP_NS));
+		return;
+	}
+	l->expunge.what = l->role == IMAP_ROLE_BOUNCE ? "delivery report(s)" : "found probe(s)";
+	snprintf(l->expunge.trash, sizeof(l->expunge.trash), "%s",
+	         session_has(l->s, IMAP_CAP_GMAIL) ? l->prep.trash : "");
+	snprintf(l->expunge.token, sizeof(l->expunge.token), "%s",
+	         l->role == IMAP_ROLE_BOUNCE ? "" : l->token);
+	l->expunge.done = cleaned;
+	l->expunge.ctx = l;
+	expunge_start(&l->expunge, l->s, uids, n);
+}
+
+static void evidence_read(void *ctx)
+{
+	struct imap_leg *l = ctx;
+
+	delete_found(l, l->watch.found_uids, l->watch.n_found, clock_mono_ns());
+}
+
+static void watch_found(void *ctx)
+{
+	struct imap_leg *l = ctx;
+	int64_t now = clock_mono_ns();
+
+	l->found = true;
+	/* The verdict is in: from now on a problem is a warning. */
+	session_settle(l->s);
+	session_bound(l->s, cleanup_until(l, now, BUDGET_CLEANUP_NS));
+	if (l->role == IMAP_ROLE_BOUNCE) {
+		l->res.t_found_ns = l->watch.found_ns;
+		delete_found(l, l->bounce.about, l->bounce.n_about, now);
+		return;
+	}
+	ledger_note_found(l->route->ledger, l->token);
+	l->res.t_found_ns = l->watch.found_ns;
+	l->res.found_uid = l->watch.found_uids[0];
+	l->step = STEP_EVIDENCE;
+	l->evidence.out = &l->res.ev;
+	l->evidence.done = evidence_read;
+	l->evidence.ctx = l;
+	evidence_start(&l->evidence, l->s, l->res.found_uid, now,
+	               cleanup_until(l, now, BUDGET_EVIDENCE_NS));
+}
+
+static void bounce_check_start(void *ctx, struct imap_session *s, struct watch *w, uint32_t from)
+{
+	struct imap_leg *l = ctx;
+
+	(void)w;
+	bounce_check(&l->bounce, s, from);
+}
+
+static void bounce_checked(void *ctx, uint32_t next_from, bool failed, bool more, int64_t now)
+{
+	struct imap_leg *l = ctx;
+
+	watch_check_done(&l->watch, next_from, failed, more, now);
+}
+
+static void start_watch(struct imap_leg *l, int64_t now)
+{
+	struct watch *w = &l->watch;
+
+	log_debug("%s: waiting with %s", session_label(l->s), watch_describe(l->s));
+	memcpy(w->token, l->token, sizeof(w->token));
+	w->from = l->uidnext;
+	w->look_first = l->look_first;
+	w->slow = l->role == IMAP_ROLE_BOUNCE;
+	w->check = NULL;
+	if (l->role == IMAP_ROLE_BOUNCE) {
+		l->bounce_glue = (struct watch_check){ bounce_check_start, l };
+		memcpy(l->bounce.token, l->token, sizeof(l->bounce.token));
+		l->bounce.checked = bounce_checked;
+		l->bounce.ctx = l;
+		w->check = &l->bounce_glue;
+	}
+	w->peek[0] = '\0';
+	if (l->role == IMAP_ROLE_INBOX && l->peek_wanted && l->prep.junk[0] && l->prep.junk_next) {
+		snprintf(w->peek, sizeof(w->peek), "%s", l->prep.junk);
+		w->peek_floor = l->prep.junk_next;
+	}
+	w->found = watch_found;
+	w->ctx = l;
+	l->step = STEP_WATCHING;
+	watch_start(w, l->s, now);
+}
+
+/* --- the face ---------------------------------------------------------------- */
+
+static void fill_params(struct session_params *p, const struct route *r, enum imap_role role,
+                        const char *bearer, char *label, size_t cap)
+{
+	*p = (struct session_params){
+		.route = r, .host = r->imap_host, .port = r->imap_port, .tls = r->imap_tls,
+		.username = r->imap_username, .password = r->imap_password,
+		.bearer = bearer, .auth = r->imap_auth, .label = label,
+	};
+	snprintf(label, cap, "%s/%s", r->name,
+	         role == IMAP_ROLE_INBOX ? "imap" : role == IMAP_ROLE_JUNK ? "junk" : "bounce");
+	if (role == IMAP_ROLE_BOUNCE) {
+		/* Another account, maybe another server: the envelope sender's. */
+		p->host = r->bounce_imap_host;
+		p->port = r->bounce_imap_port;
+		p->tls = r->bounce_imap_tls;
+		p->username = r->bounce_imap_username;
+		p->password = r->bounce_imap_password;
+		p->bearer = NULL;
+		p->auth = "AUTO";
+	}
+}
+
+/* The names to select and watch, in modified UTF-7 (the config checked
+ * they are UTF-8). */
+static bool encode_names(struct imap_leg *l, char *err, size_t errlen)
+{
+	const struct route *r = l->route;
+	const char *name = l->role == IMAP_ROLE_INBOX ? r->imap_mailbox
+	                   : l->role == IMAP_ROLE_BOUNCE ? r->bounce_imap_mailbox : r->imap_junk_mailbox;
+	const char *junk = l->role == IMAP_ROLE_INBOX && r->check_junk ? r->imap_junk_mailbox : NULL;
+
+	if (name && imap_utf7_encode(name, l->prep.mailbox, sizeof(l->prep.mailbox)) < 0) {
+		snprintf(err, errlen, "mailbox name too long or not UTF-8: %.60s", name);
 		return false;
-	imap_reader_use(&s->reader, s->whole_buf, cap);
+	}
+	if (junk && imap_utf7_encode(junk, l->prep.junk, sizeof(l->prep.junk)) < 0) {
+		snprintf(err, errlen, "mailbox name too long or not UTF-8: %.60s", junk);
+		return false;
+	}
 	return true;
 }
 
-void session_keep_whole_done(struct imap_session *s)
+struct imap_leg *imap_open(CURLM *multi, const struct route *r, enum imap_role role,
+                           const char *bearer, const struct budget *budget, char *err, size_t errlen)
 {
-	imap_reader_use(&s->reader, NULL, 0);
-	free(s->whole_buf);
-	s->whole_buf = NULL;
-}
+	struct imap_leg *l = calloc(1, sizeof(*l));
+	struct session_params p;
+	char label[96];
 
-void session_uid_list(const uint32_t *uids, size_t count, char *dst, size_t dstlen)
-{
-	size_t n = 0;
-
-	dst[0] = '\0';
-	for (size_t i = 0; i < count && n + 12 < dstlen; i++)
-		n += (size_t)snprintf(dst + n, dstlen - n, "%s%u", i ? "," : "", uids[i]);
-}
-
-void session_logout(struct imap_session *s)
-{
-	session_send(s, PH_LOGOUT, "LOGOUT", "LOGOUT");
-}
-
-void session_select(struct imap_session *s, const char *mailbox, enum phase next)
-{
-	char mbox[600];
-
-	session_quote(mailbox, mbox, sizeof(mbox));
-	session_send(s, next, "SELECT", "SELECT %s", mbox);
-}
-
-static void on_tagged(struct imap_session *s, const struct imap_response *r, int64_t now)
-{
-	switch (s->phase) {
-	case PH_CAPABILITY: case PH_LIST: case PH_SELECT: case PH_UIDNEXT: case PH_JUNK_STATUS:
-		prepare_on_tagged(s, r, now);
-		break;
-	case PH_SCAN_SELECT: case PH_SCAN_SEARCH: case PH_SCAN_FETCH: case PH_SCAN_STORE:
-	case PH_SCAN_EXPUNGE: case PH_SCAN_MOVE: case PH_SCAN_TRASH_SELECT:
-	case PH_SCAN_TRASH_STORE: case PH_SCAN_TRASH_EXPUNGE: case PH_RESELECT:
-		sweep_on_tagged(s, r);
-		break;
-	case PH_NOOP: case PH_CHECK: case PH_DSN: case PH_PEEK: case PH_IDLE_START: case PH_IDLING:
-	case PH_IDLE_DONE:
-		watch_on_tagged(s, r, now);
-		break;
-	case PH_LOGOUT:
-		close_session(s);
-		break;
-	case PH_EVIDENCE:
-		evidence_on_tagged(s, r);
-		break;
-	default:
-		found_on_tagged(s, r);
-		break;
-	}
-}
-
-/* --- untagged data, in every state --------------------------------------- */
-
-static void note_capabilities(struct imap_session *s, const char *text)
-{
-	s->has_idle = imap_capability_has(text, "IDLE");
-	s->has_uidplus = imap_capability_has(text, "UIDPLUS");
-	s->has_move = imap_capability_has(text, "MOVE");
-	s->is_gmail = imap_capability_has(text, "X-GM-EXT-1");
-}
-
-static void note_count(struct imap_session *s, const char *text, int64_t now)
-{
-	uint32_t n;
-	size_t len = strlen(text);
-
-	if (imap_parse_exists(text, &n)) {
-		/* A server that gave no count at SELECT: its first one after the
-		 * send is news. */
-		bool grew = s->exists_known ? n > s->exists : s->t_watch_ns != 0;
-		s->exists = n;
-		s->exists_known = true;
-		if (grew) {
-			s->changed = true;
-			s->t_last_exists_ns = now;
-			if (s->t_watch_ns)
-				watch_on_news(s, now);
-		}
-	} else if (len > 8 && strcasecmp(text + len - 8, " EXPUNGE") == 0 &&
-	           strncmp(text, "* ", 2) == 0 && s->exists > 0) {
-		s->exists--;
-	}
-}
-
-static void on_untagged(struct imap_session *s, const char *text,
-                        const struct imap_response *r, int64_t now)
-{
-	uint32_t n;
-	size_t count;
-
-	if (r->status == IMAP_ST_BYE) {
-		if (s->phase != PH_LOGOUT)
-			session_fail(s, RESULT_IMAP_ERROR, "server ended the session during %s: BYE %s",
-			             s->cmd_name ? s->cmd_name : "login", r->rest);
-		return;
-	}
-	if (imap_is_capability(text))
-		note_capabilities(s, text);
-	prepare_on_untagged(s, text, r);
-	if (imap_parse_code_number(r->rest, "UIDNEXT", &n) && s->phase == PH_SCAN_SELECT)
-		s->scan_next = n;
-	note_count(s, text, now);
-	if ((s->phase == PH_MOVE || s->phase == PH_SCAN_MOVE) &&
-	    imap_parse_copyuid(r->rest, s->trash_uids, IMAP_MAX_FOUND, &count))
-		s->n_trash = count;     /* MOVE sends COPYUID untagged (RFC 6851) */
-	if (s->phase == PH_TRASH_FIND) {
-		uint32_t uids[IMAP_MAX_FOUND];
-		if (imap_parse_search(text, uids, IMAP_MAX_FOUND, &count))
-			for (size_t i = 0; i < count && s->n_trash < IMAP_MAX_FOUND; i++)
-				s->trash_uids[s->n_trash++] = uids[i];
-	}
-	sweep_on_untagged(s, text);
-	watch_on_untagged(s, text, now);
-	evidence_on_untagged(s, text, s->last_truncated);
-}
-
-struct feed_ctx {
-	struct imap_session *s;
-	int64_t now;
-};
-
-static int on_response(void *ud, const char *text, bool truncated)
-{
-	struct feed_ctx *c = ud;
-	struct imap_session *s = c->s;
-	struct imap_response r;
-
-	if (log_trace_enabled()) {
-		char shown[300];
-		snprintf(shown, sizeof(shown), "%s%s", text, truncated ? " ...(cut)" : "");
-		conn_trace_line(&s->watch, "<", shown);
-	}
-	imap_parse_response(text, &r);
-	s->last_truncated = truncated;
-	switch (r.kind) {
-	case IMAP_CONTINUATION:
-		watch_on_continuation(s, c->now);
-		break;
-	case IMAP_UNTAGGED:
-		on_untagged(s, text, &r, c->now);
-		break;
-	case IMAP_TAGGED:
-		if (strcmp(r.tag, s->tag) == 0)
-			on_tagged(s, &r, c->now);
-		break;
-	case IMAP_GARBAGE:
-		log_debug("%s: ignoring unparseable line", s->watch.label);
-		break;
-	}
-	return s->phase == PH_CLOSED ? 1 : 0;
-}
-
-static void pump_in(struct imap_session *s, int64_t now)
-{
-	char buf[16384];
-	struct feed_ctx ctx = { s, now };
-
-	/* Read until libcurl says AGAIN: TLS may hold decrypted bytes that the
-	 * socket no longer signals. */
-	while (s->phase != PH_CLOSED) {
-		size_t n = 0;
-		CURLcode rc = curl_easy_recv(s->easy, buf, sizeof(buf), &n);
-		if (rc == CURLE_AGAIN)
-			return;
-		if (rc != CURLE_OK || n == 0) {
-			if (s->phase == PH_LOGOUT)
-				close_session(s);
-			else
-				session_fail(s, RESULT_IMAP_ERROR, "connection lost%s%s: %s",
-				             s->cmd_name ? " during " : "", s->cmd_name ? s->cmd_name : "",
-				             rc == CURLE_OK ? "closed by server" : curl_easy_strerror(rc));
-			return;
-		}
-		if (imap_reader_feed(&s->reader, buf, n, on_response, &ctx) != 0)
-			return;
-	}
-}
-
-/* --- public ------------------------------------------------------------- */
-
-struct imap_session *imap_open(CURLM *multi, const struct route *r, enum imap_role role,
-                               const char *bearer, long timeout_ms, char *err, size_t errlen)
-{
-	struct imap_session *s = calloc(1, sizeof(*s));
-	struct conn_params p = {
-		.scheme_plain = "imap", .scheme_tls = "imaps", .proto_list = "imap,imaps",
-		.host = r->imap_host, .port = r->imap_port, .tls = r->imap_tls,
-		.username = r->imap_username, .password = r->imap_password,
-		.bearer = bearer, .auth = r->imap_auth,
-		.route = r, .timeout_ms = timeout_ms,
-	};
-	const char *name = role == IMAP_ROLE_INBOX ? r->imap_mailbox
-	                   : role == IMAP_ROLE_BOUNCE ? r->bounce_imap_mailbox : r->imap_junk_mailbox;
-
-	if (role == IMAP_ROLE_BOUNCE) {
-		/* Another account, maybe another server: the envelope sender's. */
-		p.host = r->bounce_imap_host;
-		p.port = r->bounce_imap_port;
-		p.tls = r->bounce_imap_tls;
-		p.username = r->bounce_imap_username;
-		p.password = r->bounce_imap_password;
-		p.bearer = NULL;
-		p.auth = "AUTO";
-	}
-	if (!s) {
+	if (!l) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	s->multi = multi;
-	s->route = r;
-	s->role = role;
-	s->deadline_ns = clock_mono_ns() + timeout_ms * NS_PER_MS;
-	/* The config checked the names are UTF-8; IMAP wants modified UTF-7. */
-	if ((name && imap_utf7_encode(name, s->mailbox, sizeof(s->mailbox)) < 0) ||
-	    (role == IMAP_ROLE_INBOX && r->check_junk && r->imap_junk_mailbox &&
-	     imap_utf7_encode(r->imap_junk_mailbox, s->junk, sizeof(s->junk)) < 0)) {
-		snprintf(err, errlen, "mailbox name too long or not UTF-8: %.60s",
-		         name && !s->mailbox[0] ? name : r->imap_junk_mailbox);
-		free(s);
+	l->route = r;
+	l->role = role;
+	l->budget = budget;
+	l->prep.role = role;
+	bounce_init(&l->bounce, &l->res.dsn);
+	if (!encode_names(l, err, errlen)) {
+		free(l);
 		return NULL;
 	}
-	s->fd = CURL_SOCKET_BAD;
-	conn_watch_init(&s->watch, CONN_IMAP, r->name);
-	if (role != IMAP_ROLE_INBOX)
-		snprintf(s->watch.label, sizeof(s->watch.label), "%s/%s", r->name,
-		         role == IMAP_ROLE_JUNK ? "junk" : "bounce");
-	imap_reader_init(&s->reader);
-	s->easy = conn_easy_new(&p, &s->watch, err, errlen);
-	if (!s->easy)
-		goto fail;
-	if (curl_easy_setopt(s->easy, CURLOPT_CONNECT_ONLY, 1L) != CURLE_OK) {
-		snprintf(err, errlen, "libcurl refused CONNECT_ONLY");
-		goto fail;
+	fill_params(&p, r, role, bearer, label, sizeof(label));
+	p.timeout_ms = budget_left_ms(budget, clock_mono_ns());
+	p.on_ready = on_ready;
+	p.ctx = l;
+	l->s = session_new(multi, &p, err, errlen);
+	if (!l->s) {
+		free(l);
+		return NULL;
 	}
-	if (conn_multi_add(multi, s->easy, err, errlen) != 0)
-		goto fail;
-	s->added = true;
-	return s;
-fail:
-	imap_free(s);
-	return NULL;
+	return l;
 }
 
-CURL *imap_easy(const struct imap_session *s)
+CURL *imap_easy(const struct imap_leg *l)
 {
-	return s->easy;
+	return session_easy(l->s);
 }
 
-static void classify_connect(struct imap_session *s, CURLcode code)
+void imap_connected(struct imap_leg *l, CURLcode code)
 {
-	const struct conn_watch *w = &s->watch;
-	const char *why = conn_error_text(w, code);
-	curl_off_t tcp_us = 0;
-	char said[160];
-	bool login_sent = strcasecmp(w->last_verb, "LOGIN") == 0 ||
-	                  strcasecmp(w->last_verb, "AUTHENTICATE") == 0;
-	bool timed_out = code == CURLE_OPERATION_TIMEDOUT;
-
-	curl_easy_getinfo(s->easy, CURLINFO_CONNECT_TIME_T, &tcp_us);
-	if (conn_local_resource_error(code, w, said, sizeof(said)))
-		session_fail(s, RESULT_INTERNAL_ERROR, "%s", said);
-	else if (code == CURLE_COULDNT_RESOLVE_HOST || code == CURLE_COULDNT_CONNECT)
-		session_fail(s, RESULT_IMAP_CONNECT_FAILED, "%s", why);
-	else if (conn_is_tls_error(code)) {
-		conn_tls_error_text(s->easy, w, code, said, sizeof(said));
-		session_fail(s, RESULT_IMAP_TLS_FAILED, "%s", said);
-	} else if (timed_out && strcasecmp(w->last_verb, "STARTTLS") == 0 && !w->tls_up)
-		session_fail(s, RESULT_IMAP_TLS_FAILED, "TLS handshake after STARTTLS timed out");
-	else if (timed_out && login_sent)
-		session_fail(s, RESULT_IMAP_ERROR, "%s: no answer from the server in time", w->last_verb);
-	else if ((code == CURLE_LOGIN_DENIED || login_sent) &&
-	         conn_sasl_challenge_text(w->last_reply, said, sizeof(said)))
-		session_fail(s, RESULT_IMAP_AUTH_FAILED, "login refused: %s", said);
-	else if (code == CURLE_LOGIN_DENIED || login_sent)
-		session_fail(s, RESULT_IMAP_AUTH_FAILED, "%s%s",
-		             w->last_reply[0] && login_sent ? "login refused: " : "",
-		             w->last_reply[0] && login_sent ? w->last_reply : why);
-	else if (!w->greeting_seen && timed_out && tcp_us > 0 &&
-	         s->route->imap_tls == TLS_IMPLICIT && !w->tls_up)
-		session_fail(s, RESULT_IMAP_TLS_FAILED, "TLS handshake timed out");
-	else if (!w->greeting_seen)
-		session_fail(s, RESULT_IMAP_CONNECT_FAILED, "%s%s",
-		             timed_out && tcp_us > 0 ? "no greeting: " : "", why);
-	else if (w->last_verb[0] == '\0')
-		session_fail(s, RESULT_IMAP_CONNECT_FAILED, "greeting: %s", w->last_reply);
-	else
-		session_fail(s, RESULT_IMAP_ERROR, "%s: %s", w->last_verb, why);
+	session_connected(l->s, code);
 }
 
-void imap_connected(struct imap_session *s, CURLcode code)
+void imap_watch(struct imap_leg *l, const char *token)
 {
-	snprintf(s->res.tls_version, sizeof(s->res.tls_version), "%s", s->watch.tls_version);
-	s->res.cert_not_after = s->watch.cert_not_after;
-	if (code != CURLE_OK) {
-		classify_connect(s, code);
+	enum result_class r;
+	const char *e;
+
+	if (session_failed(l->s, &r, &e) || l->absent || l->step > STEP_READY)
 		return;
-	}
-	if (curl_easy_getinfo(s->easy, CURLINFO_ACTIVESOCKET, &s->fd) != CURLE_OK ||
-	    s->fd == CURL_SOCKET_BAD) {
-		session_fail(s, RESULT_INTERNAL_ERROR, "libcurl gave no IMAP socket");
-		return;
-	}
-	s->res.logged_in = true;
-	s->may_read = true;    /* libcurl may hold bytes read past the login */
-	if (s->watch.login_caps[0] && imap_is_capability(s->watch.login_caps)) {
-		/* The login reply said what the server offers: no need to ask. */
-		note_capabilities(s, s->watch.login_caps);
-		prepare_begin(s);
-		return;
-	}
-	session_send(s, PH_CAPABILITY, "CAPABILITY", "CAPABILITY");
+	snprintf(l->token, sizeof(l->token), "%s", token);
+	if (l->step == STEP_READY)
+		start_watch(l, clock_mono_ns());
+	/* else still preparing or sweeping: the end of the sweep starts it */
 }
 
-void imap_watch(struct imap_session *s, const char *token)
+void imap_finish(struct imap_leg *l, int64_t now, int64_t until)
 {
-	if (s->failed || s->absent || s->phase > PH_READY)
-		return;
-	snprintf(s->token, sizeof(s->token), "%s", token);
-	if (s->phase < PH_SCAN_SELECT)
-		return;   /* still preparing (a junk session opened late): the sweep starts the watch */
-	log_debug("%s: waiting with %s", s->watch.label, watch_describe(s));
-	if (s->phase == PH_READY)
-		watch_begin(s, clock_mono_ns());
-	/* else the sweep of earlier probes is finishing; it starts the watch */
-}
+	int64_t bound;
 
-void imap_finish(struct imap_session *s, int64_t now, int64_t until)
-{
-	if (s->found || s->phase == PH_CLOSED || s->phase == PH_LOGOUT)
+	if (l->found || l->step >= STEP_EVIDENCE || session_closed(l->s) || session_logging_out(l->s))
 		return;
-	s->close_by_ns = session_cleanup_bound(s, now, until);
-	if (s->role == IMAP_ROLE_JUNK && s->phase <= PH_RESELECT && !s->failed) {
-		/* The junk mailbox is opened only when it must be swept or was
-		 * seen to grow: finish that sweep (bounded), then log out. */
-		s->finishing = true;
+	bound = budget_cleanup_bound(l->budget, now, until);
+	/* A junk leg is opened when its sweep is due: it sweeps (bounded)
+	 * even when the probe is over.  Any leg lets a sweep under way end. */
+	bool sweep_on = l->role == IMAP_ROLE_JUNK ? l->step <= STEP_SWEEPING : l->step == STEP_SWEEPING;
+	if (!sweep_on && session_connecting(l->s)) {
+		session_close(l->s);
 		return;
 	}
-	if (s->phase == PH_CONNECTING || s->fd == CURL_SOCKET_BAD) {
-		s->phase = PH_CLOSED;
+	if (sweep_on) {
+		/* Let the sweep finish (bounded), then log out. */
+		l->finishing = true;
+		l->finish_until = bound;
+		l->sweep.line_out = true;
+		session_bound(l->s, bound);
 		return;
 	}
-	if (s->phase >= PH_SCAN_SELECT && s->phase <= PH_RESELECT) {
-		s->finishing = true;   /* let the sweep finish, then log out */
+	watch_stop(&l->watch);
+	if (l->role == IMAP_ROLE_BOUNCE && l->bounce.n_about > 0 && l->route->delete_found) {
+		/* Delay notices and old reports go with the probe. */
+		session_settle(l->s);
+		session_bound(l->s, bound);
+		delete_found(l, l->bounce.about, l->bounce.n_about, now);
 		return;
 	}
-	if (s->phase == PH_IDLING)
-		queue_line(s, "DONE");
-	if (!bounce_finish(s))
-		session_logout(s);
+	end(l, bound);
 }
 
-void imap_step(struct imap_session *s, int64_t now)
+void imap_step(struct imap_leg *l, int64_t now)
 {
-	if (s->phase == PH_CONNECTING && s->close_by_ns && now >= s->close_by_ns)
-		s->phase = PH_CLOSED;   /* finishing, and the connect is not even done */
-	if (s->phase == PH_CONNECTING || s->phase == PH_CLOSED)
-		return;
-	flush_out(s);
-	if (s->may_read) {
-		/* pump_in reads until libcurl says AGAIN, so nothing is left
-		 * buffered that the socket would not signal. */
-		s->may_read = false;
-		pump_in(s, now);
-	}
-	if (s->phase == PH_CLOSED)
-		return;
-	if (s->close_by_ns && now >= s->close_by_ns) {
-		if (s->found && s->phase != PH_LOGOUT)
-			log_warn("%s: cleanup of the found probe did not finish in time", s->watch.label);
-		close_session(s);
-		return;
-	}
-	watch_timer(s, now);
-	evidence_timer(s, now);
+	session_step(l->s, now);
 }
 
-void imap_io_ready(struct imap_session *s)
+void imap_io_ready(struct imap_leg *l)
 {
-	s->may_read = true;
+	session_io_ready(l->s);
 }
 
-bool imap_found(const struct imap_session *s)
+bool imap_found(const struct imap_leg *l)
 {
-	return s->found;
+	return l->found;
 }
 
-enum imap_state imap_state(const struct imap_session *s)
+enum imap_state imap_state(const struct imap_leg *l)
 {
-	if (s->failed)
+	enum result_class r;
+	const char *e;
+
+	if (session_failed(l->s, &r, &e))
 		return IMAP_FAILED;
-	if (s->found)   /* once its headers are read (or given up on) */
-		return s->evidence_pending && s->phase != PH_CLOSED ? IMAP_WATCHING : IMAP_FOUND;
-	if (s->absent)
+	if (l->found)   /* once its headers are read (or given up on) */
+		return l->step == STEP_EVIDENCE && !session_closed(l->s) ? IMAP_WATCHING : IMAP_FOUND;
+	if (l->absent)
 		return IMAP_ABSENT;
-	switch (s->phase) {
-	case PH_CONNECTING: return IMAP_CONNECTING;
-	case PH_CAPABILITY:
-	case PH_LIST:
-	case PH_SELECT:
-	case PH_UIDNEXT:
-	case PH_JUNK_STATUS: return IMAP_PREPARING;
-	case PH_SCAN_SELECT: case PH_SCAN_SEARCH: case PH_SCAN_FETCH: case PH_SCAN_STORE:
-	case PH_SCAN_EXPUNGE: case PH_SCAN_MOVE: case PH_SCAN_TRASH_SELECT:
-	case PH_SCAN_TRASH_STORE: case PH_SCAN_TRASH_EXPUNGE: case PH_RESELECT:
-	case PH_READY: return s->token[0] ? IMAP_WATCHING : IMAP_READY;
-	default: return IMAP_WATCHING;
-	}
-}
-
-bool imap_closed(const struct imap_session *s)
-{
-	return s->phase == PH_CLOSED;
-}
-
-const struct imap_outcome *imap_outcome(const struct imap_session *s)
-{
-	return &s->res;
-}
-
-bool imap_awaiting_reply(const struct imap_session *s, int64_t *since, const char **what)
-{
-	switch (s->phase) {
-	case PH_CONNECTING: case PH_READY: case PH_IDLING: case PH_SLEEP: case PH_CLOSED:
-	case PH_LOGOUT:
-		return false;
+	switch (l->step) {
+	case STEP_CONNECTING:
+		/* logged in, asking for the capabilities: preparing already */
+		return session_connecting(l->s) ? IMAP_CONNECTING : IMAP_PREPARING;
+	case STEP_PREPARING:
+		return IMAP_PREPARING;
+	case STEP_SWEEPING:
+	case STEP_READY:
+		return l->token[0] ? IMAP_WATCHING : IMAP_READY;
 	default:
-		*since = s->cmd_sent_ns;
-		*what = s->cmd_name;
-		return true;
+		return IMAP_WATCHING;
 	}
 }
 
-curl_socket_t imap_wait_fd(const struct imap_session *s, bool *want_write)
+bool imap_closed(const struct imap_leg *l)
 {
-	*want_write = s->out_len > 0;
-	if (s->phase == PH_CONNECTING || s->phase == PH_CLOSED)
-		return CURL_SOCKET_BAD;
-	return s->fd;
+	return session_closed(l->s);
 }
 
-int64_t imap_next_timer(const struct imap_session *s)
+const struct imap_outcome *imap_outcome(struct imap_leg *l)
 {
-	int64_t t;
+	enum result_class r;
+	const char *e;
 
-	/* A closed session keeps its old cleanup bound; it must not count, or
-	 * the cycle would spin on a timer in the past until every route is done. */
-	if (s->phase == PH_CLOSED)
-		return 0;
-	t = watch_next_timer(s);
-	if (evidence_next_timer(s) && (t == 0 || evidence_next_timer(s) < t))
-		t = evidence_next_timer(s);
-	if (s->close_by_ns && (t == 0 || s->close_by_ns < t))
-		t = s->close_by_ns;
-	return t;
+	if (session_failed(l->s, &r, &e)) {
+		l->res.result = r;
+		snprintf(l->res.error, sizeof(l->res.error), "%s", e);
+	}
+	l->res.logged_in = session_logged_in(l->s);
+	l->res.tries = l->watch.tries;
+	l->res.used_idle = l->watch.used_idle;
+	snprintf(l->res.tls_version, sizeof(l->res.tls_version), "%s", session_tls_version(l->s));
+	l->res.cert_not_after = session_cert_not_after(l->s);
+	return &l->res;
 }
 
-void imap_free(struct imap_session *s)
+bool imap_awaiting_reply(const struct imap_leg *l, int64_t *since, const char **what)
 {
-	if (!s)
+	return session_awaiting(l->s, since, what);
+}
+
+curl_socket_t imap_wait_fd(const struct imap_leg *l, bool *want_write)
+{
+	return session_wait_fd(l->s, want_write);
+}
+
+int64_t imap_next_timer(const struct imap_leg *l)
+{
+	return session_next_timer(l->s);
+}
+
+void imap_free(struct imap_leg *l)
+{
+	if (!l)
 		return;
-	if (s->easy) {
-		/* Cut the socket first: libcurl's own disconnect would send LOGOUT
-		 * and wait for the answer, blocking every other route. */
-		curl_socket_t fd = s->fd;
-		if (fd == CURL_SOCKET_BAD)
-			curl_easy_getinfo(s->easy, CURLINFO_ACTIVESOCKET, &fd);
-		if (fd != CURL_SOCKET_BAD)
-			shutdown(fd, SHUT_RDWR);
-		if (s->added)
-			curl_multi_remove_handle(s->multi, s->easy);
-		curl_easy_cleanup(s->easy);
-	}
-	free(s->whole_buf);
-	free(s);
+	session_free(l->s);
+	free(l);
+}
+
+/* --- the junk mailbox, for the caller ------------------------------------ */
+
+bool imap_junk_status(const struct imap_leg *l, const char **name, uint32_t *uidnext)
+{
+	if (l->role != IMAP_ROLE_INBOX || l->step < STEP_SWEEPING || !l->prep.junk[0] ||
+	    !l->prep.junk_next)
+		return false;
+	*name = l->prep.junk;
+	*uidnext = l->prep.junk_next;
+	return true;
+}
+
+bool imap_junk_sweep_due(const struct imap_leg *l, time_t now)
+{
+	const char *name;
+	uint32_t next;
+
+	return imap_junk_status(l, &name, &next) && sweep_junk_due(l->route->ledger, next, now);
+}
+
+void imap_peek_junk(struct imap_leg *l, bool on)
+{
+	l->peek_wanted = on;
+	if (!on)
+		watch_stop_peeking(&l->watch);
+}
+
+bool imap_junk_moved(const struct imap_leg *l, int64_t *when, uint32_t *uidnext)
+{
+	if (!l->watch.junk_moved_ns)
+		return false;
+	*when = l->watch.junk_moved_ns;
+	*uidnext = l->watch.junk_seen;
+	return true;
+}
+
+void imap_junk_target(struct imap_leg *l, const char *mailbox, uint32_t floor)
+{
+	snprintf(l->prep.mailbox, sizeof(l->prep.mailbox), "%s", mailbox);
+	l->floor = floor;
 }

@@ -1,194 +1,203 @@
 /*
- * imap_session.h - the inside of one IMAP session, shared by the modules
- * that speak on it and by nobody else:
+ * session.h - the IMAP engine: one connection, the commands sent on it and
+ * what the server says, for the tasks that speak on it (prepare, sweep,
+ * watch, evidence, bounce, expunge) and the plan that chains them.  The
+ * engine never names a task: everything it reports goes up through the
+ * callbacks its callers hand it (isync's imap_exec continuations,
+ * OpenSMTPD's smtp_client callbacks).
  *
- *   imap.c   the session: connect hand-over, I/O, untagged data in every
- *            state, logout
- *   prepare.c  from login to the selected mailbox: CAPABILITY, LIST,
- *            SELECT, the junk mailbox's UIDNEXT
- *   evidence.c  the found probe's header block: verdicts and path
- *   found.c  deleting the found probe (on Gmail through Trash)
- *   sweep.c  earlier probes in the mailbox: late ones, duplicates, leftovers
- *   bounce.c the bounce watch's check: delivery reports about the probe
- *   watch.c  how the mailbox is watched for the token: quick NOOPs, then IDLE
- *            or polling, the FETCH that checks what is new, and STATUS
- *            peeks at the junk mailbox
+ * Hand-over: libcurl connects, negotiates TLS or STARTTLS and logs in
+ * (CONNECT_ONLY on the shared multi handle).  session_connected() then
+ * classifies a failure (SPEC §5), or takes the socket over, learns the
+ * capabilities (from the login reply, else CAPABILITY) and calls the
+ * owner's on_ready.  From then on the engine speaks IMAP itself over
+ * curl_easy_send/recv, non-blocking, so one event loop serves every route.
  *
- * Each tagged reply goes to the module that owns the phase it answers
- * (prepare_on_tagged, sweep_on_tagged, watch_on_tagged); they call back into imap.c only
- * through the functions declared here.  All memory is the session's.
+ * Commands: session_cmd(s, h, ctx, fmt, ...) sends "<tag> <command>" with
+ * its own continuation: the tagged reply goes to h->on_done, every untagged
+ * response that arrives while it runs to h->on_event, a "+" to
+ * h->on_continuation (IDLE).  One command runs at a time: a task sends the
+ * next one from on_done.  A session that fails or closes calls no more
+ * handlers.
+ *
+ * Events: each untagged line is parsed once into a struct imap_event.  The
+ * engine keeps what belongs to the session itself (capabilities; the
+ * selected mailbox's count, UIDNEXT and UIDVALIDITY; COPYUID; BYE) and
+ * passes the event on.  A count that grows is news: it sets a flag that
+ * stays until session_take_news(), and goes to the listener (at most one,
+ * session_listen()) at once, whatever command runs.
+ *
+ * Time: the engine owns the session's cleanup bound (session_logout's
+ * `until`) and one timer for the task in charge (session_timer()); the
+ * route's deadline itself belongs to the probe (budget.h).
+ *
+ * Memory: the caller of session_new() owns the session and frees it with
+ * session_free().  Event and reply texts point into the engine's buffers
+ * and live until the callback returns; a command sent with keep_whole gets
+ * a buffer of that size for its responses (line ends kept), allocated when
+ * it is sent and freed after its on_done returned, so nothing a handler
+ * reads can be freed under it.
  */
 #ifndef MAIL_E2E_IMAP_SESSION_H
 #define MAIL_E2E_IMAP_SESSION_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <curl/curl.h>
 
-#include "conn.h"
-#include "imap.h"
+#include "config.h"
 #include "imap_parse.h"
+#include "result.h"
 
-#define IMAP_MAX_FOUND 16
-#define IMAP_SCAN_MAX 64      /* earlier probes examined per cycle; the rest rotate */
+#define SESSION_UIDS_MAX 64        /* UIDs one SEARCH or COPYUID hands on */
+#define SESSION_MAILBOX_MAX 256    /* a mailbox name, modified UTF-7 */
 
-enum phase {
-	PH_CONNECTING, PH_CAPABILITY, PH_LIST, PH_SELECT, PH_UIDNEXT, PH_JUNK_STATUS,
-	PH_SCAN_SELECT, PH_SCAN_SEARCH, PH_SCAN_FETCH, PH_SCAN_STORE, PH_SCAN_EXPUNGE,
-	PH_SCAN_MOVE, PH_SCAN_TRASH_SELECT, PH_SCAN_TRASH_STORE, PH_SCAN_TRASH_EXPUNGE,
-	PH_RESELECT,
-	PH_READY,
-	PH_NOOP, PH_CHECK, PH_DSN, PH_PEEK, PH_IDLE_START, PH_IDLING, PH_IDLE_DONE, PH_SLEEP,
-	PH_EVIDENCE, PH_STORE, PH_EXPUNGE, PH_MOVE, PH_TRASH_SELECT, PH_TRASH_FIND,
-	PH_TRASH_STORE, PH_TRASH_EXPUNGE,
-	PH_LOGOUT, PH_CLOSED,
+/* What a server offers, as bits; filled by one parse of its capability
+ * list (the table in session.c says which name gives which bit and the
+ * quirk it signals). */
+enum {
+	IMAP_CAP_IDLE = 1u << 0,
+	IMAP_CAP_UIDPLUS = 1u << 1,
+	IMAP_CAP_MOVE = 1u << 2,
+	IMAP_CAP_GMAIL = 1u << 3,
 };
 
-struct imap_session {
-	CURLM *multi;
-	CURL *easy;
-	bool added;
-	const struct route *route;
-	enum imap_role role;
-	char mailbox[256];          /* to SELECT; "" for junk until LIST names it */
-	char trash[256];            /* Gmail: the \Trash mailbox, "" if unknown */
-	char allmail[256];          /* Gmail: the \All mailbox, where the sweep looks */
-	bool absent;                /* junk role: the account has no junk mailbox */
-	bool finishing;             /* imap_finish() came during the sweep */
-	bool may_read;              /* socket polled ready, or we just wrote/connected */
-	struct conn_watch watch;
-	curl_socket_t fd;
-	enum phase phase;
-	bool found, failed;
-	int64_t deadline_ns;        /* the route's: bounds the cleanup too */
+enum imap_event_kind {
+	IMAP_EV_EXISTS, IMAP_EV_EXPUNGE, IMAP_EV_FETCH, IMAP_EV_SEARCH, IMAP_EV_STATUS,
+	IMAP_EV_LIST, IMAP_EV_CAPABILITY, IMAP_EV_OTHER,
+};
 
-	struct imap_reader reader;
-	bool last_truncated;        /* the response being handled was cut */
-	char outbuf[1400];
-	size_t out_len;
-	unsigned tag_seq;
-	char tag[16];               /* tag of the command we wait for */
-	const char *cmd_name;       /* its name, for errors */
-	int64_t cmd_sent_ns;        /* when it (or DONE) went out: the stall clock */
+struct imap_event {
+	enum imap_event_kind kind;
+	const char *text;          /* the whole response */
+	bool truncated;            /* it passed the buffer and was cut */
+	int64_t now;               /* when it was read (monotonic ns) */
+	uint32_t number;           /* EXISTS: the count; EXPUNGE: the sequence number */
+	bool grew;                 /* EXISTS: more than the count known before */
+	bool first;                /* EXISTS: no count was known before */
+	struct imap_fetch fetch;   /* FETCH */
+	const uint32_t *uids;      /* SEARCH: the first SESSION_UIDS_MAX numbers */
+	size_t n_uids;
+	bool has_uidnext;          /* STATUS: its UIDNEXT */
+	uint32_t uidnext;
+	unsigned list_attrs;       /* LIST: IMAP_LIST_* bits and the name */
+	char list_name[SESSION_MAILBOX_MAX];
+};
 
-	/* what the server offers */
-	bool has_idle, has_uidplus, has_move, is_gmail;
+struct imap_reply {
+	enum imap_status status;   /* OK, NO or BAD */
+	const char *text;          /* after the status word */
+	const uint32_t *copy_uids; /* COPYUID of this command (tagged or untagged), destination UIDs */
+	size_t n_copy;
+	int64_t now;
+};
 
-	/* the selected mailbox */
-	uint32_t uidnext;           /* before the send: only UIDs from here count */
-	uint32_t exists;            /* message count as the server last said */
+struct imap_session;
+
+struct session_handler {
+	void (*on_event)(struct imap_session *s, void *ctx, const struct imap_event *ev);
+	void (*on_continuation)(struct imap_session *s, void *ctx, int64_t now);
+	void (*on_done)(struct imap_session *s, void *ctx, const struct imap_reply *r);
+	size_t keep_whole;         /* > 0: responses kept whole up to this many bytes */
+};
+
+/* The selected mailbox, as the server last described it. */
+struct imap_selected {
+	uint32_t exists;
 	bool exists_known;
-	bool changed;               /* EXISTS grew since the last check went out */
-
-	/* the junk mailbox, seen from the inbox session (prepare.c, watch.c) */
-	char junk[256];             /* to STATUS (modified UTF-7), "" none */
-	uint32_t junk_next;         /* its UIDNEXT before the send, 0: unknown */
-	uint32_t junk_seen;         /* its UIDNEXT as last seen */
-	bool junk_peek;             /* STATUS it during the watch */
-	int64_t junk_moved_ns;      /* a STATUS first showed it grew, 0: not yet */
-	int64_t next_peek_ns;
-	unsigned peek_step;
-	uint32_t floor;             /* junk role: the UIDNEXT the inbox session noted */
-
-	/* the watch (watch.c) */
-	char token[33];
-	uint32_t check_from;        /* next UID a check looks at */
-	uint32_t check_top;         /* highest UID + 1 the check under way saw */
-	int64_t check_news_ns;      /* the EXISTS that made this check, 0: none */
-	uint32_t found_uids[IMAP_MAX_FOUND];   /* bounce role: the reports to delete */
-	size_t n_found;
-	uint32_t reports[IMAP_MAX_FOUND];      /* bounce role: multipart/report UIDs to read */
-	size_t n_reports;
-	unsigned quick_step;        /* quick NOOPs sent so far */
-	int64_t t_watch_ns;         /* watching began (the SMTP reply) */
-	int64_t t_last_exists_ns;   /* last EXISTS that grew the count */
-	int64_t t_last_check_ns;
-	int64_t t_last_noop_ns;     /* IDLE is left for a NOOP some time after it */
-	int64_t next_poll_ns;
-	int64_t close_by_ns;        /* cleanup / logout bound, 0: none */
-
-	/* earlier probes (sweep.c) */
-	bool sweep_elsewhere;       /* Gmail: the sweep runs in allmail, INBOX is selected again after */
-	uint32_t scan_next;         /* UIDNEXT of the mailbox the sweep looks at */
-	uint32_t scan_uids[IMAP_SCAN_MAX];
-	size_t n_scan;
-	uint32_t drop_uids[IMAP_SCAN_MAX];
-	size_t n_drop;
-	bool sweep_trouble;         /* something was left to look at again */
-	int64_t sweep_due_at;       /* Unix seconds the first probe of ours left becomes due */
-
-	/* the found probe's header block (evidence.c) */
-	char *whole_buf;            /* session_keep_whole()'s buffer, or NULL */
-	bool evidence_pending;
-	int64_t evidence_by_ns;
-
-	/* the found probe's copies in Gmail's Trash (from COPYUID) */
-	uint32_t trash_uids[IMAP_MAX_FOUND];
-	size_t n_trash;
-
-	struct imap_outcome res;
+	uint32_t uidnext;          /* 0: SELECT gave none */
+	uint32_t uidvalidity;      /* 0: unknown */
 };
 
-/* imap.c */
+struct session_params {
+	const struct route *route;
+	const char *label;         /* "route", "route/junk": for logs */
+	const char *host;
+	int port;
+	enum tls_mode tls;
+	const char *username, *password;
+	const char *bearer;        /* OAuth2 access token, or NULL (libcurl copies it) */
+	const char *auth;          /* SASL mechanism, "AUTO" */
+	long timeout_ms;           /* bound on libcurl's connect and login */
+	void (*on_ready)(struct imap_session *s, void *ctx);
+	void *ctx;
+};
+
+struct imap_session *session_new(CURLM *multi, const struct session_params *p,
+                                 char *err, size_t errlen);
+CURL *session_easy(const struct imap_session *s);
+/* libcurl's connect transfer is over (CURLMSG_DONE). */
+void session_connected(struct imap_session *s, CURLcode code);
+
+void session_cmd(struct imap_session *s, const struct session_handler *h, void *ctx,
+                 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* SELECT mailbox (modified UTF-7, quoted here); what the engine knew of
+ * the selected mailbox is forgotten first. */
+void session_select(struct imap_session *s, const char *mailbox,
+                    const struct session_handler *h, void *ctx);
+/* End an IDLE: DONE; its tagged reply goes to the IDLE's handler. */
+void session_idle_done(struct imap_session *s, int64_t now);
+
+void session_listen(struct imap_session *s,
+                    void (*fn)(struct imap_session *s, void *ctx, const struct imap_event *ev),
+                    void *ctx);
+/* Did the count grow since the last call?  *when: the last growth. */
+bool session_take_news(struct imap_session *s, int64_t *when);
+/* Look at once: the next session_take_news() says yes (after a SELECT
+ * of a mailbox where mail may have come meanwhile). */
+void session_force_news(struct imap_session *s, int64_t now);
+
+/* The one timer: fn runs once at `when` (0 cancels). */
+void session_timer(struct imap_session *s, int64_t when,
+                   void (*fn)(struct imap_session *s, void *ctx, int64_t now), void *ctx);
+
+/* The session failed with this result (SPEC §5); the connection is cut.
+ * Once settled (the probe has its verdict) a failure is a warning only. */
 void session_fail(struct imap_session *s, enum result_class r, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-void session_send(struct imap_session *s, enum phase next, const char *name,
-                  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-void session_send_done(struct imap_session *s, int64_t now);   /* ends IDLE */
-void session_logout(struct imap_session *s);
-void session_on_found(struct imap_session *s, int64_t now);
+void session_settle(struct imap_session *s);
+/* Say LOGOUT (after DONE if in IDLE; at once if a command is unanswered,
+ * whose reply is then ignored) and close when answered, or at `until` (0:
+ * the bound already set). */
+void session_logout(struct imap_session *s, int64_t until);
+/* Cut the connection now. */
+void session_close(struct imap_session *s);
+/* The cleanup bound, without ending the session (the task under way ends
+ * it when done).  Also bounds a connect still under way. */
+void session_bound(struct imap_session *s, int64_t until);
+
+/* What the engine knows. */
+const struct route *session_route(const struct imap_session *s);
+const char *session_label(const struct imap_session *s);
+bool session_has(const struct imap_session *s, unsigned cap);
+void session_drop_cap(struct imap_session *s, unsigned cap);
+const struct imap_selected *session_selected(const struct imap_session *s);
+bool session_logged_in(const struct imap_session *s);
+bool session_failed(const struct imap_session *s, enum result_class *r, const char **error);
+bool session_closed(const struct imap_session *s);
+bool session_connecting(const struct imap_session *s);
+bool session_logging_out(const struct imap_session *s);
+/* TLS details libcurl reported for the connection. */
+const char *session_tls_version(const struct imap_session *s);
+int64_t session_cert_not_after(const struct imap_session *s);
+/* A command (an IDLE too) runs. */
+bool session_busy(const struct imap_session *s);
+/* A command (not an IDLE already under way) awaits its reply since *since. */
+bool session_awaiting(const struct imap_session *s, int64_t *since, const char **what);
+
+/* The event loop's side. */
+void session_step(struct imap_session *s, int64_t now);
+void session_io_ready(struct imap_session *s);
+curl_socket_t session_wait_fd(const struct imap_session *s, bool *want_write);
+int64_t session_next_timer(const struct imap_session *s);   /* 0: none */
+void session_free(struct imap_session *s);
+
+/* Writing commands: an IMAP quoted string (the config keeps CR and LF out
+ * of names); a UID list "4,7,9" of as many as fit. */
+void session_quote(const char *in, char *dst, size_t dstlen);
 void session_uid_list(const uint32_t *uids, size_t count, char *dst, size_t dstlen);
-/* Keep the next responses whole, line ends included, in a buffer of cap
- * bytes the session owns (a header block, a delivery report): false
- * without memory.  _done frees it; safe to call when none is in use. */
-bool session_keep_whole(struct imap_session *s, size_t cap);
-void session_keep_whole_done(struct imap_session *s);
-void session_select(struct imap_session *s, const char *mailbox, enum phase next);
-void session_quote(const char *in, char *dst, size_t dstlen);   /* an IMAP quoted string */
-
-/* bounce.c: the check of the bounce role (see there). */
-void bounce_send_check(struct imap_session *s);
-void bounce_on_check_untagged(struct imap_session *s, const char *text);
-bool bounce_after_check(struct imap_session *s);
-void bounce_on_dsn_untagged(struct imap_session *s, const char *text);
-bool bounce_after_dsn(struct imap_session *s, int64_t now);
-bool bounce_finish(struct imap_session *s);
-#define BOUNCE_REPORT_MAX (64 * 1024)   /* a delivery report is read up to this */
-uint32_t bounce_judge_old(struct imap_session *s, const char *text);
-
-/* prepare.c: from the capabilities to the sweep. */
-void prepare_begin(struct imap_session *s);
-void prepare_on_tagged(struct imap_session *s, const struct imap_response *r, int64_t now);
-void prepare_on_untagged(struct imap_session *s, const char *text, const struct imap_response *r);
-
-/* found.c: the found probe deleted (on Gmail through Trash), then logout. */
-void found_cleanup(struct imap_session *s);
-void found_on_tagged(struct imap_session *s, const struct imap_response *r);
-
-/* evidence.c: the found probe's header block read once, before cleanup. */
-void evidence_start(struct imap_session *s, int64_t now);
-void evidence_on_untagged(struct imap_session *s, const char *text, bool truncated);
-void evidence_on_tagged(struct imap_session *s, const struct imap_response *r);
-void evidence_timer(struct imap_session *s, int64_t now);
-int64_t evidence_next_timer(const struct imap_session *s);
-/* The latest moment cleanup may go on: want, but never later than 0.75 s
- * after the route's deadline, nor earlier than now. */
-int64_t session_cleanup_bound(const struct imap_session *s, int64_t now, int64_t want);
-
-/* sweep.c: runs between SELECT and the watch, then calls watch_begin or
- * logs out.  On Gmail it looks in All Mail (archived probes are there too),
- * deletes through Trash, and selects INBOX again before the watch. */
-void sweep_start(struct imap_session *s);
-void sweep_on_untagged(struct imap_session *s, const char *text);
-void sweep_on_tagged(struct imap_session *s, const struct imap_response *r);
-
-/* watch.c */
-void watch_begin(struct imap_session *s, int64_t now);
-void watch_on_untagged(struct imap_session *s, const char *text, int64_t now);
-void watch_on_tagged(struct imap_session *s, const struct imap_response *r, int64_t now);
-void watch_on_continuation(struct imap_session *s, int64_t now);
-void watch_on_news(struct imap_session *s, int64_t now);   /* EXISTS grew */
-void watch_timer(struct imap_session *s, int64_t now);
-int64_t watch_next_timer(const struct imap_session *s);
-const char *watch_describe(const struct imap_session *s);
+/* "NO", "BAD" or "failed", for messages. */
+const char *session_status_word(const struct imap_reply *r);
 
 #endif

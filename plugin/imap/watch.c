@@ -1,342 +1,354 @@
 /*
- * watch.c - how a selected mailbox is watched for the probe's token (see
- * imap_session.h).
- *
- * Servers tell a session about new mail in an untagged EXISTS, but when
- * differs: Dovecot answers a NOOP with it at once, yet holds IDLE news back
- * for 500 ms (NOTIFY_DELAY_MSECS in its mailbox-watch.c).  So the wait has
- * two parts:
- *
- *  - quick: right after the SMTP reply, NOOPs at growing gaps (at once,
- *    then 5, 10, 20, 40, 80 ms, then every 100 ms; never more than
- *    poll_interval) until 3 s have passed: a local delivery is seen within
- *    a few ms, a slower one within ~100 ms;
- *  - long: IDLE where the server offers it (idle = auto), left for a NOOP
- *    every 5 x poll_interval (5 s to 5 min), since some servers are slow to
- *    announce in IDLE; else a NOOP every poll_interval.
- *
- * Nothing is searched until something changed: an EXISTS that grows the
- * count makes one check,
- *   UID FETCH <first unchecked UID>:* (UID BODY.PEEK[HEADER.FIELDS (X-Mail-E2E-Probe)])
- * which looks only at messages that arrived since the last check and needs
- * no SEARCH, so servers whose header search cannot be trusted (Stalwart
- * refuses custom headers, Yahoo answers with nothing or NO) still find the
- * probe.  HEADER.FIELDS is the message's own header, never one quoted in a
- * bounce or a reply, and the value must equal the token.  A NOOP whose
- * last check is poll_interval old is followed by a check even without
- * news, in case a server is slow to announce.  `tries` counts the checks.
+ * watch.c - see watch.h.
  */
+#include "watch.h"
+
 #include <stdio.h>
 #include <string.h>
 
-#include "clock.h"
-#include "imap_session.h"
+#include "budget.h"
+#include "config.h"
 #include "log.h"
 #include "message.h"
 
-#define QUICK_NS (3 * NS_PER_S)
-#define QUICK_STEADY_MS 100
-#define IDLE_REFRESH_MIN_NS (5 * NS_PER_S)
-#define IDLE_REFRESH_MAX_NS (300 * NS_PER_S)   /* RFC 2177 asks for < 29 min */
-#define PEEK_STEADY_MS 500
-
 static const int quick_gaps_ms[] = { 5, 10, 20, 40, 80 };
 /* Fewer than the NOOPs: a probe filed as junk is rare, and each peek is a
- * command on every probe (make bench: 8 fewer per 3 s than at the NOOPs'
- * pace). */
+ * command on every probe. */
 static const int peek_gaps_ms[] = { 10, 40, 160 };
+#define N_OF(a) (sizeof(a) / sizeof((a)[0]))
 
-static bool use_idle(const struct imap_session *s)
+static void next_step(struct watch *w, int64_t now, bool after_noop);
+
+static int64_t poll_ns(const struct watch *w)
 {
-	return s->has_idle && s->route->idle == IDLE_AUTO;
+	return budget_ms(session_route(w->s)->poll_interval_ms);
 }
 
-static int64_t poll_ns(const struct imap_session *s)
+static bool use_idle(const struct watch *w)
 {
-	return s->route->poll_interval_ms * NS_PER_MS;
+	return session_has(w->s, IMAP_CAP_IDLE) && session_route(w->s)->idle == IDLE_AUTO &&
+	       !w->idle_refused;
 }
 
-/* How long one IDLE lasts before a NOOP looks for itself: some servers
- * announce late in IDLE (Debian's stock Courier, without FAM, every 60 s),
- * so this bounds the lag on any server at a few commands per refresh. */
-static int64_t idle_refresh_ns(const struct imap_session *s)
+static bool peek_due(const struct watch *w, int64_t now)
 {
-	int64_t t = 5 * poll_ns(s);
-
-	if (t < IDLE_REFRESH_MIN_NS)
-		t = IDLE_REFRESH_MIN_NS;
-	return t < IDLE_REFRESH_MAX_NS ? t : IDLE_REFRESH_MAX_NS;
+	return w->peeking && now >= w->next_peek_ns;
 }
 
-static void send_check(struct imap_session *s, int64_t now)
+/* --- the token check -------------------------------------------------------- */
+
+static void on_check(struct imap_session *s, void *ctx, const struct imap_event *ev)
 {
-	s->check_news_ns = s->changed ? s->t_last_exists_ns : 0;
-	s->check_top = 0;
-	s->changed = false;
-	s->t_last_check_ns = now;
-	if (s->role == IMAP_ROLE_BOUNCE) {
-		bounce_send_check(s);   /* not a search for the probe: tries stays */
+	struct watch *w = ctx;
+	const struct imap_fetch *f = &ev->fetch;
+	char token[PROBE_ID_TOKEN_LEN + 8];
+
+	(void)s;
+	/* Only a reply to the check moves it on: a FETCH of flags about
+	 * a message that came meanwhile must not hide it from the next. */
+	if (ev->kind != IMAP_EV_FETCH || !f->has_uid || !f->has_body || f->uid < w->check_from)
 		return;
-	}
-	s->res.tries++;
-	s->n_found = 0;
-	session_send(s, PH_CHECK, "FETCH", "UID FETCH %u:* (UID BODY.PEEK[HEADER.FIELDS (%s)])",
-	             s->check_from, MESSAGE_TOKEN_HEADER);
+	if (f->uid + 1 > w->check_top)
+		w->check_top = f->uid + 1;
+	if (f->uid < w->from || w->n_found >= WATCH_FOUND_MAX)
+		return;
+	imap_fetch_field_word(f->body, f->body_len, MESSAGE_TOKEN_HEADER ":", token, sizeof(token));
+	if (strcmp(token, w->token) != 0)
+		return;
+	for (size_t i = 0; i < w->n_found; i++)
+		if (w->found_uids[i] == f->uid)
+			return;
+	w->found_uids[w->n_found++] = f->uid;
 }
 
-static void send_noop(struct imap_session *s, int64_t now)
+static void found(struct watch *w, int64_t when)
 {
-	s->t_last_noop_ns = now;
-	session_send(s, PH_NOOP, "NOOP", "NOOP");
+	w->found_ns = when;
+	watch_stop(w);
+	w->found(w->ctx);
 }
 
-/* The gap before the next look: growing from 5 ms to `steady` while the
- * watch is young, then poll_interval. */
-static int64_t next_gap(const struct imap_session *s, int64_t now, const int *gaps, size_t n,
-                        unsigned *step, int steady_ms)
+static void after_check(struct imap_session *s, void *ctx, const struct imap_reply *r)
 {
-	int64_t gap = poll_ns(s);
+	struct watch *w = ctx;
 
-	if (now - s->t_watch_ns < QUICK_NS) {
-		int64_t quick = (*step < n ? gaps[*step] : steady_ms) * NS_PER_MS;
-		(*step)++;
-		if (quick < gap)
-			gap = quick;
-	}
-	return gap;
-}
+	if (!w->active)
+		return;
 
-/* --- the junk mailbox, seen from the inbox session ----------------------
- * STATUS <junk> (UIDNEXT) at growing gaps (10 ms to 500 ms for 3 s, then
- * every poll_interval; IDLE is left for it), so a probe filed as junk is
- * noticed without a second login; the caller then opens a session there. */
-
-static bool peek_due(const struct imap_session *s, int64_t now)
-{
-	return s->junk_peek && now >= s->next_peek_ns;
-}
-
-static void send_peek(struct imap_session *s)
-{
-	char mbox[600];
-
-	session_quote(s->junk, mbox, sizeof(mbox));
-	session_send(s, PH_PEEK, "STATUS", "STATUS %s (UIDNEXT)", mbox);
-}
-
-static void after_peek(struct imap_session *s, const struct imap_response *r, int64_t now)
-{
 	if (r->status != IMAP_ST_OK) {
-		log_warn("%s: junk mailbox no longer watched: STATUS %s: %s", s->watch.label, s->junk,
-		         r->rest);
-		s->junk_peek = false;
-	}
-	s->next_peek_ns = now + next_gap(s, now, peek_gaps_ms,
-	                                 sizeof(peek_gaps_ms) / sizeof(peek_gaps_ms[0]),
-	                                 &s->peek_step, PEEK_STEADY_MS);
-}
-
-static void note_peek(struct imap_session *s, const char *text, int64_t now)
-{
-	uint32_t n;
-
-	if (!imap_parse_status_uidnext(text, &n))
-		return;
-	s->junk_seen = n;
-	if (n > s->junk_next && !s->junk_moved_ns)
-		s->junk_moved_ns = now;
-}
-
-/* Nothing new yet: the next NOOP, IDLE, or a nap (until the next NOOP or
- * peek, whichever is first). */
-static void wait_more(struct imap_session *s, int64_t now)
-{
-	int64_t gap = s->role == IMAP_ROLE_BOUNCE ? poll_ns(s)
-	              : next_gap(s, now, quick_gaps_ms, sizeof(quick_gaps_ms) / sizeof(quick_gaps_ms[0]),
-	                         &s->quick_step, QUICK_STEADY_MS);
-
-	/* Delivery reports are not timed: the bounce watch waits in IDLE at once. */
-	if ((now - s->t_watch_ns >= QUICK_NS || s->role == IMAP_ROLE_BOUNCE) && use_idle(s)) {
-		session_send(s, PH_IDLE_START, "IDLE", "IDLE");
+		session_fail(s, RESULT_IMAP_ERROR, "FETCH: %s %s", session_status_word(r), r->text);
 		return;
 	}
-	s->phase = PH_SLEEP;
-	s->next_poll_ns = now + gap;
-	if (s->junk_peek && s->next_peek_ns < s->next_poll_ns)
-		s->next_poll_ns = s->next_peek_ns > now ? s->next_peek_ns : now;
-}
-
-/* A NOOP was answered (or a check came back empty): check if there is news
- * or, after a NOOP, if the last check is poll_interval old; else wait.
- * Every look starts with a NOOP: Courier notices new mail only on NOOP,
- * CHECK or IDLE, never on a FETCH. */
-static void next_step(struct imap_session *s, int64_t now, bool after_noop)
-{
-	if (s->changed || (after_noop && now - s->t_last_check_ns >= poll_ns(s)))
-		send_check(s, now);
-	else if (peek_due(s, now))
-		send_peek(s);
+	if (w->check_top > w->check_from)
+		w->check_from = w->check_top;
+	if (w->n_found > 0)
+		found(w, w->check_news_ns > w->start_ns ? w->check_news_ns : r->now);
 	else
-		wait_more(s, now);
+		next_step(w, r->now, false);
 }
 
-void watch_begin(struct imap_session *s, int64_t now)
+static const struct session_handler check_handler = { .on_event = on_check, .on_done = after_check };
+
+static void send_check(struct watch *w, int64_t now)
 {
-	s->t_watch_ns = now;
-	s->t_last_check_ns = now;
-	s->check_from = s->uidnext;
-	s->quick_step = 0;
-	s->peek_step = 0;
-	s->next_peek_ns = now;
-	s->t_last_noop_ns = now;
-	if (s->changed)
-		send_check(s, now);
+	w->check_news_ns = w->changed ? w->changed_ns : 0;
+	w->check_top = 0;
+	w->changed = false;
+	session_take_news(w->s, NULL);
+	session_timer(w->s, 0, NULL, NULL);   /* woken early from a nap */
+	w->last_check_ns = now;
+	if (w->check) {
+		w->check->start(w->check->ctx, w->s, w, w->check_from);   /* not a try */
+		return;
+	}
+	w->tries++;
+	w->n_found = 0;
+	session_cmd(w->s, &check_handler, w, "UID FETCH %u:* (UID BODY.PEEK[HEADER.FIELDS (%s)])",
+	            w->check_from, MESSAGE_TOKEN_HEADER);
+}
+
+void watch_check_done(struct watch *w, uint32_t next_from, bool found_it, bool more, int64_t now)
+{
+	if (!w->active)
+		return;
+	if (next_from > w->check_from)
+		w->check_from = next_from;
+	if (more && !w->changed) {
+		w->changed = true;
+		w->changed_ns = now;
+	}
+	if (found_it)
+		found(w, now);
 	else
-		send_noop(s, now);
+		next_step(w, now, false);
 }
 
-void watch_on_untagged(struct imap_session *s, const char *text, int64_t now)
-{
-	struct imap_fetched f;
+/* --- NOOP, sleep, IDLE --------------------------------------------------- */
 
-	if (s->phase == PH_PEEK)
-		note_peek(s, text, now);
-	if (s->role == IMAP_ROLE_BOUNCE) {
-		if (s->phase == PH_CHECK)
-			bounce_on_check_untagged(s, text);
-		else if (s->phase == PH_DSN)
-			bounce_on_dsn_untagged(s, text);
+static void after_noop(struct imap_session *s, void *ctx, const struct imap_reply *r)
+{
+	struct watch *w = ctx;
+
+	if (!w->active)
 		return;
-	}
-	if (s->phase != PH_CHECK || !imap_parse_fetch_probe(text, &f) || f.uid < s->check_from)
-		return;
-	if (f.uid >= s->uidnext && strcmp(f.token, s->token) == 0 && s->n_found < IMAP_MAX_FOUND) {
-		bool dup = false;
-		for (size_t i = 0; i < s->n_found; i++)
-			dup |= s->found_uids[i] == f.uid;
-		if (!dup)
-			s->found_uids[s->n_found++] = f.uid;
-	}
-	if (f.uid + 1 > s->check_top)
-		s->check_top = f.uid + 1;
+
+	if (r->status != IMAP_ST_OK)
+		session_fail(s, RESULT_IMAP_ERROR, "NOOP: %s %s", session_status_word(r), r->text);
+	else
+		next_step(w, r->now, true);
 }
 
-void watch_on_news(struct imap_session *s, int64_t now)
+static const struct session_handler noop_handler = { .on_done = after_noop };
+
+static void send_noop(struct watch *w, int64_t now)
 {
-	if (s->phase == PH_IDLING)
-		session_send_done(s, now);
-	else if (s->phase == PH_SLEEP)
-		send_check(s, now);   /* the server told us unasked */
+	w->last_noop_ns = now;
+	session_cmd(w->s, &noop_handler, w, "NOOP");
+}
+
+static void on_sleep_over(struct imap_session *s, void *ctx, int64_t now)
+{
+	(void)s;
+	send_noop(ctx, now);
+}
+
+static void on_idle_over(struct imap_session *s, void *ctx, int64_t now)
+{
+	(void)ctx;
+	session_idle_done(s, now);
+}
+
+/* When an IDLE is left: for its refresh (a NOOP), or for a junk peek. */
+static int64_t idle_until(const struct watch *w)
+{
+	int64_t t = w->last_noop_ns + budget_idle_refresh(poll_ns(w));
+
+	return w->peeking && w->next_peek_ns < t ? w->next_peek_ns : t;
+}
+
+static void on_idle_continuation(struct imap_session *s, void *ctx, int64_t now)
+{
+	struct watch *w = ctx;
+
+	w->idling = true;
+	w->used_idle = true;
+	/* An EXISTS may come before the "+" (RFC 3501 §5.3: untagged data at
+	 * any time): it is news all the same. */
+	if (w->changed)
+		session_idle_done(s, now);
+	else
+		session_timer(s, idle_until(w), on_idle_over, w);
+}
+
+static void after_idle(struct imap_session *s, void *ctx, const struct imap_reply *r)
+{
+	struct watch *w = ctx;
+	int64_t now = r->now;
+	bool refused = !w->idling;
+
+	if (!w->active)
+		return;
+
+	w->idling = false;
+	session_timer(s, 0, NULL, NULL);
+	if (refused) {
+		/* IDLE refused outright: poll for the rest of this session. */
+		log_debug("%s: IDLE refused (%s), polling", session_label(s), r->text);
+		w->idle_refused = true;
+		w->used_idle = false;
+		session_timer(s, now, on_sleep_over, w);
+	} else if (w->changed) {
+		send_check(w, now);     /* IDLE ended on news: look now */
+	} else if (peek_due(w, now) && now - w->last_noop_ns < budget_idle_refresh(poll_ns(w))) {
+		next_step(w, now, false);
+	} else {
+		send_noop(w, now);      /* its refresh: a NOOP first */
+	}
+}
+
+static const struct session_handler idle_handler = {
+	.on_continuation = on_idle_continuation, .on_done = after_idle,
+};
+
+/* Nothing new yet: IDLE, or a nap until the next NOOP or peek. */
+static void wait_more(struct watch *w, int64_t now)
+{
+	int64_t age = now - w->start_ns, gap, until;
+
+	gap = w->slow ? poll_ns(w)
+	      : budget_watch_gap(quick_gaps_ms, N_OF(quick_gaps_ms), w->quick_step++,
+	                         BUDGET_QUICK_STEADY_NS, poll_ns(w), age);
+	if ((age >= BUDGET_QUICK_NS || w->slow) && use_idle(w)) {
+		session_cmd(w->s, &idle_handler, w, "IDLE");
+		return;
+	}
+	until = now + gap;
+	if (w->peeking && w->next_peek_ns < until)
+		until = w->next_peek_ns > now ? w->next_peek_ns : now;
+	session_timer(w->s, until, on_sleep_over, w);
+}
+
+/* --- the junk mailbox, peeked at ---------------------------------------- */
+
+static void on_peek(struct imap_session *s, void *ctx, const struct imap_event *ev)
+{
+	struct watch *w = ctx;
+
+	(void)s;
+	if (ev->kind != IMAP_EV_STATUS || !ev->has_uidnext)
+		return;
+	w->junk_seen = ev->uidnext;
+	if (ev->uidnext > w->peek_floor && !w->junk_moved_ns)
+		w->junk_moved_ns = ev->now;
+}
+
+static void after_peek(struct imap_session *s, void *ctx, const struct imap_reply *r)
+{
+	struct watch *w = ctx;
+	int64_t now = r->now;
+
+	if (!w->active)
+		return;
+
+	if (r->status != IMAP_ST_OK) {
+		log_warn("%s: junk mailbox no longer watched: STATUS %s: %s", session_label(s), w->peek,
+		         r->text);
+		w->peeking = false;
+	}
+	w->next_peek_ns = now + budget_watch_gap(peek_gaps_ms, N_OF(peek_gaps_ms), w->peek_step++,
+	                                         BUDGET_PEEK_STEADY_NS, poll_ns(w), now - w->start_ns);
+	next_step(w, now, false);
+}
+
+static const struct session_handler peek_handler = { .on_event = on_peek, .on_done = after_peek };
+
+static void send_peek(struct watch *w)
+{
+	char mbox[SESSION_MAILBOX_MAX * 2 + 4];
+
+	session_quote(w->peek, mbox, sizeof(mbox));
+	session_cmd(w->s, &peek_handler, w, "STATUS %s (UIDNEXT)", mbox);
+}
+
+/* --- the loop ---------------------------------------------------------------- */
+
+/* A look is over: check if there is news or, after a NOOP, if the last
+ * check is poll_interval old; else peek or wait. */
+static void next_step(struct watch *w, int64_t now, bool after_noop)
+{
+	if (!w->active)
+		return;
+	if (w->changed || (after_noop && now - w->last_check_ns >= poll_ns(w)))
+		send_check(w, now);
+	else if (peek_due(w, now))
+		send_peek(w);
+	else
+		wait_more(w, now);
+}
+
+/* The server said the count grew, whatever command ran. */
+static void on_news(struct imap_session *s, void *ctx, const struct imap_event *ev)
+{
+	struct watch *w = ctx;
+
+	if (!w->active || (!ev->grew && !ev->first))
+		return;
+	w->changed = true;
+	w->changed_ns = ev->now;
+	if (w->idling)
+		session_idle_done(s, ev->now);
+	else if (!session_busy(s))
+		send_check(w, ev->now);   /* asleep: the server told us unasked */
 	/* else the command under way ends in next_step, which sees `changed` */
 }
 
-void watch_on_continuation(struct imap_session *s, int64_t now)
+void watch_start(struct watch *w, struct imap_session *s, int64_t now)
 {
-	if (s->phase != PH_IDLE_START)
+	w->s = s;
+	w->active = true;
+	w->start_ns = now;
+	w->last_check_ns = now;
+	w->last_noop_ns = now;
+	w->next_peek_ns = now;
+	w->check_from = w->from;
+	w->quick_step = w->peek_step = 0;
+	w->idling = false;
+	w->peeking = w->peek[0] != '\0';
+	w->changed = session_take_news(s, &w->changed_ns) || w->look_first;
+	if (w->look_first && !w->changed_ns)
+		w->changed_ns = now;
+	session_listen(s, on_news, w);
+	if (w->changed)
+		send_check(w, now);
+	else
+		send_noop(w, now);
+}
+
+void watch_stop(struct watch *w)
+{
+	if (!w->active)
 		return;
-	s->phase = PH_IDLING;
-	s->res.used_idle = true;
-	/* An EXISTS may come before the "+" (RFC 3501 §5.3: untagged data at
-	 * any time): it is news all the same. */
-	if (s->changed)
-		session_send_done(s, now);
+	w->active = false;
+	session_listen(w->s, NULL, NULL);
+	session_timer(w->s, 0, NULL, NULL);
+	if (w->idling)
+		session_idle_done(w->s, clock_mono_ns());
+	w->idling = false;
 }
 
-static const char *status_word(const struct imap_response *r)
+void watch_stop_peeking(struct watch *w)
 {
-	return r->status == IMAP_ST_NO ? "NO" : r->status == IMAP_ST_BAD ? "BAD" : "failed";
-}
-
-void watch_on_tagged(struct imap_session *s, const struct imap_response *r, int64_t now)
-{
-	bool ok = r->status == IMAP_ST_OK;
-
-	switch (s->phase) {
-	case PH_NOOP:
-		if (!ok)
-			session_fail(s, RESULT_IMAP_ERROR, "NOOP: %s %s", status_word(r), r->rest);
-		else
-			next_step(s, now, true);
-		break;
-	case PH_CHECK:
-		if (!ok) {
-			session_fail(s, RESULT_IMAP_ERROR, "FETCH: %s %s", status_word(r), r->rest);
-			break;
-		}
-		if (s->check_top > s->check_from)
-			s->check_from = s->check_top;
-		if (s->role == IMAP_ROLE_BOUNCE) {
-			if (!bounce_after_check(s))
-				next_step(s, now, false);
-		} else if (s->n_found > 0) {
-			session_on_found(s, now);
-		} else {
-			next_step(s, now, false);
-		}
-		break;
-	case PH_DSN:
-		if (!ok)
-			log_warn("%s: could not read delivery reports: %s %s", s->watch.label, status_word(r),
-			         r->rest);
-		if (!bounce_after_dsn(s, now))
-			next_step(s, now, false);
-		break;
-	case PH_IDLE_START:
-		/* IDLE refused outright: poll for the rest of this session. */
-		log_debug("%s: IDLE refused (%s), polling", s->watch.label, r->rest);
-		s->has_idle = false;
-		s->res.used_idle = false;
-		s->phase = PH_SLEEP;
-		s->next_poll_ns = now;
-		break;
-	case PH_PEEK:
-		after_peek(s, r, now);
-		next_step(s, now, false);
-		break;
-	case PH_IDLING:
-	case PH_IDLE_DONE:
-		/* IDLE ended on news (look now), for a peek at the junk mailbox,
-		 * or for its refresh (NOOP first). */
-		if (s->changed)
-			send_check(s, now);
-		else if (peek_due(s, now) && now - s->t_last_noop_ns < idle_refresh_ns(s))
-			send_peek(s);
-		else
-			send_noop(s, now);
-		break;
-	default:
-		break;
-	}
-}
-
-void watch_timer(struct imap_session *s, int64_t now)
-{
-	if (s->phase == PH_SLEEP && now >= s->next_poll_ns)
-		send_noop(s, now);
-	else if (s->phase == PH_IDLING &&
-	         (now - s->t_last_noop_ns >= idle_refresh_ns(s) || peek_due(s, now)))
-		session_send_done(s, now);
-}
-
-int64_t watch_next_timer(const struct imap_session *s)
-{
-	int64_t t;
-
-	if (s->phase == PH_SLEEP)
-		return s->next_poll_ns;
-	if (s->phase != PH_IDLING)
-		return 0;
-	t = s->t_last_noop_ns + idle_refresh_ns(s);
-	if (s->junk_peek && s->next_peek_ns < t)
-		t = s->next_peek_ns;
-	return t;
+	w->peeking = false;
+	w->peek[0] = '\0';
 }
 
 const char *watch_describe(const struct imap_session *s)
 {
-	if (use_idle(s))
+	const struct route *r = session_route(s);
+
+	if (session_has(s, IMAP_CAP_IDLE) && r->idle == IDLE_AUTO)
 		return "quick NOOPs for 3s, then IDLE";
-	if (s->route->idle == IDLE_OFF)
+	if (r->idle == IDLE_OFF)
 		return "quick NOOPs for 3s, then polling (idle = off)";
 	return "quick NOOPs for 3s, then polling (server offers no IDLE)";
 }

@@ -1,0 +1,72 @@
+/*
+ * budget.c - see budget.h.
+ */
+#include "budget.h"
+
+#include "config.h"
+
+int64_t budget_ms(long ms)
+{
+	return (int64_t)ms * NS_PER_MS;
+}
+
+void budget_start(struct budget *b, const struct route *r, int64_t now)
+{
+	b->start_ns = now;
+	b->timeout_ns = budget_ms(r->timeout_ms);
+	b->deadline_ns = now + b->timeout_ns;
+}
+
+long budget_left_ms(const struct budget *b, int64_t now)
+{
+	int64_t left = (b->deadline_ns - now) / NS_PER_MS;
+
+	return left > 0 ? (long)left : 1;
+}
+
+double budget_offset(const struct budget *b, int64_t t)
+{
+	return (double)(t - b->start_ns) / (double)NS_PER_S;
+}
+
+int64_t budget_cleanup_bound(const struct budget *b, int64_t now, int64_t want)
+{
+	int64_t latest = b->deadline_ns + BUDGET_PAST_NS;
+
+	if (want > latest)
+		want = latest;
+	return want > now ? want : now;
+}
+
+int64_t budget_bounce_wait_until(const struct budget *b, int64_t inbox_ready)
+{
+	int64_t share = (b->deadline_ns - inbox_ready) / BUDGET_BOUNCE_SHARE;
+	int64_t wait = share < BUDGET_BOUNCE_WAIT_NS ? share : BUDGET_BOUNCE_WAIT_NS;
+
+	return inbox_ready + (wait > 0 ? wait : 0);
+}
+
+bool budget_stalled(int64_t since, int64_t now)
+{
+	return now - since >= BUDGET_STALL_NS;
+}
+
+int64_t budget_watch_gap(const int *gaps_ms, unsigned n_gaps, unsigned step, int64_t steady_ns,
+                         int64_t poll_ns, int64_t watch_age_ns)
+{
+	int64_t quick;
+
+	if (watch_age_ns >= BUDGET_QUICK_NS)
+		return poll_ns;
+	quick = step < n_gaps ? budget_ms(gaps_ms[step]) : steady_ns;
+	return quick < poll_ns ? quick : poll_ns;
+}
+
+int64_t budget_idle_refresh(int64_t poll_ns)
+{
+	int64_t t = 5 * poll_ns;
+
+	if (t < BUDGET_IDLE_REFRESH_MIN_NS)
+		t = BUDGET_IDLE_REFRESH_MIN_NS;
+	return t < BUDGET_IDLE_REFRESH_MAX_NS ? t : BUDGET_IDLE_REFRESH_MAX_NS;
+}
