@@ -45,6 +45,16 @@ Script lines (blank lines and '#' comments ignored):
                                        junk: into the Junk mailbox)
     deliver-header TEXT                a header line the delivery adds on top (several
                                        allowed, the first topmost; "\\r\\n" in TEXT folds it)
+    deliver-header-times N TEXT        the same line N times
+    dsn failed|delayed [RCPT [PAD]]    besides the delivery: an RFC 3464 report about the
+                                       message (Final-Recipient RCPT, default the envelope
+                                       recipient; its headers returned, then PAD bytes of
+                                       returned body) lands in INBOX when the delivery would
+    dsn-noise N                        N reports about probes of nobody's (tokens that prove
+                                       nothing) land in INBOX just before that report
+    preload-reports N [SIZE]           N such reports of SIZE bytes are in INBOX from the start
+    (FETCH of BODY.PEEK[] or BODY.PEEK[]<start.len> answers with the message, or its part;
+     rules see it as the verb REPORT; FakeMail.report_bytes counts what it sent)
     tls-cert valid|expired|wronghost [smtp|imap]   (default: both protocols)
 
 ACTION is one of: `reply TEXT` (SMTP: the whole reply line; IMAP: the text
@@ -126,6 +136,32 @@ subjectAltName = DNS:localhost,IP:127.0.0.1
         os.rename(os.path.join(d, "wronghost.pem.tmp"), os.path.join(d, "wronghost.pem"))
 
 
+def dsn_report(action, rcpt, token, message_id, returned, pad=0, envid=""):
+    """An RFC 3464 delivery status notification (multipart/report) about a
+    message whose header block `returned` (plus X-Mail-E2E-Probe `token`
+    and `message_id`, where given) comes back, followed by `pad` bytes of
+    returned body."""
+    status = "5.1.1" if action == "failed" else "4.4.1"
+    diag = "550 5.1.1 <%s>: Recipient address rejected" % rcpt if action == "failed" \
+        else "451 4.4.1 no answer from the host"
+    head = returned
+    if token and "X-Mail-E2E-Probe:" not in head:
+        head += "\r\nX-Mail-E2E-Probe: " + token
+    if message_id and "Message-ID:" not in head:
+        head += "\r\nMessage-ID: " + message_id
+    body = ("x" * 76 + "\r\n") * (pad // 78) if pad else ""
+    return ("From: MAILER-DAEMON@fake.test\r\nSubject: Undelivered Mail Returned to Sender\r\n"
+            "Auto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n"
+            'Content-Type: multipart/report; report-type=delivery-status; boundary="BND"\r\n\r\n'
+            "--BND\r\nContent-Type: text/plain\r\n\r\nThis is the mail system.\r\n\r\n"
+            "--BND\r\nContent-Type: message/delivery-status\r\n\r\n"
+            "Reporting-MTA: dns; fake.test\r\n" + (f"Original-Envelope-Id: {envid}\r\n" if envid else "") +
+            f"\r\nFinal-Recipient: rfc822; {rcpt}\r\nAction: {action}\r\nStatus: {status}\r\n"
+            f"Diagnostic-Code: smtp; {diag}\r\n\r\n"
+            "--BND\r\nContent-Type: message/rfc822\r\n\r\n" + head + "\r\n\r\n" + body +
+            "--BND--\r\n")
+
+
 class Rule:
     def __init__(self, verb, nth, action):
         self.verb, self.nth, self.action = verb, nth, action
@@ -149,6 +185,9 @@ class Script:
         self.exists_first = False
         self.deliver = ("delay", 0.0)
         self.add_headers = []   # header lines the "delivery" puts on top
+        self.dsn = None         # (action, rcpt or None, pad)
+        self.dsn_noise = 0
+        self.preload_reports = (0, 0)
         self.cert = {"smtp": "valid", "imap": "valid"}
         for raw in text.splitlines():
             line = raw.strip()
@@ -186,6 +225,14 @@ class Script:
                 self.exists_first = True
             elif w[0] == "deliver-header":
                 self.add_headers.append(line.split(None, 1)[1] if len(w) > 1 else "")
+            elif w[0] == "deliver-header-times":
+                self.add_headers += [line.split(None, 2)[2]] * int(w[1])
+            elif w[0] == "dsn":
+                self.dsn = (w[1], w[2] if len(w) > 2 else None, int(w[3]) if len(w) > 3 else 0)
+            elif w[0] == "dsn-noise":
+                self.dsn_noise = int(w[1])
+            elif w[0] == "preload-reports":
+                self.preload_reports = (int(w[1]), int(w[2]) if len(w) > 2 else 2000)
             elif w[0] == "deliver":
                 self.deliver = (w[1], float(w[2]) if len(w) > 2 else 0.0)
             elif w[0] == "tls-cert":
@@ -279,6 +326,11 @@ class FakeMail:
                       "[GMAIL]/TRASH": Mailbox(), "[GMAIL]/ALL MAIL": Mailbox()}
         self.counts = {}
         self.count_lock = threading.Lock()
+        self.report_bytes = 0
+        for i in range(self.script.preload_reports[0]):
+            self.mailbox.add(dsn_report("failed", "someone@elsewhere.test", "f" * 32,
+                                        f"<1.{i}.mail-e2e@elsewhere.test>", "Subject: x",
+                                        self.script.preload_reports[1]))
         self.logf = open(os.path.join(state_dir, "dialogue.log"), "a")
         self.log_lock = threading.Lock()
         self.conn_n = 0
@@ -523,8 +575,6 @@ class FakeMail:
         how, secs = self.script.deliver
         for h in reversed(self.script.add_headers):
             text = h.replace("\\r\\n", "\r\n") + "\r\n" + text
-        if how == "never":
-            return
         if how in ("bounce", "reply"):
             token = re.search(r"^X-Mail-E2E-Probe:\s*(\S+)", text, re.M | re.I)
             token = token.group(1) if token else "?"
@@ -536,7 +586,14 @@ class FakeMail:
             else:
                 text = (f"From: bob@fake.test\r\nSubject: Re: [e2e email monitoring] {token}\r\n"
                         f"In-Reply-To: <{token}.mail-e2e@fake.test>\r\n\r\n" + quoted)
-        copies = 2 if how == "twice" else 1
+        copies = 0 if how == "never" else 2 if how == "twice" else 1
+        report = None
+        if self.script.dsn:
+            action, rcpt, pad = self.script.dsn
+            head = text.split("\r\n\r\n", 1)[0]
+            to = re.search(r"^To:\s*(\S+)", head, re.M | re.I)
+            report = dsn_report(action, rcpt or (to.group(1).strip("<>") if to else "bob@fake.test"),
+                                "", "", head, pad)
 
         def later():
             if how == "twice-apart":
@@ -544,6 +601,11 @@ class FakeMail:
                 # probe was found and deleted).
                 self.mailbox.add(text)
             time.sleep(secs)
+            if report:
+                for i in range(self.script.dsn_noise):
+                    self.mailbox.add(dsn_report("failed", "someone@elsewhere.test", "e" * 32,
+                                                f"<2.{i}.mail-e2e@elsewhere.test>", "Subject: y"))
+                self.mailbox.add(report)
             for _ in range(copies):
                 self.boxes["JUNK" if how == "junk" else "INBOX"].add(text)
                 if self.script.gmail and how != "junk":
@@ -582,7 +644,8 @@ class FakeMail:
             c.last_verb = cmd
             # The evidence read (the whole header block) has a rule name of
             # its own, so its faults do not depend on how many checks ran.
-            verb = "HEADER" if cmd == "FETCH" and "BODY.PEEK[HEADER]" in line.upper() else cmd
+            verb = ("HEADER" if cmd == "FETCH" and "BODY.PEEK[HEADER]" in line.upper() else
+                    "REPORT" if cmd == "FETCH" and "BODY.PEEK[]" in line.upper() else cmd)
             if self.act(c, self.rule_for("imap", verb), tag):
                 continue
             if cmd == "CAPABILITY":
@@ -769,8 +832,9 @@ class FakeMail:
         lo, hi, header, token = ((int(m.group(1) or 1), m.group(2) or "*", m.group(3), m.group(4)) if m
                                  else (1, "*", "", ""))
         hi = 2**32 if hi == "*" else int(hi)
-        # An empty string matches every message that has the header (RFC 3501).
-        value = r"\S.*" if token == '""' else re.escape(token)
+        # The header's text contains the string (RFC 3501 6.4.4); an empty
+        # string matches every message that has the header.
+        value = r"\S.*" if token == '""' else ".*" + re.escape(token.strip('"')) + ".*"
         self._before_results(c)
         # SEARCH HEADER looks at the message's own header section only (RFC
         # 3501), not at headers quoted in a body or an attached message.
@@ -797,6 +861,19 @@ class FakeMail:
                 items = b"UID %d " % u
                 if "INTERNALDATE" in want:
                     items += b'INTERNALDATE "%s" ' % date.encode()
+                whole = re.search(r"BODY\.PEEK\[\](?:<(\d+)\.(\d+)>)?", want)
+                if whole:
+                    # The whole message, or the part asked for (RFC 3501 6.4.5).
+                    data = t.encode()
+                    name = b"BODY[]"
+                    if whole.group(1):
+                        start, count = int(whole.group(1)), int(whole.group(2))
+                        data = data[start:start + count]
+                        name = b"BODY[]<%d>" % start
+                    self.report_bytes += len(data)
+                    c.send(b"* %d FETCH (%s%s {%d}\r\n" % (i + 1, items, name, len(data))
+                           + data + b")\r\n", raw=True)
+                    continue
                 if not names and "BODY.PEEK[HEADER]" in want:
                     # The whole header block, as the evidence read asks.
                     body = ("\r\n".join(head) + "\r\n\r\n").encode()

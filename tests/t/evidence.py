@@ -135,8 +135,11 @@ T.ok(f.get("total_time", 99) < 4.0 and el < 8.0,
      f"header FETCH stalls: the line does not wait for it (total_time {f.get('total_time')}, {el:.1f}s)")
 T.ok("did not send the probe's headers" in err, "header FETCH stalls: a warning says so", err[-800:])
 tags, f, err, fake, el = run(headers(AR_TOP) + "imap on HEADER stall\n", require_auth="dkim", timeout="10s")
-T.ok(tags.get("result") == "auth_failed" and "could not be read" in f.get("error", ""),
-     "header FETCH stalls with require_auth: auth_failed, the headers could not be read", f.get("error"))
+# Not a verdict on the probe (issue 18): found is found, and a warning says
+# require_auth could not be checked.
+T.ok(tags.get("result") == "success" and "require_auth not checked" in err,
+     "header FETCH stalls with require_auth: success, with a warning that it was not checked",
+     (tags.get("result"), f.get("error"), err[-600:]))
 
 # 6. JSON: the same names as keys, null where absent.
 tags, j, err, fake, _ = run(headers(AR_TOP, *RECEIVED), _json=True)
