@@ -15,6 +15,7 @@
 #
 # Environment: DEMO_CYCLES (3), DEMO_BIN (./mail-e2e), MS_PORT_BASE (23000),
 # DEMO_KEPT (build/demo-kept: where --keep records the kept stack's DIR).
+# shellcheck disable=SC2154  # MS_*: from the stack's env file
 set -eu
 cd "$(dirname "$0")/.."
 ROOT=$PWD

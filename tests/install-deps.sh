@@ -44,6 +44,7 @@ if [ "$which" = all ]; then
 	PACKAGES="$PACKAGES $TEST_PACKAGES $(cat "$HERE"/mailstack/*.deps 2>/dev/null | tr '\n' ' ')"
 fi
 if [ "$list" = 1 ]; then
+	# shellcheck disable=SC2086
 	printf '%s\n' $PACKAGES | awk '!seen[$0]++'
 	exit 0
 fi

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # tests/lib/units.sh - leave the machine's boot as it was (sourced by
 # tests/install-deps.sh and .ci/run; not run).
 #
@@ -59,12 +60,12 @@ units_disable_new() {
 	# Judged by the list, not by exit codes: what counts is what stays enabled.
 	left=$(units_new "$before")
 	for u in $new; do
-		case " $(echo $left) " in *" $u "*) ;; *) done_="$done_ $u" ;; esac
+		case " $(tr '\n' ' ' <<<"$left") " in *" $u "*) ;; *) done_="$done_ $u" ;; esac
 	done
 	[ -n "$done_" ] &&
 		echo "I! disabled the units this install enabled (mail-e2e runs private instances):$done_" >&2
 	if [ -n "$left" ]; then
-		echo "E! still enabled after the install, disable by hand (systemctl disable UNIT):" $left >&2
+		echo "E! still enabled after the install, disable by hand (systemctl disable UNIT):" "$(tr '\n' ' ' <<<"$left")" >&2
 		return 1
 	fi
 	return 0
