@@ -1,7 +1,7 @@
 # mail-e2e - end-to-end e-mail probe for Telegraf.
 #
 # Targets: all (./mail-e2e), check (every test), asan (sanitizer build),
-# bench, fuzz, demo, install, uninstall, clean.  CFLAGS, CPPFLAGS and
+# bench, fuzz, demo (KEEP=1), demo-stop, install, uninstall, clean.  CFLAGS, CPPFLAGS and
 # LDFLAGS come from the environment; DEVFLAGS=-Werror for developers.
 
 PREFIX     ?= /usr/local
@@ -30,7 +30,7 @@ HDRS = $(wildcard plugin/*.h plugin/imap/*.h)
 BUILDDIR ?= build/release
 OBJS = $(SRCS:plugin/%.c=$(BUILDDIR)/%.o)
 
-.PHONY: all check unit asan bench soak fuzz demo deps install uninstall clean
+.PHONY: all check unit asan bench soak fuzz demo demo-stop deps install uninstall clean
 
 all: mail-e2e
 
@@ -95,9 +95,16 @@ soak: all
 fuzz:
 	tests/fuzz/run.sh $(FUZZ_SECONDS)
 
-demo: deps
+# The demo installs only what it needs (tests/install-deps.sh --demo).
+# KEEP=1 leaves its private stack running, with ready configs and commands
+# to try; demo-stop stops it.
+demo:
+	tests/install-deps.sh --demo
 	$(MAKE) all
-	tests/demo.sh
+	tests/demo.sh $(if $(KEEP),--keep)
+
+demo-stop:
+	tests/demo.sh --stop
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DOCDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
