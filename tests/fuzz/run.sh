@@ -25,6 +25,8 @@ declare -A SOURCES=(
 	[headers]="tests/fuzz/fuzz_headers.c plugin/headers.c plugin/mail_header.c"
 	[dsn]="tests/fuzz/fuzz_dsn.c plugin/dsn.c plugin/mail_header.c"
 	[json]="tests/fuzz/fuzz_json.c plugin/json.c"
+	[spam]="tests/fuzz/fuzz_spam.c plugin/spam.c plugin/mail_header.c"
+	[dnsbl]="tests/fuzz/fuzz_dnsbl.c plugin/dnsbl.c plugin/mail_header.c"
 )
 
 failed=0
@@ -62,7 +64,7 @@ run_target() {
 for t in "${!SOURCES[@]}"; do
 	run_target "$t" "${SOURCES[$t]}" "$ASAN_FLAGS" "$SECONDS_PER_TARGET" "$t"
 done
-for t in imap smtp_trace headers dsn json; do
+for t in imap smtp_trace headers dsn json spam dnsbl; do
 	run_target "$t" "${SOURCES[$t]}" "$MSAN_FLAGS" $(( (SECONDS_PER_TARGET + 1) / 2 )) "$t-msan"
 done
 exit $failed

@@ -20,5 +20,5 @@ while read -r line; do
 	*) echo "# $line" ;;
 	esac
 done < <(tests/fuzz/run.sh "${FUZZ_SECONDS:-60}" 2>&1)
-[ "$n" -eq 11 ] || { echo "not ok $((n + 1)) - expected 11 fuzz runs (6 ASan, 5 MSan), saw $n"; fail=1; }
+[ "$n" -eq 15 ] || { echo "not ok $((n + 1)) - expected 15 fuzz runs (8 ASan, 7 MSan), saw $n"; fail=1; }
 exit $fail
