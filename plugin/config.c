@@ -31,7 +31,7 @@
 #include "log.h"
 #include "parse.h"
 #include "result.h"
-#include "token_file.h"
+#include "secret_file.h"
 
 #include "config_int.h"
 
@@ -62,7 +62,19 @@ void failf(struct loader *L, int line, const char *section, const char *key,
 		snprintf(L->err + n, L->errlen - (size_t)n, " %s", msg);
 }
 
-/* A value quoted in an error: cut, control characters made visible. */
+/* A secret file's error: why names the file already, so the config file
+ * itself is not named twice. */
+static void secret_fail(struct loader *L, const char *path, int line, const char *section,
+                        const char *key, const char *why)
+{
+	if (path == L->path && !L->failed) {
+		L->failed = true;
+		snprintf(L->err, L->errlen, "%s", why);
+		return;
+	}
+	failf(L, line, section, key, "%s", why);
+}
+
 /* --- pass 1: reading ------------------------------------------------------ */
 
 static bool valid_section_name(const char *s)
@@ -234,7 +246,6 @@ static int on_pair(void *user, const char *section, const char *key, const char 
 	return 1;
 }
 
-/* Wipe (values may be secrets) and free a heap string; NULL stays NULL. */
 /* --- ${VAR} expansion ------------------------------------------------------ */
 
 /* Expands kv->value in place.  "$$" is a literal "$"; a "$" not followed by
@@ -305,68 +316,33 @@ struct kv *find_kv(const struct section *s, const char *key)
 	return NULL;
 }
 
-/* Refuse a file holding a password that others may read or write; warn
- * when the group may read it. */
+/* The mode rules of secret_file.h for path (a secret file named by key, or
+ * the configuration file itself); the group may read it: one W! line. */
 int check_secret_mode(struct loader *L, const char *path, int line,
-                             const char *section, const char *key)
+                      const char *section, const char *key, enum secret_kind kind)
 {
-	struct stat st;
+	char why[600];
+	int rc = secret_file_check(path, kind, why, sizeof(why));
 
-	if (stat(path, &st) != 0) {
-		failf(L, line, section, key, "cannot stat %s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		/* A FIFO would block the process on open, a directory mislead. */
-		failf(L, line, section, key, "%s is not a regular file", path);
-		return -1;
-	}
-	if (st.st_mode & 0007) {
-		failf(L, line, section, key,
-		      "%s%sholds a password and is accessible by others (mode %04o): chmod 600 it",
-		      path == L->path ? "" : path, path == L->path ? "" : " ",
-		      (unsigned)(st.st_mode & 07777));
-		return -1;
-	}
-	if (st.st_mode & 0040)
-		log_warn("%s holds a password and is readable by its group (mode %04o)",
-		         path, (unsigned)(st.st_mode & 07777));
-	return 0;
+	if (rc < 0)
+		secret_fail(L, path, line, section, key, why);
+	else if (rc > 0)
+		log_warn("%s", why);
+	return rc < 0 ? -1 : 0;
 }
 
-/* The password is the file's first line, without its line ending. */
-char *read_secret_file(struct loader *L, const struct kv *kv, const char *section)
+/* The secret is the file's first line, without its line ending. */
+char *read_secret_file(struct loader *L, const struct kv *kv, const char *section,
+                       enum secret_kind kind)
 {
-	FILE *f;
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
+	char why[600], *secret;
+	int rc = secret_file_read(kv->value, kind, &secret, why, sizeof(why));
 
-	if (check_secret_mode(L, kv->value, kv->line, section, kv->key) != 0)
-		return NULL;
-	f = fopen(kv->value, "r");
-	if (!f) {
-		failf(L, kv->line, section, kv->key, "cannot read %s: %s", kv->value, strerror(errno));
-		return NULL;
-	}
-	n = getline(&line, &cap, f);
-	fclose(f);
-	if (n < 0) {
-		free(line);
-		failf(L, kv->line, section, kv->key, "%s is empty", kv->value);
-		return NULL;
-	}
-	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-		line[--n] = '\0';
-	if (n == 0 || config_has_control(line)) {
-		failf(L, kv->line, section, kv->key, "%s: %s", kv->value,
-		      n == 0 ? "the password (first line) is empty"
-		             : "the password contains a control character");
-		explicit_bzero(line, cap);
-		free(line);
-		return NULL;
-	}
-	return line;
+	if (rc < 0)
+		secret_fail(L, kv->value, kv->line, section, kv->key, why);
+	else if (rc > 0)
+		log_warn("%s", why);
+	return secret;
 }
 
 /* [defaults]: process-wide keys, and every route key checked once where it
@@ -502,7 +478,7 @@ int config_load(const char *path, struct config *cfg, char *err, size_t errlen)
 			expand(&L, &L.secs[i], &L.secs[i].kvs[j]);
 	if (L.failed)
 		goto fail;
-	if (L.holds_password && check_secret_mode(&L, path, 0, NULL, NULL) != 0)
+	if (L.holds_password && check_secret_mode(&L, path, 0, NULL, NULL, SECRET_PASSWORD) != 0)
 		goto fail;
 
 	defs = find_section(&L, DEFAULTS);

@@ -56,7 +56,7 @@ struct route {
 	/* SASL mechanism per leg, upper case: "AUTO" (default), "PLAIN",
 	 * "LOGIN", "CRAM-MD5", "XOAUTH2", "OAUTHBEARER" (issue 6). */
 	char *smtp_auth, *imap_auth;
-	/* OAuth2 access token files, read again for every probe (token_file.h);
+	/* OAuth2 access token files, read again for every probe (secret_file.h);
 	 * NULL: password login.  Paths, not secrets. */
 	char *smtp_token_file, *imap_token_file;
 

@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "config_keys.h"
+#include "secret_file.h"
 
 #define DEFAULTS "defaults"
 
@@ -47,11 +48,14 @@ struct loader {
 void failf(struct loader *L, int line, const char *section, const char *key,
            const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 struct kv *find_kv(const struct section *s, const char *key);   /* NULL: absent (s may be NULL) */
-/* A file holding a secret: a regular file others cannot read (group: W!). */
+/* A file holding a secret, by the rules of secret_file.h: a regular file
+ * others cannot read (group: one W! line); -1 (and failf) if refused. */
 int check_secret_mode(struct loader *L, const char *path, int line,
-                      const char *section, const char *key);
-/* Its first line, without the line end; NULL (and failf) on error. */
-char *read_secret_file(struct loader *L, const struct kv *kv, const char *section);
+                      const char *section, const char *key, enum secret_kind kind);
+/* The secret in the file kv names: its first line, without the line end;
+ * NULL (and failf) on error. */
+char *read_secret_file(struct loader *L, const struct kv *kv, const char *section,
+                       enum secret_kind kind);
 
 /* config_route.c */
 int config_apply_key(struct loader *L, struct route *r, const struct keydef *k,

@@ -17,7 +17,7 @@
 #include "log.h"
 #include "parse.h"
 #include "result.h"
-#include "token_file.h"
+#include "secret_file.h"
 
 #define R(f) offsetof(struct route, f)
 
@@ -324,12 +324,12 @@ int config_key_apply(struct route *r, const struct keydef *k, const char *value,
 		break;
 	case K_TOKEN_FILE: {
 		char *token;
-		bool group = false;
-		if (token_file_read(value, &token, &group, why, cap) != 0)
+		int rc = secret_file_read(value, SECRET_TOKEN, &token, why, cap);
+		if (rc < 0)
 			return -1;
-		token_free(token);
-		if (group)
-			log_warn("%s holds a token and is readable by its group", value);
+		secret_free(token);
+		if (rc > 0)
+			log_warn("%s", why);
 		break;
 	}
 	case K_URL:

@@ -82,7 +82,7 @@ static int pick_password(struct loader *L, struct route *r, const struct section
 	if (inline_kv)
 		return config_apply_key(L, r, config_route_key(key), inline_kv->value, inline_kv->line, from->name);
 	if (file_kv) {
-		char *secret = read_secret_file(L, file_kv, from->name);
+		char *secret = read_secret_file(L, file_kv, from->name, SECRET_PASSWORD);
 		char **field = (char **)((char *)r + config_route_key(key)->off);
 		if (!secret)
 			return -1;
@@ -129,7 +129,7 @@ static int oauth2_files(struct loader *L, struct route *r, const struct section 
 	struct kv *kv = find_kv(from, "oauth2_client_secret_file");
 
 	if (kv) {
-		r->oauth2_client_secret = read_secret_file(L, kv, from->name);
+		r->oauth2_client_secret = read_secret_file(L, kv, from->name, SECRET_CLIENT_SECRET);
 		r->oauth2_client_secret_file = r->oauth2_client_secret ? strdup(kv->value) : NULL;
 		if (!r->oauth2_client_secret_file) {
 			if (r->oauth2_client_secret)
@@ -140,7 +140,7 @@ static int oauth2_files(struct loader *L, struct route *r, const struct section 
 	from = find_kv(sec, "oauth2_refresh_token_file") ? sec : defs;
 	kv = find_kv(from, "oauth2_refresh_token_file");
 	if (kv && !(access(kv->value, F_OK) != 0 && errno == ENOENT) &&
-	    check_secret_mode(L, kv->value, kv->line, from->name, kv->key) != 0)
+	    check_secret_mode(L, kv->value, kv->line, from->name, kv->key, SECRET_REFRESH_TOKEN) != 0)
 		return -1;
 	return 0;
 }

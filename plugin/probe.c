@@ -34,7 +34,7 @@
 #include "message.h"
 #include "probe_id.h"
 #include "smtp.h"
-#include "token_file.h"
+#include "secret_file.h"
 #include "verdict.h"
 
 /* A command unanswered this long when the deadline hits is a stalled server
@@ -133,7 +133,7 @@ static void open_inbox(struct probe *p, char *token)
 	long left = remaining_ms(p, clock_mono_ns());
 
 	p->imap = imap_open(p->multi, r, IMAP_ROLE_INBOX, token, left, err, sizeof(err));
-	token_free(token);
+	secret_free(token);
 	if (!p->imap) {
 		conclude(p, RESULT_INTERNAL_ERROR, clock_mono_ns(), err);
 		return;
@@ -205,7 +205,7 @@ static void send_smtp(struct probe *p, char *token, int64_t now)
 
 	p->smtp = smtp_send_start(p->multi, p->route, token, p->msg, p->msg_len,
 	                          remaining_ms(p, now), err, sizeof(err));
-	token_free(token);
+	secret_free(token);
 	if (!p->smtp)
 		conclude(p, RESULT_INTERNAL_ERROR, now, err);
 }
@@ -312,7 +312,7 @@ static void open_junk(struct probe *p, int64_t now)
 	default:
 		break;
 	}
-	token_free(token);
+	secret_free(token);
 	if (!p->junk) {
 		log_warn("%s: junk mailbox not watched: %s", p->route->name, err);
 		return;

@@ -108,7 +108,7 @@ BAD = [
     ("smtp_username without password", route(smtp_username="alice"), "[r1] smtp_password: smtp_username is set"),
     ("smtp password without username", route(smtp_password=PW), "[r1] smtp_username: a password is set but no smtp_username"),
     ("password and password_file together", route(imap_password_file=PWFILE), "[r1] imap_password_file: set together with imap_password"),
-    ("password file missing", route(imap_password=None, imap_password_file=D + "/nope"), "[r1] imap_password_file: cannot stat"),
+    ("password file missing", route(imap_password=None, imap_password_file=D + "/nope"), "[r1] imap_password_file: cannot read"),
     ("password file empty", route(imap_password=None, imap_password_file=EMPTYPW), "the password (first line) is empty"),
     ("password file open to others", route(imap_password=None, imap_password_file=OPENPW), "accessible by others (mode 0644)"),
     ("unset variable", route(smtp_host="${MAIL_E2E_TEST_UNSET_VAR}"), "[r1] smtp_host: environment variable MAIL_E2E_TEST_UNSET_VAR is not set"),
