@@ -16,23 +16,17 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "result_classes.h"
+
+/* RESULT_SUCCESS = 0, RESULT_TIMEOUT = 1, ... (result_classes.h). */
 enum result_class {
-	RESULT_SUCCESS = 0,
-	RESULT_TIMEOUT = 1,
-	RESULT_SMTP_CONNECT_FAILED = 2,
-	RESULT_SMTP_TLS_FAILED = 3,
-	RESULT_SMTP_AUTH_FAILED = 4,
-	RESULT_SMTP_REJECTED = 5,
-	RESULT_IMAP_CONNECT_FAILED = 6,
-	RESULT_IMAP_TLS_FAILED = 7,
-	RESULT_IMAP_AUTH_FAILED = 8,
-	RESULT_IMAP_ERROR = 9,
-	RESULT_INTERNAL_ERROR = 10,
-	RESULT_JUNK = 11,              /* found in junk, and junk_is_failure */
-	RESULT_AUTH_FAILED = 12,       /* found, a verdict in require_auth not pass (SPEC §7) */
-	RESULT_BOUNCED = 13,           /* a DSN proved the probe failed (SPEC §8) */
+#define RESULT_ENUM(id, name, code, meaning) RESULT_##id = code,
+	RESULT_CLASSES(RESULT_ENUM)
+#undef RESULT_ENUM
 };
-#define RESULT_N 14
+#define RESULT_COUNT_ONE(id, name, code, meaning) + 1
+enum { RESULT_N = 0 RESULT_CLASSES(RESULT_COUNT_ONE) };
+#undef RESULT_COUNT_ONE
 
 /* "success", "timeout", ... as in SPEC §5; never NULL. */
 const char *result_name(enum result_class r);
