@@ -12,6 +12,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "auth_methods.h"
 #include "headers.h"
 #include "imap_utf7.h"
 #include "log.h"
@@ -168,13 +169,21 @@ bool config_is_oauth(const char *mech)
 	return strcmp(mech, "XOAUTH2") == 0 || strcmp(mech, "OAUTHBEARER") == 0;
 }
 
-/* require_auth: "dkim, dmarc" -> bits; empty is none.  Each method once. */
+/* "expected a list of spf, dkim, ...; got WORD" */
+static void auth_list_error(const char *word, char *why, size_t cap)
+{
+	size_t n = (size_t)snprintf(why, cap, "expected a list of");
+
+	for (int m = 0; m < AUTH_N && n < cap; m++)
+		n += (size_t)snprintf(why + n, cap - n, "%s %s", m ? "," : "", auth_method_name(m));
+	if (n < cap)
+		snprintf(why + n, cap - n, "; got \"%s\"", word);
+}
+
+/* require_auth: "dkim, dmarc" -> AUTH_BIT()s; empty is none.  Each method
+ * once. */
 static int parse_auth_list(const char *value, unsigned *bits, char *why, size_t cap)
 {
-	static const struct { const char *name; unsigned bit; } methods[] = {
-		{ "spf", REQUIRE_SPF }, { "dkim", REQUIRE_DKIM }, { "dmarc", REQUIRE_DMARC },
-		{ "arc", REQUIRE_ARC },
-	};
 	const char *p = value;
 
 	*bits = 0;
@@ -192,11 +201,11 @@ static int parse_auth_list(const char *value, unsigned *bits, char *why, size_t 
 			else
 				p++;
 		word[n] = '\0';
-		for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
-			if (strcmp(word, methods[i].name) == 0)
-				bit = methods[i].bit;
+		for (int m = 0; m < AUTH_N; m++)
+			if (strcmp(word, auth_method_name(m)) == 0)
+				bit = AUTH_BIT(m);
 		if (!bit) {
-			snprintf(why, cap, "expected a list of spf, dkim, dmarc, arc; got \"%s\"", word);
+			auth_list_error(word, why, cap);
 			return -1;
 		}
 		if (*bits & bit) {

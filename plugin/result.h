@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "auth_methods.h"
 #include "result_classes.h"
 
 /* RESULT_SUCCESS = 0, RESULT_TIMEOUT = 1, ... (result_classes.h). */
@@ -70,7 +71,7 @@ struct probe_result {
 
 	/* What the delivered probe says (SPEC §7); "" / < 0: absent. */
 	char smtp_status[16];          /* enhanced status code of the deciding reply */
-	char spf[16], dkim[16], dmarc[16], arc[16];
+	char verdict[AUTH_N][AUTH_WORD_MAX];   /* per method of auth_methods.h */
 	int hops, plain_hops;
 	bool has_transit;
 	double transit_time;

@@ -155,9 +155,9 @@ static void in_junk_with_late(struct probe_result *r)
 static void with_evidence(struct probe_result *r)
 {
 	strcpy(r->smtp_status, "2.0.0");
-	strcpy(r->spf, "pass");
-	strcpy(r->dkim, "fail");
-	strcpy(r->dmarc, "pass");
+	strcpy(r->verdict[AUTH_SPF], "pass");
+	strcpy(r->verdict[AUTH_DKIM], "fail");
+	strcpy(r->verdict[AUTH_DMARC], "pass");
 	r->hops = 3;
 	r->plain_hops = 1;
 	r->has_transit = true;
