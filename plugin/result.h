@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "auth_methods.h"
+#include "probe_id.h"
 #include "result_classes.h"
 
 /* RESULT_SUCCESS = 0, RESULT_TIMEOUT = 1, ... (result_classes.h). */
@@ -34,13 +35,12 @@ const char *result_name(enum result_class r);
 /* The other way round; false for a name SPEC §5 does not list. */
 bool result_from_name(const char *name, enum result_class *r);
 
-#define RESULT_TOKEN_LEN 32      /* 128 bits as lower-case hex */
 #define RESULT_ERROR_MAX 256     /* error text, truncated, secrets never included */
 
 struct probe_result {
 	enum result_class result;      /* as observed */
 	bool success;                  /* result is what the route expects (SPEC §8) */
-	char token[RESULT_TOKEN_LEN + 1];
+	char token[PROBE_TOKEN_SIZE];  /* the probe token (probe_id.h), "" before it is made */
 	char error[RESULT_ERROR_MAX];  /* "" on success */
 
 	int64_t cycle_start_ns;        /* CLOCK_REALTIME at cycle start, ns */
