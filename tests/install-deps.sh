@@ -9,7 +9,7 @@ set -eu
 
 PACKAGES="build-essential pkg-config libcurl4-openssl-dev libinih-dev
 ca-certificates openssl curl python3 procps iproute2 valgrind clang
-libclang-rt-14-dev postfix dovecot-imapd dovecot-lmtpd dovecot-sieve groff-base
+libclang-rt-14-dev postfix dovecot-imapd dovecot-lmtpd dovecot-sieve groff-base universal-ctags
 influxdb"
 # The libraries of the servers that run unpacked (Cyrus, Exim, Courier,
 # OpenSMTPD: tests/mailstack/NAME.sh), one package per line.
