@@ -33,8 +33,8 @@
 #include "log.h"
 #include "message.h"
 #include "probe_id.h"
-#include "smtp.h"
 #include "secret_file.h"
+#include "smtp.h"
 #include "verdict.h"
 
 /* A command unanswered this long when the deadline hits is a stalled server
