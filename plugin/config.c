@@ -10,59 +10,26 @@
  * the [defaults] keys and the built-in defaults, validating each value where
  * it was written, so an error names the line that holds it.
  *
- * Here: pass 1, ${VAR} expansion, secret files, [defaults] and the entry
- * points.  Pass 2 (a route) is config_route.c, the key table and each
- * value's rules config_keys.c, --check-config's listing config_print.c;
- * config_int.h is what they share.
+ * Here: pass 1, ${VAR} expansion, [defaults] and the entry points.  Pass 2
+ * (a route) is config_route.c; the core both passes call (errors, key
+ * lookup, applying a value, secret files) config_loader.c; the key table
+ * and each value's rules config_keys.c; --check-config's listing
+ * config_print.c; config_int.h is what the loader's files share.
  */
 #include "config.h"
 #include "config_keys.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <ini.h>
-#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include "log.h"
 #include "parse.h"
-#include "result.h"
-#include "token_file.h"
+#include "secret_file.h"
 
 #include "config_int.h"
 
-/* --- errors -------------------------------------------------------------- */
-
-/* Record the first error only: later ones are usually its consequences. */
-void failf(struct loader *L, int line, const char *section, const char *key,
-           const char *fmt, ...)
-{
-	char msg[300];
-	va_list ap;
-	int n = 0;
-
-	if (L->failed)
-		return;
-	L->failed = true;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	n = snprintf(L->err, L->errlen, "%s:", L->path);
-	if (line > 0 && n >= 0 && (size_t)n < L->errlen)
-		n += snprintf(L->err + n, L->errlen - (size_t)n, "%d:", line);
-	if (section && n >= 0 && (size_t)n < L->errlen)
-		n += snprintf(L->err + n, L->errlen - (size_t)n, " [%s]", section);
-	if (key && n >= 0 && (size_t)n < L->errlen)
-		n += snprintf(L->err + n, L->errlen - (size_t)n, " %s:", key);
-	if (n >= 0 && (size_t)n < L->errlen)
-		snprintf(L->err + n, L->errlen - (size_t)n, " %s", msg);
-}
-
-/* A value quoted in an error: cut, control characters made visible. */
 /* --- pass 1: reading ------------------------------------------------------ */
 
 static bool valid_section_name(const char *s)
@@ -90,13 +57,13 @@ static void add_section(struct loader *L, const char *name)
 
 	if (!valid_section_name(name)) {
 		char b[64];
-		failf(L, L->line, NULL, NULL, "bad section name [%s]: use letters, digits, '-', '_', '.'",
-		      config_shown(name, b, sizeof(b)));
+		loader_fail(L, L->line, NULL, NULL, "bad section name [%s]: use letters, digits, '-', '_', '.'",
+		            config_shown(name, b, sizeof(b)));
 		L->cur = NULL;
 		return;
 	}
 	if (s) {
-		failf(L, L->line, name, NULL, "duplicate section (first at line %d)", s->line);
+		loader_fail(L, L->line, name, NULL, "duplicate section (first at line %d)", s->line);
 		L->cur = s;
 		return;
 	}
@@ -104,7 +71,7 @@ static void add_section(struct loader *L, const char *name)
 		size_t cap = L->cap ? L->cap * 2 : 8;
 		struct section *n = realloc(L->secs, cap * sizeof(*n));
 		if (!n) {
-			failf(L, 0, NULL, NULL, "out of memory");
+			loader_fail(L, 0, NULL, NULL, "out of memory");
 			return;
 		}
 		L->secs = n;
@@ -115,7 +82,7 @@ static void add_section(struct loader *L, const char *name)
 	s->name = strdup(name);
 	s->line = L->line;
 	if (!s->name) {
-		failf(L, 0, NULL, NULL, "out of memory");
+		loader_fail(L, 0, NULL, NULL, "out of memory");
 		return;
 	}
 	L->nsecs++;
@@ -130,7 +97,7 @@ static void see_header(struct loader *L, const char *line)
 	size_t n;
 
 	if (!end) {
-		failf(L, L->line, NULL, NULL, "section header without ']'");
+		loader_fail(L, L->line, NULL, NULL, "section header without ']'");
 		return;
 	}
 	n = (size_t)(end - line - 1);
@@ -156,15 +123,15 @@ static char *read_line(char *str, int num, void *stream)
 	p = L->buf;
 	if (strlen(p) != (size_t)len) {
 		/* inih would see the line end at the NUL and keep a cut value. */
-		failf(L, L->line, L->cur ? L->cur->name : NULL, NULL, "line contains a NUL byte");
+		loader_fail(L, L->line, L->cur ? L->cur->name : NULL, NULL, "line contains a NUL byte");
 		p = "";
 	}
 	while (*p == ' ' || *p == '\t')
 		p++;
 	if ((ssize_t)strlen(p) + 2 > num) {
-		failf(L, L->line, L->cur ? L->cur->name : NULL, NULL,
-		      "line too long (at most %d characters; put long secrets in a *_password_file)",
-		      num - 2);
+		loader_fail(L, L->line, L->cur ? L->cur->name : NULL, NULL,
+		            "line too long (at most %d characters; put long secrets in a *_password_file)",
+		            num - 2);
 		p = "";
 	}
 	if (*p == '[')
@@ -189,12 +156,12 @@ static int on_pair(void *user, const char *section, const char *key, const char 
 	(void)section;
 	if (!s) {
 		if (!L->failed)
-			failf(L, L->line, NULL, key, "key outside any [section]");
+			loader_fail(L, L->line, NULL, key, "key outside any [section]");
 		return 0;
 	}
 	for (size_t i = 0; i < s->n; i++) {
 		if (strcmp(s->kvs[i].key, key) == 0) {
-			failf(L, L->line, s->name, key, "duplicate key (first at line %d)", s->kvs[i].line);
+			loader_fail(L, L->line, s->name, key, "duplicate key (first at line %d)", s->kvs[i].line);
 			return 0;
 		}
 	}
@@ -202,7 +169,7 @@ static int on_pair(void *user, const char *section, const char *key, const char 
 		size_t cap = s->cap ? s->cap * 2 : 16;
 		struct kv *n = realloc(s->kvs, cap * sizeof(*n));
 		if (!n) {
-			failf(L, 0, NULL, NULL, "out of memory");
+			loader_fail(L, 0, NULL, NULL, "out of memory");
 			return 0;
 		}
 		s->kvs = n;
@@ -211,8 +178,8 @@ static int on_pair(void *user, const char *section, const char *key, const char 
 	kv = &s->kvs[s->n];
 	if (value[0] == '"' && (vlen < 2 || value[vlen - 1] != '"')) {
 		/* inih ends a value at " ;" (a comment), inside quotes too. */
-		failf(L, L->line, s->name, key, "unterminated quote (a ';' after a blank "
-		      "starts a comment, even inside quotes: put such a value in a file)");
+		loader_fail(L, L->line, s->name, key, "unterminated quote (a ';' after a blank "
+		            "starts a comment, even inside quotes: put such a value in a file)");
 		return 0;
 	}
 	/* One pair of surrounding double quotes is a common habit: drop it. */
@@ -225,7 +192,7 @@ static int on_pair(void *user, const char *section, const char *key, const char 
 	if (!kv->key || !kv->value) {
 		free(kv->key);
 		free(kv->value);
-		failf(L, 0, NULL, NULL, "out of memory");
+		loader_fail(L, 0, NULL, NULL, "out of memory");
 		return 0;
 	}
 	s->n++;
@@ -234,7 +201,6 @@ static int on_pair(void *user, const char *section, const char *key, const char 
 	return 1;
 }
 
-/* Wipe (values may be secrets) and free a heap string; NULL stays NULL. */
 /* --- ${VAR} expansion ------------------------------------------------------ */
 
 /* Expands kv->value in place.  "$$" is a literal "$"; a "$" not followed by
@@ -247,7 +213,7 @@ static int expand(struct loader *L, const struct section *s, struct kv *kv)
 	FILE *m = open_memstream(&out, &len);
 
 	if (!m) {
-		failf(L, 0, NULL, NULL, "out of memory");
+		loader_fail(L, 0, NULL, NULL, "out of memory");
 		return -1;
 	}
 	while (*p) {
@@ -260,15 +226,15 @@ static int expand(struct loader *L, const struct section *s, struct kv *kv)
 			const char *v;
 			size_t n = end ? (size_t)(end - p - 2) : 0;
 			if (!end || n == 0 || n >= sizeof(name)) {
-				failf(L, kv->line, s->name, kv->key, "unterminated or empty ${...}");
+				loader_fail(L, kv->line, s->name, kv->key, "unterminated or empty ${...}");
 				goto fail;
 			}
 			memcpy(name, p + 2, n);
 			name[n] = '\0';
 			v = getenv(name);
 			if (!v) {
-				failf(L, kv->line, s->name, kv->key,
-				      "environment variable %s is not set", name);
+				loader_fail(L, kv->line, s->name, kv->key,
+				            "environment variable %s is not set", name);
 				goto fail;
 			}
 			fputs(v, m);
@@ -279,7 +245,7 @@ static int expand(struct loader *L, const struct section *s, struct kv *kv)
 	}
 	if (fclose(m) != 0) {
 		free(out);
-		failf(L, 0, NULL, NULL, "out of memory");
+		loader_fail(L, 0, NULL, NULL, "out of memory");
 		return -1;
 	}
 	config_drop_string(&kv->value);
@@ -296,85 +262,127 @@ fail:
 
 /* --- pass 2: building routes ---------------------------------------------- */
 
-struct kv *find_kv(const struct section *s, const char *key)
-{
-	if (s)
-		for (size_t i = 0; i < s->n; i++)
-			if (strcmp(s->kvs[i].key, key) == 0)
-				return &s->kvs[i];
-	return NULL;
-}
+/* --- [defaults] -------------------------------------------------------------
+ *
+ * The process-wide keys (config_is_process_key()), one setter each: 0, or
+ * -1 with why. */
 
-/* Refuse a file holding a password that others may read or write; warn
- * when the group may read it. */
-int check_secret_mode(struct loader *L, const char *path, int line,
-                             const char *section, const char *key)
-{
-	struct stat st;
+typedef int process_setter(struct config *cfg, const char *key, const char *value,
+                           char *why, size_t cap);
 
-	if (stat(path, &st) != 0) {
-		failf(L, line, section, key, "cannot stat %s: %s", path, strerror(errno));
+static int set_format(struct config *cfg, const char *key, const char *value, char *why, size_t cap)
+{
+	char b[80];
+
+	(void)key;
+	if (strcmp(value, "influx") == 0)
+		cfg->format = FORMAT_INFLUX;
+	else if (strcmp(value, "json") == 0)
+		cfg->format = FORMAT_JSON;
+	else {
+		snprintf(why, cap, "expected influx or json, got \"%s\"", config_shown(value, b, sizeof(b)));
 		return -1;
 	}
-	if (!S_ISREG(st.st_mode)) {
-		/* A FIFO would block the process on open, a directory mislead. */
-		failf(L, line, section, key, "%s is not a regular file", path);
-		return -1;
-	}
-	if (st.st_mode & 0007) {
-		failf(L, line, section, key,
-		      "%s%sholds a password and is accessible by others (mode %04o): chmod 600 it",
-		      path == L->path ? "" : path, path == L->path ? "" : " ",
-		      (unsigned)(st.st_mode & 07777));
-		return -1;
-	}
-	if (st.st_mode & 0040)
-		log_warn("%s holds a password and is readable by its group (mode %04o)",
-		         path, (unsigned)(st.st_mode & 07777));
 	return 0;
 }
 
-/* The password is the file's first line, without its line ending. */
-char *read_secret_file(struct loader *L, const struct kv *kv, const char *section)
+static int set_measurement(struct config *cfg, const char *key, const char *value, char *why, size_t cap)
 {
-	FILE *f;
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
+	char *copy;
 
-	if (check_secret_mode(L, kv->value, kv->line, section, kv->key) != 0)
-		return NULL;
-	f = fopen(kv->value, "r");
-	if (!f) {
-		failf(L, kv->line, section, kv->key, "cannot read %s: %s", kv->value, strerror(errno));
-		return NULL;
+	(void)key;
+	if (!*value || !config_printable_ascii(value)) {
+		snprintf(why, cap, "must be non-empty printable ASCII");
+		return -1;
 	}
-	n = getline(&line, &cap, f);
-	fclose(f);
-	if (n < 0) {
-		free(line);
-		failf(L, kv->line, section, kv->key, "%s is empty", kv->value);
-		return NULL;
+	copy = strdup(value);
+	if (!copy) {
+		snprintf(why, cap, "out of memory");
+		return -1;
 	}
-	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-		line[--n] = '\0';
-	if (n == 0 || config_has_control(line)) {
-		failf(L, kv->line, section, kv->key, "%s: %s", kv->value,
-		      n == 0 ? "the password (first line) is empty"
-		             : "the password contains a control character");
-		explicit_bzero(line, cap);
-		free(line);
-		return NULL;
-	}
-	return line;
+	free(cfg->measurement);
+	cfg->measurement = copy;
+	return 0;
 }
 
-/* [defaults]: process-wide keys, and every route key checked once where it
- * is written, even if each route overrides it. */
+/* interval and shutdown_grace */
+static int set_duration(struct config *cfg, const char *key, const char *value, char *why, size_t cap)
+{
+	bool interval = strcmp(key, "interval") == 0;
+	char b[80];
+	long ms;
+
+	if (parse_duration_ms(value, &ms) != 0) {
+		snprintf(why, cap, "not a duration (250ms, 10s, 2m, 1h): \"%s\"", config_shown(value, b, sizeof(b)));
+		return -1;
+	}
+	if (interval && ms != 0 && ms < 1000) {
+		snprintf(why, cap, "at least 1s (or 0 for none)");
+		return -1;
+	}
+	if (!interval && ms > 4000) {
+		snprintf(why, cap, "at most 4s: Telegraf sends SIGTERM 5s after closing stdin");
+		return -1;
+	}
+	*(interval ? &cfg->interval_ms : &cfg->shutdown_grace_ms) = ms;
+	return 0;
+}
+
+static int set_concurrency(struct config *cfg, const char *key, const char *value, char *why, size_t cap)
+{
+	char b[80];
+
+	(void)key;
+	if (parse_count(value, 1, 100000, &cfg->server_concurrency) != 0) {
+		snprintf(why, cap, "expected a whole number from 1 to 100000, got \"%s\"",
+		         config_shown(value, b, sizeof(b)));
+		return -1;
+	}
+	return 0;
+}
+
+static const struct {
+	const char *key;
+	process_setter *set;
+} process_setters[] = {
+	{ "format", set_format }, { "measurement", set_measurement }, { "interval", set_duration },
+	{ "shutdown_grace", set_duration }, { "server_concurrency", set_concurrency },
+};
+
+/* One [defaults] pair: a process-wide key set, or a route key checked
+ * (into scratch) where it is written, even if each route overrides it. */
+static int defaults_pair(struct loader *L, struct config *cfg, struct route *scratch,
+                         const struct section *defs, const struct kv *kv)
+{
+	const struct keydef *k = config_route_key(kv->key);
+	char why[300];
+
+	if (config_has_control(kv->value)) {
+		loader_fail(L, kv->line, defs->name, kv->key, "contains a control character (CR/LF are never allowed)");
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(process_setters) / sizeof(process_setters[0]); i++) {
+		if (strcmp(kv->key, process_setters[i].key) != 0)
+			continue;
+		if (process_setters[i].set(cfg, kv->key, kv->value, why, sizeof(why)) == 0)
+			return 0;
+		loader_fail(L, kv->line, defs->name, kv->key, "%s", why);
+		return -1;
+	}
+	if (!k) {
+		loader_fail(L, kv->line, defs->name, kv->key, "unknown key");
+		return -1;
+	}
+	if (k->type == K_SECRET || k->type == K_SECRET_FILE)
+		return 0;   /* read per route (pick_password) */
+	return loader_apply_key(L, scratch, k, kv->value, kv->line, defs->name);
+}
+
+/* The process-wide settings: built-in defaults, then [defaults]. */
 static int build_process(struct loader *L, struct config *cfg, const struct section *defs)
 {
 	struct route scratch;
-	char b[80];
+	int rc = 0;
 
 	cfg->format = FORMAT_INFLUX;
 	cfg->shutdown_grace_ms = 3000;
@@ -382,80 +390,16 @@ static int build_process(struct loader *L, struct config *cfg, const struct sect
 	cfg->server_concurrency = 20;
 	cfg->measurement = strdup("mail_e2e");
 	if (!cfg->measurement) {
-		failf(L, 0, NULL, NULL, "out of memory");
+		loader_fail(L, 0, NULL, NULL, "out of memory");
 		return -1;
 	}
 	if (!defs)
 		return 0;
 	memset(&scratch, 0, sizeof(scratch));
-	for (size_t i = 0; i < defs->n; i++) {
-		const struct kv *kv = &defs->kvs[i];
-		const struct keydef *k = config_route_key(kv->key);
-		int rc = 0;
-
-		if (config_has_control(kv->value)) {
-			failf(L, kv->line, defs->name, kv->key, "contains a control character (CR/LF are never allowed)");
-			rc = -1;
-		} else if (strcmp(kv->key, "format") == 0) {
-			if (strcmp(kv->value, "influx") == 0)
-				cfg->format = FORMAT_INFLUX;
-			else if (strcmp(kv->value, "json") == 0)
-				cfg->format = FORMAT_JSON;
-			else {
-				failf(L, kv->line, defs->name, kv->key, "expected influx or json, got \"%s\"",
-				      config_shown(kv->value, b, sizeof(b)));
-				rc = -1;
-			}
-		} else if (strcmp(kv->key, "measurement") == 0) {
-			if (!*kv->value || !config_printable_ascii(kv->value)) {
-				failf(L, kv->line, defs->name, kv->key, "must be non-empty printable ASCII");
-				rc = -1;
-			} else {
-				free(cfg->measurement);
-				cfg->measurement = strdup(kv->value);
-				if (!cfg->measurement) {
-					failf(L, 0, NULL, NULL, "out of memory");
-					rc = -1;
-				}
-			}
-		} else if (strcmp(kv->key, "interval") == 0 || strcmp(kv->key, "shutdown_grace") == 0) {
-			long ms;
-			bool interval = kv->key[0] == 'i';
-			if (parse_duration_ms(kv->value, &ms) != 0) {
-				failf(L, kv->line, defs->name, kv->key, "not a duration (250ms, 10s, 2m, 1h): \"%s\"",
-				      config_shown(kv->value, b, sizeof(b)));
-				rc = -1;
-			} else if (interval && ms != 0 && ms < 1000) {
-				failf(L, kv->line, defs->name, kv->key, "at least 1s (or 0 for none)");
-				rc = -1;
-			} else if (!interval && ms > 4000) {
-				failf(L, kv->line, defs->name, kv->key,
-				      "at most 4s: Telegraf sends SIGTERM 5s after closing stdin");
-				rc = -1;
-			} else if (interval) {
-				cfg->interval_ms = ms;
-			} else {
-				cfg->shutdown_grace_ms = ms;
-			}
-		} else if (strcmp(kv->key, "server_concurrency") == 0) {
-			if (parse_count(kv->value, 1, 100000, &cfg->server_concurrency) != 0) {
-				failf(L, kv->line, defs->name, kv->key, "expected a whole number from 1 to 100000, got \"%s\"",
-				      config_shown(kv->value, b, sizeof(b)));
-				rc = -1;
-			}
-		} else if (!k) {
-			failf(L, kv->line, defs->name, kv->key, "unknown key");
-			rc = -1;
-		} else if (k->type != K_SECRET && k->type != K_SECRET_FILE) {
-			rc = config_apply_key(L, &scratch, k, kv->value, kv->line, defs->name);
-		}
-		if (rc != 0) {
-			config_free_route(&scratch);
-			return -1;
-		}
-	}
+	for (size_t i = 0; i < defs->n && rc == 0; i++)
+		rc = defaults_pair(L, cfg, &scratch, defs, &defs->kvs[i]);
 	config_free_route(&scratch);
-	return 0;
+	return rc;
 }
 
 static void free_loader(struct loader *L)
@@ -488,34 +432,34 @@ int config_load(const char *path, struct config *cfg, char *err, size_t errlen)
 		err[0] = '\0';
 	L.f = fopen(path, "r");
 	if (!L.f) {
-		failf(&L, 0, NULL, NULL, "cannot open: %s", strerror(errno));
+		loader_fail(&L, 0, NULL, NULL, "cannot open: %s", strerror(errno));
 		return -1;
 	}
 	rc = ini_parse_stream(read_line, &L, on_pair, &L);
 	fclose(L.f);
 	if (rc > 0)
-		failf(&L, rc, NULL, NULL, "syntax error: expected \"key = value\", \"[section]\" or a comment");
+		loader_fail(&L, rc, NULL, NULL, "syntax error: expected \"key = value\", \"[section]\" or a comment");
 	else if (rc < 0)
-		failf(&L, 0, NULL, NULL, "could not parse (out of memory)");
+		loader_fail(&L, 0, NULL, NULL, "could not parse (out of memory)");
 	for (size_t i = 0; i < L.nsecs && !L.failed; i++)
 		for (size_t j = 0; j < L.secs[i].n && !L.failed; j++)
 			expand(&L, &L.secs[i], &L.secs[i].kvs[j]);
 	if (L.failed)
 		goto fail;
-	if (L.holds_password && check_secret_mode(&L, path, 0, NULL, NULL) != 0)
+	if (L.holds_password && loader_check_secret(&L, path, 0, NULL, NULL, SECRET_PASSWORD) != 0)
 		goto fail;
 
 	defs = find_section(&L, DEFAULTS);
 	for (size_t i = 0; i < L.nsecs; i++)
 		n_routes += strcmp(L.secs[i].name, DEFAULTS) != 0;
 	if (n_routes == 0) {
-		failf(&L, 0, NULL, NULL, "no route defined: add a [NAME] section with from, to, smtp_host, imap_host ...");
+		loader_fail(&L, 0, NULL, NULL, "no route defined: add a [NAME] section with from, to, smtp_host, imap_host ...");
 		goto fail;
 	}
 	cfg->path = strdup(path);
 	cfg->routes = calloc(n_routes, sizeof(*cfg->routes));
 	if (!cfg->path || !cfg->routes) {
-		failf(&L, 0, NULL, NULL, "out of memory");
+		loader_fail(&L, 0, NULL, NULL, "out of memory");
 		goto fail;
 	}
 	if (build_process(&L, cfg, defs) != 0)

@@ -30,8 +30,6 @@
 enum tls_mode { TLS_STARTTLS = 0, TLS_IMPLICIT, TLS_NONE };
 enum out_format { FORMAT_INFLUX = 0, FORMAT_JSON };
 enum idle_mode { IDLE_AUTO = 0, IDLE_OFF };
-/* require_auth: the verdicts that must be "pass" (SPEC §7). */
-enum { REQUIRE_SPF = 1, REQUIRE_DKIM = 2, REQUIRE_DMARC = 4, REQUIRE_ARC = 8 };
 
 /* Durations are kept in milliseconds. */
 struct route {
@@ -56,7 +54,7 @@ struct route {
 	/* SASL mechanism per leg, upper case: "AUTO" (default), "PLAIN",
 	 * "LOGIN", "CRAM-MD5", "XOAUTH2", "OAUTHBEARER" (issue 6). */
 	char *smtp_auth, *imap_auth;
-	/* OAuth2 access token files, read again for every probe (token_file.h);
+	/* OAuth2 access token files, read again for every probe (secret_file.h);
 	 * NULL: password login.  Paths, not secrets. */
 	char *smtp_token_file, *imap_token_file;
 
@@ -96,7 +94,8 @@ struct route {
 
 	/* What the delivered probe says (SPEC §7). */
 	char *auth_results_from;  /* NULL: the topmost Authentication-Results of any id */
-	unsigned require_auth;    /* REQUIRE_* bits, default none */
+	unsigned require_auth;    /* AUTH_BIT(m) per method (auth_methods.h) whose verdict
+	                           * must be "pass"; default none */
 	int expect;               /* enum result_class this route should get (SPEC §8), default success */
 
 	/* Process-lifetime memory of this route's probes (probe_id.h); owned,

@@ -12,12 +12,13 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "auth_methods.h"
 #include "headers.h"
 #include "imap_utf7.h"
 #include "log.h"
 #include "parse.h"
 #include "result.h"
-#include "token_file.h"
+#include "secret_file.h"
 
 #define R(f) offsetof(struct route, f)
 
@@ -168,13 +169,21 @@ bool config_is_oauth(const char *mech)
 	return strcmp(mech, "XOAUTH2") == 0 || strcmp(mech, "OAUTHBEARER") == 0;
 }
 
-/* require_auth: "dkim, dmarc" -> bits; empty is none.  Each method once. */
+/* "expected a list of spf, dkim, ...; got WORD" */
+static void auth_list_error(const char *word, char *why, size_t cap)
+{
+	size_t n = (size_t)snprintf(why, cap, "expected a list of");
+
+	for (int m = 0; m < AUTH_N && n < cap; m++)
+		n += (size_t)snprintf(why + n, cap - n, "%s %s", m ? "," : "", auth_method_name(m));
+	if (n < cap)
+		snprintf(why + n, cap - n, "; got \"%s\"", word);
+}
+
+/* require_auth: "dkim, dmarc" -> AUTH_BIT()s; empty is none.  Each method
+ * once. */
 static int parse_auth_list(const char *value, unsigned *bits, char *why, size_t cap)
 {
-	static const struct { const char *name; unsigned bit; } methods[] = {
-		{ "spf", REQUIRE_SPF }, { "dkim", REQUIRE_DKIM }, { "dmarc", REQUIRE_DMARC },
-		{ "arc", REQUIRE_ARC },
-	};
 	const char *p = value;
 
 	*bits = 0;
@@ -192,11 +201,11 @@ static int parse_auth_list(const char *value, unsigned *bits, char *why, size_t 
 			else
 				p++;
 		word[n] = '\0';
-		for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
-			if (strcmp(word, methods[i].name) == 0)
-				bit = methods[i].bit;
+		for (int m = 0; m < AUTH_N; m++)
+			if (strcmp(word, auth_method_name(m)) == 0)
+				bit = AUTH_BIT(m);
 		if (!bit) {
-			snprintf(why, cap, "expected a list of spf, dkim, dmarc, arc; got \"%s\"", word);
+			auth_list_error(word, why, cap);
 			return -1;
 		}
 		if (*bits & bit) {
@@ -208,177 +217,238 @@ static int parse_auth_list(const char *value, unsigned *bits, char *why, size_t 
 	return 0;
 }
 
+/* --- one rule per key type ------------------------------------------------
+ *
+ * A rule checks value for k and stores it in r: a string is copied into its
+ * field (store()), anything else written as its own type.  0, or -1 with
+ * why. */
+
+#define FIELD(r, k, type) ((type *)((char *)(r) + (k)->off))
+
+typedef int key_rule(struct route *r, const struct keydef *k, const char *value,
+                     char *why, size_t cap);
+
+static int store(struct route *r, const struct keydef *k, const char *value, char *why, size_t cap)
+{
+	char *copy = strdup(value);
+
+	if (!copy) {
+		snprintf(why, cap, "out of memory");
+		return -1;
+	}
+	config_drop_string(FIELD(r, k, char *));
+	*FIELD(r, k, char *) = copy;
+	return 0;
+}
+
+/* "what you wrote" quoted safely after text: 'expected ..., got "x"' */
+static int refuse(const char *text, const char *value, char *why, size_t cap)
+{
+	char b[80];
+
+	snprintf(why, cap, "%s \"%s\"", text, config_shown(value, b, sizeof(b)));
+	return -1;
+}
+
+static int rule_text(struct route *r, const struct keydef *k, const char *value, char *why, size_t cap)
+{
+	return store(r, k, value, why, cap);
+}
+
+static int rule_nonempty(struct route *r, const struct keydef *k, const char *value, char *why, size_t cap)
+{
+	if (!*value) {
+		snprintf(why, cap, "empty");
+		return -1;
+	}
+	return store(r, k, value, why, cap);
+}
+
+static int rule_address(struct route *r, const struct keydef *k, const char *value, char *why, size_t cap)
+{
+	if (!valid_address(value))
+		return refuse("not an e-mail address:", value, why, cap);
+	return store(r, k, value, why, cap);
+}
+
+static int rule_host(struct route *r, const struct keydef *k, const char *value, char *why, size_t cap)
+{
+	if (!valid_host(value))
+		return refuse("not a host name or IP address:", value, why, cap);
+	return store(r, k, value, why, cap);
+}
+
+static int rule_port(struct route *r, const struct keydef *k, const char *value, char *why, size_t cap)
+{
+	if (parse_port(value, FIELD(r, k, int)) != 0)
+		return refuse("not a port (1-65535):", value, why, cap);
+	return 0;
+}
+
+static int rule_tls(struct route *r, const struct keydef *k, const char *value, char *why, size_t cap)
+{
+	if (strcmp(value, "starttls") == 0)
+		*FIELD(r, k, enum tls_mode) = TLS_STARTTLS;
+	else if (strcmp(value, "tls") == 0)
+		*FIELD(r, k, enum tls_mode) = TLS_IMPLICIT;
+	else if (strcmp(value, "none") == 0)
+		*FIELD(r, k, enum tls_mode) = TLS_NONE;
+	else
+		return refuse("expected starttls, tls or none, got", value, why, cap);
+	return 0;
+}
+
+static int rule_idle(struct route *r, const struct keydef *k, const char *value, char *why, size_t cap)
+{
+	if (strcmp(value, "auto") == 0)
+		*FIELD(r, k, enum idle_mode) = IDLE_AUTO;
+	else if (strcmp(value, "off") == 0)
+		*FIELD(r, k, enum idle_mode) = IDLE_OFF;
+	else
+		return refuse("expected auto or off, got", value, why, cap);
+	return 0;
+}
+
+static int rule_bool(struct route *r, const struct keydef *k, const char *value, char *why, size_t cap)
+{
+	if (parse_bool(value, FIELD(r, k, bool)) != 0)
+		return refuse("expected true/false, yes/no, on/off or 1/0, got", value, why, cap);
+	return 0;
+}
+
+static int rule_duration(struct route *r, const struct keydef *k, const char *value, char *why, size_t cap)
+{
+	bool poll = k->off == R(poll_interval_ms);
+	long ms;
+
+	if (parse_duration_ms(value, &ms) != 0)
+		return refuse("not a duration (250ms, 10s, 2m, 1h, at most 1 week):", value, why, cap);
+	if (k->off == R(sweep_after_ms) && ms == 0) {
+		/* 0 turns sweeping off */
+	} else if ((poll && ms < 100) || ms < 1) {
+		snprintf(why, cap, "too short: %s", poll ? "at least 100ms" : "must be above 0");
+		return -1;
+	}
+	*FIELD(r, k, long) = ms;
+	return 0;
+}
+
+static int rule_mailbox(struct route *r, const struct keydef *k, const char *value, char *why, size_t cap)
+{
+	char utf7[256];
+
+	if (*value && imap_utf7_encode(value, utf7, sizeof(utf7)) < 0) {
+		/* IMAP names are sent in modified UTF-7 (RFC 3501 5.1.3). */
+		snprintf(why, cap, "not UTF-8, or too long for a mailbox name");
+		return -1;
+	}
+	return rule_nonempty(r, k, value, why, cap);
+}
+
+static int rule_prefix(struct route *r, const struct keydef *k, const char *value, char *why, size_t cap)
+{
+	if (!config_printable_ascii(value) || strlen(value) > 200) {
+		snprintf(why, cap, "only printable ASCII, at most 200 characters");
+		return -1;
+	}
+	return store(r, k, value, why, cap);
+}
+
+static int rule_ca_file(struct route *r, const struct keydef *k, const char *value, char *why, size_t cap)
+{
+	char b[80];
+
+	if (access(value, R_OK) != 0) {
+		snprintf(why, cap, "cannot read %s: %s", config_shown(value, b, sizeof(b)), strerror(errno));
+		return -1;
+	}
+	return store(r, k, value, why, cap);
+}
+
+/* Stored in upper case: "xoauth2" -> "XOAUTH2". */
+static int rule_auth(struct route *r, const struct keydef *k, const char *value, char *why, size_t cap)
+{
+	char upper[80];
+
+	if (auth_mechanism(value, upper, sizeof(upper)) != 0)
+		return refuse("expected auto, PLAIN, LOGIN, CRAM-MD5, XOAUTH2 or OAUTHBEARER, got", value, why, cap);
+	return store(r, k, upper, why, cap);
+}
+
+/* The file is read once here, so a bad one fails the load; the probe reads
+ * it again every time (it is rewritten by whoever refreshes it). */
+static int rule_token_file(struct route *r, const struct keydef *k, const char *value, char *why, size_t cap)
+{
+	char *token;
+	int rc = secret_file_read(value, SECRET_TOKEN, &token, why, cap);
+
+	if (rc < 0)
+		return -1;
+	secret_free(token);
+	if (rc > 0)
+		log_warn("%s", why);
+	return store(r, k, value, why, cap);
+}
+
+/* Tokens travel here: never in the clear (SPEC §10). */
+static int rule_url(struct route *r, const struct keydef *k, const char *value, char *why, size_t cap)
+{
+	if (strncasecmp(value, "https://", 8) != 0 || !value[8] || strchr(value, ' ') ||
+	    !config_printable_ascii(value))
+		return refuse("not an https:// URL:", value, why, cap);
+	return store(r, k, value, why, cap);
+}
+
+static int rule_auth_from(struct route *r, const struct keydef *k, const char *value, char *why, size_t cap)
+{
+	char b[80];
+
+	if (!*value || !auth_results_from_valid(value, b, sizeof(b))) {
+		snprintf(why, cap, "%s", *value ? b : "empty");
+		return -1;
+	}
+	return store(r, k, value, why, cap);
+}
+
+static int rule_auth_list(struct route *r, const struct keydef *k, const char *value, char *why, size_t cap)
+{
+	return parse_auth_list(value, FIELD(r, k, unsigned), why, cap);
+}
+
+static int rule_expect(struct route *r, const struct keydef *k, const char *value, char *why, size_t cap)
+{
+	enum result_class rc;
+
+	if (!result_from_name(value, &rc))
+		return refuse("not a result name (success, smtp_rejected, smtp_auth_failed, timeout, ...):",
+		              value, why, cap);
+	*FIELD(r, k, int) = (int)rc;
+	return 0;
+}
+
+static key_rule *const rules[] = {
+	[K_TEXT] = rule_text, [K_ADDRESS] = rule_address, [K_HOST] = rule_host,
+	[K_PORT] = rule_port, [K_TLS] = rule_tls, [K_BOOL] = rule_bool,
+	[K_DURATION] = rule_duration, [K_USER] = rule_nonempty, [K_SECRET] = rule_nonempty,
+	[K_SECRET_FILE] = rule_text, [K_CA_FILE] = rule_ca_file, [K_IDLE] = rule_idle,
+	[K_MAILBOX] = rule_mailbox, [K_PREFIX] = rule_prefix, [K_AUTH] = rule_auth,
+	[K_TOKEN_FILE] = rule_token_file, [K_AUTH_FROM] = rule_auth_from,
+	[K_AUTH_LIST] = rule_auth_list, [K_EXPECT] = rule_expect, [K_URL] = rule_url,
+	[K_PATH] = rule_nonempty,
+};
+
 int config_key_apply(struct route *r, const struct keydef *k, const char *value,
                      char *why, size_t cap)
 {
-	char *base = (char *)r;
-	char b[80];
-	bool bv;
-	long ms;
-	int port;
-
+	if ((unsigned)k->type >= sizeof(rules) / sizeof(rules[0]) || !rules[k->type]) {
+		snprintf(why, cap, "no rule for this key (a bug)");
+		return -1;
+	}
 	if (k->type != K_SECRET_FILE && config_has_control(value)) {
 		snprintf(why, cap, "contains a control character (CR/LF are never allowed)");
 		return -1;
 	}
-	switch (k->type) {
-	case K_ADDRESS:
-		if (!valid_address(value)) {
-			snprintf(why, cap, "not an e-mail address: \"%s\"", config_shown(value, b, sizeof(b)));
-			return -1;
-		}
-		break;
-	case K_HOST:
-		if (!valid_host(value)) {
-			snprintf(why, cap, "not a host name or IP address: \"%s\"",
-			      config_shown(value, b, sizeof(b)));
-			return -1;
-		}
-		break;
-	case K_PORT:
-		if (parse_port(value, &port) != 0) {
-			snprintf(why, cap, "not a port (1-65535): \"%s\"", config_shown(value, b, sizeof(b)));
-			return -1;
-		}
-		*(int *)(base + k->off) = port;
-		return 0;
-	case K_TLS:
-		if (strcmp(value, "starttls") == 0)
-			*(enum tls_mode *)(base + k->off) = TLS_STARTTLS;
-		else if (strcmp(value, "tls") == 0)
-			*(enum tls_mode *)(base + k->off) = TLS_IMPLICIT;
-		else if (strcmp(value, "none") == 0)
-			*(enum tls_mode *)(base + k->off) = TLS_NONE;
-		else {
-			snprintf(why, cap, "expected starttls, tls or none, got \"%s\"",
-			      config_shown(value, b, sizeof(b)));
-			return -1;
-		}
-		return 0;
-	case K_IDLE:
-		if (strcmp(value, "auto") == 0)
-			*(enum idle_mode *)(base + k->off) = IDLE_AUTO;
-		else if (strcmp(value, "off") == 0)
-			*(enum idle_mode *)(base + k->off) = IDLE_OFF;
-		else {
-			snprintf(why, cap, "expected auto or off, got \"%s\"", config_shown(value, b, sizeof(b)));
-			return -1;
-		}
-		return 0;
-	case K_BOOL:
-		if (parse_bool(value, &bv) != 0) {
-			snprintf(why, cap, "expected true/false, yes/no, on/off or 1/0, got \"%s\"",
-			      config_shown(value, b, sizeof(b)));
-			return -1;
-		}
-		*(bool *)(base + k->off) = bv;
-		return 0;
-	case K_DURATION:
-		if (parse_duration_ms(value, &ms) != 0) {
-			snprintf(why, cap, "not a duration (250ms, 10s, 2m, 1h, at most 1 week): \"%s\"", config_shown(value, b, sizeof(b)));
-			return -1;
-		}
-		if (k->off == R(sweep_after_ms) && ms == 0) {
-			/* 0 turns sweeping off */
-		} else if ((k->off == R(poll_interval_ms) && ms < 100) || ms < 1) {
-			snprintf(why, cap, "too short: %s", k->off == R(poll_interval_ms) ? "at least 100ms" : "must be above 0");
-			return -1;
-		}
-		*(long *)(base + k->off) = ms;
-		return 0;
-	case K_MAILBOX: {
-		char utf7[256];
-		if (*value && imap_utf7_encode(value, utf7, sizeof(utf7)) < 0) {
-			/* IMAP names are sent in modified UTF-7 (RFC 3501 5.1.3). */
-			snprintf(why, cap, "not UTF-8, or too long for a mailbox name");
-			return -1;
-		}
-	}
-		/* fall through */
-	case K_USER:
-	case K_SECRET:
-		if (!*value) {
-			snprintf(why, cap, "empty");
-			return -1;
-		}
-		break;
-	case K_PREFIX:
-		if (!config_printable_ascii(value) || strlen(value) > 200) {
-			snprintf(why, cap, "only printable ASCII, at most 200 characters");
-			return -1;
-		}
-		break;
-	case K_CA_FILE:
-		if (access(value, R_OK) != 0) {
-			snprintf(why, cap, "cannot read %s: %s", config_shown(value, b, sizeof(b)), strerror(errno));
-			return -1;
-		}
-		break;
-	case K_AUTH:
-		if (auth_mechanism(value, b, sizeof(b)) != 0) {
-			snprintf(why, cap, "expected auto, PLAIN, LOGIN, CRAM-MD5, XOAUTH2 or OAUTHBEARER, got \"%s\"",
-			      config_shown(value, b, sizeof(b)));
-			return -1;
-		}
-		value = b;   /* stored in upper case */
-		break;
-	case K_TOKEN_FILE: {
-		char *token;
-		bool group = false;
-		if (token_file_read(value, &token, &group, why, cap) != 0)
-			return -1;
-		token_free(token);
-		if (group)
-			log_warn("%s holds a token and is readable by its group", value);
-		break;
-	}
-	case K_URL:
-		/* Tokens travel here: never in the clear (SPEC §10). */
-		if (strncasecmp(value, "https://", 8) != 0 || !value[8] || strchr(value, ' ') ||
-		    !config_printable_ascii(value)) {
-			snprintf(why, cap, "not an https:// URL: \"%s\"", config_shown(value, b, sizeof(b)));
-			return -1;
-		}
-		break;
-	case K_PATH:
-		if (!*value) {
-			snprintf(why, cap, "empty");
-			return -1;
-		}
-		break;
-	case K_AUTH_FROM:
-		if (!*value || !auth_results_from_valid(value, b, sizeof(b))) {
-			snprintf(why, cap, "%s", *value ? b : "empty");
-			return -1;
-		}
-		break;
-	case K_AUTH_LIST:
-		return parse_auth_list(value, (unsigned *)(base + k->off), why, cap);
-	case K_EXPECT: {
-		enum result_class rc;
-		if (!result_from_name(value, &rc)) {
-			snprintf(why, cap, "not a result name (success, smtp_rejected, smtp_auth_failed, timeout, ...): \"%s\"",
-			         config_shown(value, b, sizeof(b)));
-			return -1;
-		}
-		*(int *)(base + k->off) = (int)rc;
-		return 0;
-	}
-	case K_SECRET_FILE:
-	case K_TEXT:
-		break;
-	}
-	{
-		char **field = (char **)(base + k->off);
-		char *copy = strdup(value);
-		if (!copy) {
-			snprintf(why, cap, "out of memory");
-			return -1;
-		}
-		config_drop_string(field);
-		*field = copy;
-	}
-	return 0;
+	return rules[k->type](r, k, value, why, cap);
 }
 
 void config_drop_string(char **field)

@@ -7,6 +7,7 @@
 
 #include <stdio.h>
 
+#include "auth_methods.h"
 #include "result.h"
 
 static const char *tls_name(enum tls_mode m)
@@ -25,15 +26,14 @@ static void print_secret(FILE *out, const char *key, const char *value, const ch
 /* The keys of SPEC §7, §8 and §10, where set. */
 static void print_more(FILE *out, const struct route *r)
 {
-	static const char *const methods[] = { "spf", "dkim", "dmarc", "arc" };
 	const char *sep = "";
 
 	fprintf(out, "  expect = %s\n  auth_results_from = %s\n  require_auth = ",
 	        result_name((enum result_class)r->expect),
 	        r->auth_results_from ? r->auth_results_from : "(the topmost of any id)");
-	for (unsigned i = 0; i < 4; i++)
-		if (r->require_auth & (1u << i)) {
-			fprintf(out, "%s%s", sep, methods[i]);
+	for (int m = 0; m < AUTH_N; m++)
+		if (r->require_auth & AUTH_BIT(m)) {
+			fprintf(out, "%s%s", sep, auth_method_name(m));
 			sep = ", ";
 		}
 	fprintf(out, "%s\n", r->require_auth ? "" : "(none)");

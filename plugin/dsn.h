@@ -34,6 +34,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "probe_id.h"
+
 #define DSN_DECODE_MAX 16384
 
 struct dsn_report {
@@ -52,7 +54,7 @@ struct dsn_report {
 	bool rcpt_matched;       /* the chosen group is want_rcpt's: only then is
 	                          * the report about the probe's recipient */
 	char message_id[256];    /* Message-ID of the returned headers, trimmed */
-	char probe_token[64];    /* X-Mail-E2E-Probe of the returned headers */
+	char probe_token[PROBE_TOKEN_READ_SIZE];   /* X-Mail-E2E-Probe of the returned headers */
 	char reporting_mta[256]; /* (added) Reporting-MTA without "dns;" */
 };
 

@@ -123,29 +123,23 @@ static bool from_lists(const char *from, const char *id)
 	return false;
 }
 
-/* Store one method's result word into the verdicts. */
+/* Store one method's result word into the verdicts, by its rule. */
 static void take_result(struct auth_verdicts *out, const char *m, size_t mn, const char *r, size_t rn)
 {
 	char word[AUTH_WORD_MAX];
-	char *slot = NULL;
 	size_t n = rn < AUTH_WORD_MAX - 1 ? rn : AUTH_WORD_MAX - 1;
 
 	for (size_t i = 0; i < n; i++)
 		word[i] = lower(r[i]);
 	word[n] = '\0';
-	if (span_is(m, mn, "spf"))
-		slot = out->spf;
-	else if (span_is(m, mn, "dmarc"))
-		slot = out->dmarc;
-	else if (span_is(m, mn, "arc"))
-		slot = out->arc;
-	else if (span_is(m, mn, "dkim")) {
-		if (out->dkim[0] == '\0' || (strcmp(word, "pass") == 0 && strcmp(out->dkim, "pass") != 0))
-			memcpy(out->dkim, word, n + 1);
+	for (int i = 0; i < AUTH_N; i++) {
+		char *slot = out->verdict[i];
+		if (!span_is(m, mn, auth_method_name(i)))
+			continue;
+		if (slot[0] == '\0' || (auth_method_rule(i) == AUTH_ANY_PASS && strcmp(word, "pass") == 0))
+			memcpy(slot, word, n + 1);
 		return;
 	}
-	if (slot && slot[0] == '\0')
-		memcpy(slot, word, n + 1);
 }
 
 /* One resinfo "method[/version]=result ..." in [p, e); the rest (reason,

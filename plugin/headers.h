@@ -16,14 +16,15 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define AUTH_WORD_MAX 16
+#include "auth_methods.h"
 
 struct auth_verdicts {
 	bool found;              /* an Authentication-Results header was chosen */
 	char authserv_id[128];   /* of the chosen header; "" for Microsoft 365's
 	                          * form without an id */
-	/* Lower-case result word as written, "" = not mentioned. */
-	char spf[AUTH_WORD_MAX], dkim[AUTH_WORD_MAX], dmarc[AUTH_WORD_MAX], arc[AUTH_WORD_MAX];
+	/* Per method of auth_methods.h: the lower-case result word as
+	 * written, "" = not mentioned. */
+	char verdict[AUTH_N][AUTH_WORD_MAX];
 };
 
 /* Read the verdicts of the topmost header named Authentication-Results
@@ -31,10 +32,11 @@ struct auth_verdicts {
  * (comma-separated ids, blanks around items allowed, compared without case,
  * "-" names the header without an id), or NULL / "" for the topmost header
  * of any id.  A version after the id ("mx.example 1;") is ignored; a header
- * whose first item holds "=" has no id (Microsoft 365).  Methods spf, dkim,
- * dmarc, arc are read (others ignored); comments, reason and properties
- * (quoted values too) skipped; several dkim results give "pass" if any
- * passed, else the first; for the other methods the first counts. */
+ * whose first item holds "=" has no id (Microsoft 365).  The methods of
+ * auth_methods.h are read (others ignored), each by its rule (several dkim
+ * results give "pass" if any passed, else the first; for the other methods
+ * the first counts); comments, reason and properties (quoted values too)
+ * are skipped. */
 void auth_results_read(const char *block, size_t len, const char *from, struct auth_verdicts *out);
 
 /* For config validation of auth_results_from: every comma-separated item is

@@ -24,6 +24,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "probe_id.h"
+
 #define IMAP_KEEP 4096
 
 struct imap_reader {
@@ -141,7 +143,7 @@ struct imap_fetched {
 	bool has_uid, has_header;
 	bool has_date;
 	int64_t internaldate;      /* Unix seconds */
-	char token[40];            /* X-Mail-E2E-Probe value, "" if absent */
+	char token[PROBE_TOKEN_READ_SIZE];   /* X-Mail-E2E-Probe value, "" if absent */
 	char message_id[200];      /* Message-ID value, "" if absent */
 };
 bool imap_parse_fetch_probe(const char *text, struct imap_fetched *out);

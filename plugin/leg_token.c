@@ -7,7 +7,7 @@
 
 #include "oauth2.h"
 #include "result.h"
-#include "token_file.h"
+#include "secret_file.h"
 
 static int from_client(int rc, const char *why, char *err, size_t errlen)
 {
@@ -31,7 +31,7 @@ int leg_token_begin(struct leg_token *lt, CURLM *multi, const struct route *r, b
 	}
 	if (!file)
 		return 1;
-	if (token_file_read(file, token, NULL, why, sizeof(why)) != 0) {
+	if (secret_file_read(file, SECRET_TOKEN, token, why, sizeof(why)) < 0) {
 		snprintf(err, errlen, "OAuth2 token: %.*s", (int)errlen - 16, why);
 		return -1;
 	}

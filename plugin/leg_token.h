@@ -7,7 +7,7 @@
  *
  * Contract:
  *  - leg_token_begin(): 1: *token is ready (NULL for a password leg; else a
- *    heap copy the caller frees with token_free()); 0: a token request is
+ *    heap copy the caller frees with secret_free()); 0: a token request is
  *    under way, poll it with leg_token_poll() (same returns) after the
  *    multi handle moved; -1: err holds one line, starting "OAuth2 token: ".
  *  - leg_token_end() drops a wait still under way (its request is aborted

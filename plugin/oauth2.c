@@ -15,7 +15,7 @@
 #include "oauth2_form.h"
 #include "oauth2_http.h"
 #include "oauth2_reply.h"
-#include "token_file.h"
+#include "secret_file.h"
 
 struct oauth2_entry;
 
@@ -57,7 +57,7 @@ static struct oauth2_req *reqs;
 
 static void drop_token(struct oauth2_entry *e)
 {
-	token_free(e->token);
+	secret_free(e->token);
 	e->token = NULL;
 	e->one_cycle = false;
 	e->good_until_ns = 0;
@@ -65,8 +65,8 @@ static void drop_token(struct oauth2_entry *e)
 
 static void drop_unsaved(struct oauth2_entry *e)
 {
-	token_free(e->unsaved);
-	token_free(e->unsaved_base);
+	secret_free(e->unsaved);
+	secret_free(e->unsaved_base);
 	e->unsaved = e->unsaved_base = NULL;
 }
 
@@ -128,9 +128,9 @@ static void prefer_unsaved(struct oauth2_entry *e, char **tok, bool *from_memory
 	use = strdup(e->unsaved);
 	if (!use)
 		return;
-	token_free(*tok);
+	secret_free(*tok);
 	*tok = use;
-	if (token_file_replace(e->refresh_file, e->unsaved, why, sizeof(why)) >= 0) {
+	if (secret_file_replace(e->refresh_file, e->unsaved, why, sizeof(why)) >= 0) {
 		log_info("oauth2: stored the new refresh token in %s", e->refresh_file);
 		drop_unsaved(e);
 	} else {
@@ -141,13 +141,14 @@ static void prefer_unsaved(struct oauth2_entry *e, char **tok, bool *from_memory
 
 static int read_refresh(struct oauth2_entry *e, char **tok, bool *from_memory, char *err, size_t errlen)
 {
-	bool group = false;
+	int rc;
 
 	*from_memory = false;
-	if (token_file_read(e->refresh_file, tok, &group, err, errlen) != 0)
+	rc = secret_file_read(e->refresh_file, SECRET_REFRESH_TOKEN, tok, err, errlen);
+	if (rc < 0)
 		return -1;
-	if (group && !e->warned_group) {
-		log_warn("%s holds a refresh token and is readable by its group", e->refresh_file);
+	if (rc > 0 && !e->warned_group) {
+		log_warn("%s", err);
 		e->warned_group = true;
 	}
 	prefer_unsaved(e, tok, from_memory);
@@ -172,8 +173,8 @@ static void req_release(struct oauth2_req *q)
 		q->easy = NULL;
 	}
 	oauth2_http_free(&q->http);
-	token_free(q->sent_refresh);
-	token_free(q->secret);
+	secret_free(q->sent_refresh);
+	secret_free(q->secret);
 	q->sent_refresh = q->secret = NULL;
 }
 
@@ -181,7 +182,7 @@ static void req_free(struct oauth2_req *q)
 {
 	req_release(q);
 	req_unlink(q);
-	token_free(q->token);
+	secret_free(q->token);
 	free(q);
 }
 
@@ -218,7 +219,7 @@ static struct oauth2_req *req_start(CURLM *multi, struct oauth2_entry *e, const 
 	if (!q) {
 		snprintf(err, errlen, "token endpoint: out of memory");
 		oauth2_form_free(&f);
-		token_free(rt);
+		secret_free(rt);
 		return NULL;
 	}
 	q->sent_refresh = rt;
@@ -305,7 +306,7 @@ bool oauth2_owns(CURL *easy)
 static void rotate(struct oauth2_entry *e, const char *fresh_rt, const struct oauth2_req *q)
 {
 	char why[512];
-	int rc = token_file_replace(e->refresh_file, fresh_rt, why, sizeof(why));
+	int rc = secret_file_replace(e->refresh_file, fresh_rt, why, sizeof(why));
 	char *base;
 
 	if (rc >= 0) {

@@ -8,10 +8,10 @@
  * §6: grant_type, refresh_token, client_id, scope when set), else the
  * client-credentials grant (§4.4: grant_type, client_id, scope when set).
  * A client secret goes in HTTP Basic only (oauth2_http.h).  The refresh
- * token is read from its file for every request (token_file_read(): first
+ * token is read from its file for every request (secret_file_read(): first
  * line, refused if others may read it, one W! line per account if its
  * group may).  A reply with a new refresh_token replaces the file
- * atomically (token_file_replace()); if that fails: one E! line, the old
+ * atomically (secret_file_replace()); if that fails: one E! line, the old
  * file stays, and the new token is kept in memory and used (and written
  * again) while the file still holds the token it replaced.
  *
@@ -27,7 +27,7 @@
  * Contract (one thread; none of these may be called from inside a libcurl
  * callback):
  *  - oauth2_token(): 1: *token is a heap copy of a cached token, the caller
- *    frees it with token_free().  0: a request is under way (started now,
+ *    frees it with secret_free().  0: a request is under way (started now,
  *    or one of the same account joined): *w is the caller's wait; poll it
  *    with oauth2_wait_result() after each oauth2_on_done() (any time is
  *    safe), release it with oauth2_wait_free().  timeout_ms bounds a
@@ -40,7 +40,7 @@
  *    which removes easy from its multi handle and cleans it up (the caller
  *    must not touch easy afterwards), caches the token, rotates the file,
  *    and makes every wait of that request ready.
- *  - oauth2_wait_result(): 1: *token set (caller frees with token_free());
+ *  - oauth2_wait_result(): 1: *token set (caller frees with secret_free());
  *    0: still under way; -1: the request failed, err says why (oauth2_reply.h
  *    texts: "invalid_grant: Token has been expired or revoked.", "token
  *    endpoint: HTTP 500", "token endpoint: timed out after 10.0s", ...).

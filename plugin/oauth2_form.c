@@ -9,7 +9,7 @@
 #include <curl/curl.h>
 
 #include "sha256.h"
-#include "token_file.h"
+#include "secret_file.h"
 
 void oauth2_form_init(struct oauth2_form *f)
 {
@@ -105,8 +105,8 @@ int oauth2_basic_credentials(const char *client_id, const char *secret, char **u
 	*password = escape_dup(secret ? secret : "");
 	if (*user && *password)
 		return 0;
-	token_free(*user);
-	token_free(*password);
+	secret_free(*user);
+	secret_free(*password);
 	*user = *password = NULL;
 	return -1;
 }

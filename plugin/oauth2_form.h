@@ -15,7 +15,7 @@
  *  - oauth2_basic_credentials(): RFC 6749 §2.3.1: client id and secret,
  *    each form-urlencoded, for CURLOPT_USERNAME / CURLOPT_PASSWORD with
  *    CURLAUTH_BASIC (libcurl then base64-encodes "user:password").  Heap
- *    strings the caller owns and frees with token_free(); 0, or -1 (memory)
+ *    strings the caller owns and frees with secret_free(); 0, or -1 (memory)
  *    with nothing allocated.
  *  - oauth2_cache_key(): one cache entry per account (SPEC §10): token URL,
  *    client id and the refresh-token file, or for the client-credentials

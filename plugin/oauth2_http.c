@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "token_file.h"
+#include "secret_file.h"
 
 static size_t write_cb(char *data, size_t size, size_t nmemb, void *ud)
 {
@@ -128,8 +128,8 @@ int oauth2_http_status(struct oauth2_http *h, CURL *easy, CURLcode code, int64_t
 void oauth2_http_free(struct oauth2_http *h)
 {
 	oauth2_form_free(&h->body);
-	token_free(h->user);
-	token_free(h->password);
+	secret_free(h->user);
+	secret_free(h->password);
 	curl_slist_free_all(h->headers);
 	if (h->reply) {
 		explicit_bzero(h->reply, h->reply_len);

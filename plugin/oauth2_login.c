@@ -21,7 +21,7 @@
 #include "oauth2_http.h"
 #include "oauth2_loopback.h"
 #include "oauth2_reply.h"
-#include "token_file.h"
+#include "secret_file.h"
 
 #define DEVICE_GRANT "urn:ietf:params:oauth:grant-type:device_code"
 #define SLOW_DOWN_S 5
@@ -111,7 +111,7 @@ static int store(const struct route *r, const struct reply_buf *b, FILE *out)
 		oauth2_reply_free(&rep);
 		return 1;
 	}
-	rc = token_file_replace(r->oauth2_refresh_token_file, rep.refresh_token, why, sizeof(why));
+	rc = secret_file_replace(r->oauth2_refresh_token_file, rep.refresh_token, why, sizeof(why));
 	oauth2_reply_free(&rep);
 	if (rc < 0) {
 		log_error("oauth2-login [%s]: cannot write the refresh token: %s", r->name, why);
@@ -154,17 +154,17 @@ struct device {
 static int device_fields(const struct reply_buf *b, struct device *d, char *err, size_t errlen)
 {
 	const char *body = body_of(b);
-	char *dc = malloc(TOKEN_MAX);
+	char *dc = malloc(SECRET_MAX);
 	int rc;
 
 	if (!dc) {
 		snprintf(err, errlen, "device endpoint: out of memory");
 		return -1;
 	}
-	rc = json_get_string(body, b->len, "device_code", dc, TOKEN_MAX);
+	rc = json_get_string(body, b->len, "device_code", dc, SECRET_MAX);
 	if (rc == JSON_OK && printable(dc))
 		d->device_code = strdup(dc);
-	explicit_bzero(dc, TOKEN_MAX);
+	explicit_bzero(dc, SECRET_MAX);
 	free(dc);
 	if (json_get_string(body, b->len, "verification_uri", d->uri, sizeof(d->uri)) != JSON_OK)
 		json_get_string(body, b->len, "verification_url", d->uri, sizeof(d->uri));   /* Google */
@@ -256,7 +256,7 @@ static int device_flow(const struct route *r, FILE *out)
 	if (device_start(r, &d, err, sizeof(err)) != 0) {
 		oauth2_redact(err, r->oauth2_client_secret);
 		log_error("oauth2-login [%s]: %s", r->name, err);
-		token_free(d.device_code);
+		secret_free(d.device_code);
 		return 1;
 	}
 	deadline = clock_mono_ns() + (int64_t)d.expires_in * NS_PER_S;
@@ -273,7 +273,7 @@ static int device_flow(const struct route *r, FILE *out)
 		sleep_s(d.interval);
 		rc = device_poll_once(r, &d, out);
 	}
-	token_free(d.device_code);
+	secret_free(d.device_code);
 	return rc;
 }
 

@@ -29,7 +29,7 @@
  * Both: a client secret goes in HTTP Basic only; TLS as the mail legs
  * (route tls_ca / insecure_skip_verify); each request bounded by the
  * route's timeout.  The token reply must carry a refresh_token; it is
- * written with token_file_replace() (mode 0600, atomic).
+ * written with secret_file_replace() (mode 0600, atomic).
  *
  * Contract: instructions go to tty_out as "I! " lines (the URL to open,
  * the code to enter); errors as one `E! ` line through log_error().  Never

@@ -10,7 +10,7 @@
 #include <strings.h>
 
 #include "json.h"
-#include "token_file.h"
+#include "secret_file.h"
 
 #define DESC_MAX 2048
 
@@ -104,7 +104,7 @@ int oauth2_reply_error(const char *body, size_t len, char *code, size_t codecap,
  * Absent is 0 with *dst NULL. */
 static int get_token(const char *body, size_t len, const char *key, char **dst, char *err, size_t errlen)
 {
-	char *buf = malloc(TOKEN_MAX);
+	char *buf = malloc(SECRET_MAX);
 	int rc;
 
 	*dst = NULL;
@@ -112,15 +112,15 @@ static int get_token(const char *body, size_t len, const char *key, char **dst, 
 		snprintf(err, errlen, "token endpoint: out of memory");
 		return -1;
 	}
-	rc = json_get_string(body, len, key, buf, TOKEN_MAX);
+	rc = json_get_string(body, len, key, buf, SECRET_MAX);
 	if (rc == JSON_OK && buf[0] && token_chars_ok(buf))
 		*dst = strdup(buf);
-	explicit_bzero(buf, TOKEN_MAX);
+	explicit_bzero(buf, SECRET_MAX);
 	free(buf);
 	if (rc == JSON_ABSENT || rc == JSON_TYPE)
 		return 0;
 	if (rc == JSON_TOO_LONG)
-		snprintf(err, errlen, "token endpoint: %s is longer than %d bytes", key, TOKEN_MAX - 1);
+		snprintf(err, errlen, "token endpoint: %s is longer than %d bytes", key, SECRET_MAX - 1);
 	else if (rc == JSON_OK && !*dst)
 		snprintf(err, errlen, "token endpoint: %s is empty or holds a blank or control character", key);
 	else if (rc != JSON_OK)
@@ -171,8 +171,8 @@ fail:
 
 void oauth2_reply_free(struct oauth2_reply *r)
 {
-	token_free(r->access_token);
-	token_free(r->refresh_token);
+	secret_free(r->access_token);
+	secret_free(r->refresh_token);
 	r->access_token = r->refresh_token = NULL;
 }
 

@@ -5,7 +5,7 @@
  *
  * Contract:
  *  - oauth2_reply_parse() reads the HTTP status and body of one reply.
- *    0: out->access_token is set (1 to TOKEN_MAX - 1 bytes, no blank or
+ *    0: out->access_token is set (1 to SECRET_MAX - 1 bytes, no blank or
  *    control character: it goes into a SASL message); out->refresh_token
  *    is set when the reply carries one (same rules); out->expires_in is
  *    the lifetime in seconds (0 when the reply says 0 or less), or -1 when

@@ -13,6 +13,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "auth_methods.h"
+
 struct out {
 	char *buf;
 	size_t cap, len;
@@ -241,14 +243,9 @@ static void format_influx(struct out *o, const char *measurement, const struct r
 	lp_tag(o, "result", result_name(res->result));
 	if (res->mailbox[0])
 		lp_tag(o, "mailbox", res->mailbox);
-	if (res->spf[0])
-		lp_tag(o, "spf", res->spf);
-	if (res->dkim[0])
-		lp_tag(o, "dkim", res->dkim);
-	if (res->dmarc[0])
-		lp_tag(o, "dmarc", res->dmarc);
-	if (res->arc[0])
-		lp_tag(o, "arc", res->arc);
+	for (int m = 0; m < AUTH_N; m++)
+		if (res->verdict[m][0])
+			lp_tag(o, auth_method_name(m), res->verdict[m]);
 
 	lp_int(o, &first, "success", res->success);
 	lp_int(o, &first, "result_code", res->result);
@@ -397,10 +394,8 @@ static void format_json(struct out *o, const struct route *r, const struct probe
 	server_name(r->imap_host, r->imap_port, server, sizeof(server));
 	json_str(o, "imap_server", server);
 	json_str(o, "smtp_status", res->smtp_status[0] ? res->smtp_status : NULL);
-	json_str(o, "spf", res->spf[0] ? res->spf : NULL);
-	json_str(o, "dkim", res->dkim[0] ? res->dkim : NULL);
-	json_str(o, "dmarc", res->dmarc[0] ? res->dmarc : NULL);
-	json_str(o, "arc", res->arc[0] ? res->arc : NULL);
+	for (int m = 0; m < AUTH_N; m++)
+		json_str(o, auth_method_name(m), res->verdict[m][0] ? res->verdict[m] : NULL);
 	json_int(o, "hops", res->hops >= 0, res->hops);
 	json_int(o, "plain_hops", res->hops >= 0, res->plain_hops);
 	json_num(o, "transit_time", res->has_transit, res->transit_time);

@@ -35,7 +35,7 @@
 #include "message.h"
 #include "probe_id.h"
 #include "smtp.h"
-#include "token_file.h"
+#include "secret_file.h"
 #include "verdict.h"
 
 enum stage { ST_IMAP_PREP, ST_SMTP, ST_WATCH, ST_CLEANUP, ST_DONE };
@@ -129,7 +129,7 @@ static void open_inbox(struct probe *p, char *token)
 	char err[RESULT_ERROR_MAX];
 
 	INBOX(p) = imap_open(p->multi, r, IMAP_ROLE_INBOX, token, &p->budget, err, sizeof(err));
-	token_free(token);
+	secret_free(token);
 	if (!INBOX(p)) {
 		conclude(p, RESULT_INTERNAL_ERROR, clock_mono_ns(), err);
 		return;
@@ -200,7 +200,7 @@ static void send_smtp(struct probe *p, char *token, int64_t now)
 
 	p->smtp = smtp_send_start(p->multi, p->route, token, p->msg, p->msg_len,
 	                          budget_left_ms(&p->budget, now), err, sizeof(err));
-	token_free(token);
+	secret_free(token);
 	if (!p->smtp)
 		conclude(p, RESULT_INTERNAL_ERROR, now, err);
 }
@@ -303,7 +303,7 @@ static void open_junk(struct probe *p, int64_t now)
 	default:
 		break;
 	}
-	token_free(token);
+	secret_free(token);
 	if (!JUNK(p)) {
 		log_warn("%s: junk mailbox not watched: %s", p->route->name, err);
 		return;

@@ -57,18 +57,18 @@ static void hex(const unsigned char *in, size_t n, char *out)
 }
 
 static void token_for(const struct probe_ledger *l, long long stamp, const char *nonce,
-                      char token[PROBE_ID_TOKEN_LEN + 1])
+                      char token[PROBE_TOKEN_SIZE])
 {
 	char msg[96];
 	unsigned char mac[SHA256_LEN];
 	int n = snprintf(msg, sizeof(msg), "mail-e2e-probe/v1/%lld/%s", stamp, nonce);
 
 	hmac_sha256(l->key, sizeof(l->key), msg, (size_t)n, mac);
-	hex(mac, PROBE_ID_TOKEN_LEN / 2, token);
+	hex(mac, PROBE_TOKEN_HEX / 2, token);
 }
 
 int probe_id_mint(const struct probe_ledger *l, time_t now,
-                  char token[PROBE_ID_TOKEN_LEN + 1], char local[PROBE_ID_LOCAL_MAX])
+                  char token[PROBE_TOKEN_SIZE], char local[PROBE_ID_LOCAL_MAX])
 {
 	unsigned char raw[8];
 	char nonce[17];
@@ -122,14 +122,14 @@ bool probe_id_verify(const struct probe_ledger *l, const char *token,
                      const char *message_id, int64_t *stamp)
 {
 	long long when;
-	char nonce[17], expect[PROBE_ID_TOKEN_LEN + 1];
+	char nonce[17], expect[PROBE_TOKEN_SIZE];
 	unsigned diff = 0;
 
-	if (!token || !message_id || strlen(token) != PROBE_ID_TOKEN_LEN ||
+	if (!token || !message_id || strlen(token) != PROBE_TOKEN_HEX ||
 	    !parse_message_id(message_id, &when, nonce))
 		return false;
 	token_for(l, when, nonce, expect);
-	for (size_t i = 0; i < PROBE_ID_TOKEN_LEN; i++)
+	for (size_t i = 0; i < PROBE_TOKEN_HEX; i++)
 		diff |= (unsigned)(expect[i] ^ token[i]);
 	if (diff != 0)
 		return false;
@@ -137,7 +137,7 @@ bool probe_id_verify(const struct probe_ledger *l, const char *token,
 	return true;
 }
 
-static bool ring_has(const char (*ring)[PROBE_ID_TOKEN_LEN + 1], unsigned n, const char *token)
+static bool ring_has(const char (*ring)[PROBE_TOKEN_SIZE], unsigned n, const char *token)
 {
 	for (unsigned i = 0; i < n; i++)
 		if (ring[i][0] && strcmp(ring[i], token) == 0)
@@ -153,7 +153,7 @@ void ledger_note_found(struct probe_ledger *l, const char *token)
 
 bool ledger_was_found(const struct probe_ledger *l, const char *token)
 {
-	return ring_has((const char (*)[PROBE_ID_TOKEN_LEN + 1])l->found, LEDGER_FOUND, token);
+	return ring_has((const char (*)[PROBE_TOKEN_SIZE])l->found, LEDGER_FOUND, token);
 }
 
 void ledger_note_counted(struct probe_ledger *l, const char *token)
@@ -164,7 +164,7 @@ void ledger_note_counted(struct probe_ledger *l, const char *token)
 
 bool ledger_was_counted(const struct probe_ledger *l, const char *token)
 {
-	return ring_has((const char (*)[PROBE_ID_TOKEN_LEN + 1])l->counted, LEDGER_COUNTED, token);
+	return ring_has((const char (*)[PROBE_TOKEN_SIZE])l->counted, LEDGER_COUNTED, token);
 }
 
 void ledger_note_foreign(struct probe_ledger *l, uint32_t uidvalidity, uint32_t uid)

@@ -33,7 +33,14 @@
 #include <stdint.h>
 #include <time.h>
 
-#define PROBE_ID_TOKEN_LEN 32
+/* The one size of a probe token: 128 bits as lower-case hex (SPEC §6). */
+#define PROBE_TOKEN_HEX 32
+#define PROBE_TOKEN_SIZE (PROBE_TOKEN_HEX + 1)   /* a token and its NUL */
+/* A buffer for a value read from a message where a token is expected
+ * (X-Mail-E2E-Probe): room for more than a token, a 4-byte UTF-8
+ * character included, so a longer value stays longer (and fails
+ * probe_id_verify()) instead of being cut to a token's length. */
+#define PROBE_TOKEN_READ_SIZE (PROBE_TOKEN_HEX + 8)
 #define PROBE_ID_LOCAL_MAX 64     /* "stamp.nonce.mail-e2e" + NUL */
 #define LEDGER_FOUND 16
 #define LEDGER_COUNTED 64
@@ -41,9 +48,9 @@
 
 struct probe_ledger {
 	unsigned char key[32];
-	char found[LEDGER_FOUND][PROBE_ID_TOKEN_LEN + 1];     /* tokens found in time */
+	char found[LEDGER_FOUND][PROBE_TOKEN_SIZE];     /* tokens found in time */
 	unsigned found_next;
-	char counted[LEDGER_COUNTED][PROBE_ID_TOKEN_LEN + 1]; /* late ones counted */
+	char counted[LEDGER_COUNTED][PROBE_TOKEN_SIZE]; /* late ones counted */
 	unsigned counted_next;
 	uint32_t scan_cursor[4];   /* sweep window per mailbox (inbox, junk, Gmail's All Mail,
 	                              the bounce mailbox): last UID examined */
@@ -65,7 +72,7 @@ struct probe_ledger *probe_ledger_new(const char *secret, const char *route_name
 void probe_ledger_free(struct probe_ledger *l);
 
 int probe_id_mint(const struct probe_ledger *l, time_t now,
-                  char token[PROBE_ID_TOKEN_LEN + 1], char local[PROBE_ID_LOCAL_MAX]);
+                  char token[PROBE_TOKEN_SIZE], char local[PROBE_ID_LOCAL_MAX]);
 bool probe_id_verify(const struct probe_ledger *l, const char *token,
                      const char *message_id, int64_t *stamp);
 

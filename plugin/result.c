@@ -6,21 +6,12 @@
 #include <string.h>
 
 static const char *const names[] = {
-	[RESULT_SUCCESS] = "success",
-	[RESULT_TIMEOUT] = "timeout",
-	[RESULT_SMTP_CONNECT_FAILED] = "smtp_connect_failed",
-	[RESULT_SMTP_TLS_FAILED] = "smtp_tls_failed",
-	[RESULT_SMTP_AUTH_FAILED] = "smtp_auth_failed",
-	[RESULT_SMTP_REJECTED] = "smtp_rejected",
-	[RESULT_IMAP_CONNECT_FAILED] = "imap_connect_failed",
-	[RESULT_IMAP_TLS_FAILED] = "imap_tls_failed",
-	[RESULT_IMAP_AUTH_FAILED] = "imap_auth_failed",
-	[RESULT_IMAP_ERROR] = "imap_error",
-	[RESULT_INTERNAL_ERROR] = "internal_error",
-	[RESULT_JUNK] = "junk",
-	[RESULT_AUTH_FAILED] = "auth_failed",
-	[RESULT_BOUNCED] = "bounced",
+#define RESULT_NAME(id, name, code, meaning) [code] = name,
+	RESULT_CLASSES(RESULT_NAME)
+#undef RESULT_NAME
 };
+/* Codes without gaps: every name is there, and RESULT_N counts them. */
+_Static_assert(sizeof(names) / sizeof(names[0]) == RESULT_N, "result codes have a gap");
 
 const char *result_name(enum result_class r)
 {

@@ -16,36 +16,31 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "auth_methods.h"
+#include "probe_id.h"
+#include "result_classes.h"
+
+/* RESULT_SUCCESS = 0, RESULT_TIMEOUT = 1, ... (result_classes.h). */
 enum result_class {
-	RESULT_SUCCESS = 0,
-	RESULT_TIMEOUT = 1,
-	RESULT_SMTP_CONNECT_FAILED = 2,
-	RESULT_SMTP_TLS_FAILED = 3,
-	RESULT_SMTP_AUTH_FAILED = 4,
-	RESULT_SMTP_REJECTED = 5,
-	RESULT_IMAP_CONNECT_FAILED = 6,
-	RESULT_IMAP_TLS_FAILED = 7,
-	RESULT_IMAP_AUTH_FAILED = 8,
-	RESULT_IMAP_ERROR = 9,
-	RESULT_INTERNAL_ERROR = 10,
-	RESULT_JUNK = 11,              /* found in junk, and junk_is_failure */
-	RESULT_AUTH_FAILED = 12,       /* found, a verdict in require_auth not pass (SPEC §7) */
-	RESULT_BOUNCED = 13,           /* a DSN proved the probe failed (SPEC §8) */
+#define RESULT_ENUM(id, name, code, meaning) RESULT_##id = code,
+	RESULT_CLASSES(RESULT_ENUM)
+#undef RESULT_ENUM
 };
-#define RESULT_N 14
+#define RESULT_COUNT_ONE(id, name, code, meaning) + 1
+enum { RESULT_N = 0 RESULT_CLASSES(RESULT_COUNT_ONE) };
+#undef RESULT_COUNT_ONE
 
 /* "success", "timeout", ... as in SPEC §5; never NULL. */
 const char *result_name(enum result_class r);
 /* The other way round; false for a name SPEC §5 does not list. */
 bool result_from_name(const char *name, enum result_class *r);
 
-#define RESULT_TOKEN_LEN 32      /* 128 bits as lower-case hex */
 #define RESULT_ERROR_MAX 256     /* error text, truncated, secrets never included */
 
 struct probe_result {
 	enum result_class result;      /* as observed */
 	bool success;                  /* result is what the route expects (SPEC §8) */
-	char token[RESULT_TOKEN_LEN + 1];
+	char token[PROBE_TOKEN_SIZE];  /* the probe token (probe_id.h), "" before it is made */
 	char error[RESULT_ERROR_MAX];  /* "" on success */
 
 	int64_t cycle_start_ns;        /* CLOCK_REALTIME at cycle start, ns */
@@ -76,7 +71,7 @@ struct probe_result {
 
 	/* What the delivered probe says (SPEC §7); "" / < 0: absent. */
 	char smtp_status[16];          /* enhanced status code of the deciding reply */
-	char spf[16], dkim[16], dmarc[16], arc[16];
+	char verdict[AUTH_N][AUTH_WORD_MAX];   /* per method of auth_methods.h */
 	int hops, plain_hops;
 	bool has_transit;
 	double transit_time;

@@ -3,8 +3,9 @@
  * §7): the verdict tags and path fields copied into the result, and
  * require_auth applied.
  *
- * Contract: pure.  verdict_from_evidence() fills res's spf, dkim, dmarc,
- * arc, hops, plain_hops and transit_time from ev (when ev->read), and
+ * Contract: pure.  verdict_from_evidence() fills res's verdict per method
+ * (auth_methods.h), hops, plain_hops and transit_time from ev (when
+ * ev->read), and
  * returns false with why (cap bytes, "dkim=fail (required: pass), says
  * Authentication-Results from mx.example") for the first method listed in
  * r->require_auth whose verdict is missing or not "pass"; true otherwise.

@@ -28,7 +28,7 @@ dovecot-lmtpd"
 # output and contrib/, and the libraries of the servers that run unpacked
 # (Cyrus, Exim, Courier, OpenSMTPD, NSD ...: tests/mailstack/NAME.deps).
 TEST_PACKAGES="curl valgrind clang libclang-rt-14-dev dovecot-sieve groff-base
-influxdb prometheus"
+influxdb prometheus universal-ctags"
 
 which=all list=0
 while [ $# -gt 0 ]; do

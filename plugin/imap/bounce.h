@@ -41,7 +41,7 @@
 #define BOUNCE_BATCH 16
 
 struct bounce {
-	char token[PROBE_ID_TOKEN_LEN + 1];
+	char token[PROBE_TOKEN_SIZE];
 	struct dsn_outcome *out;
 	void (*checked)(void *ctx, uint32_t next_from, bool failed, bool more, int64_t now);
 	void *ctx;

@@ -34,7 +34,7 @@
 struct expunge {
 	const char *what;
 	char trash[SESSION_MAILBOX_MAX];
-	char token[PROBE_ID_TOKEN_LEN + 1];
+	char token[PROBE_TOKEN_SIZE];
 	void (*done)(void *ctx);
 	void *ctx;
 	bool removed;

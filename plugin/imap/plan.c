@@ -38,7 +38,7 @@ struct imap_leg {
 	const struct budget *budget;
 	enum imap_role role;
 	enum plan_step step;
-	char token[PROBE_ID_TOKEN_LEN + 1];   /* "" until imap_watch() */
+	char token[PROBE_TOKEN_SIZE];   /* "" until imap_watch() */
 	uint32_t floor;            /* junk leg: the UIDNEXT the inbox leg noted */
 	uint32_t uidnext;          /* only UIDs from here can be the probe */
 	bool finishing;            /* imap_finish() came during the sweep */

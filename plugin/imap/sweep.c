@@ -58,7 +58,7 @@ static bool judge_probe(void *ctx, struct imap_session *s, struct sweep *w, cons
 {
 	const struct route *r = session_route(s);
 	struct probe_ledger *ledger = r->ledger;
-	char token[PROBE_ID_TOKEN_LEN + 8], message_id[200];
+	char token[PROBE_TOKEN_READ_SIZE], message_id[200];
 	int64_t stamp, age_ms;
 	bool late, drop = false;
 

@@ -41,7 +41,7 @@ static void on_check(struct imap_session *s, void *ctx, const struct imap_event 
 {
 	struct watch *w = ctx;
 	const struct imap_fetch *f = &ev->fetch;
-	char token[PROBE_ID_TOKEN_LEN + 8];
+	char token[PROBE_TOKEN_READ_SIZE];
 
 	(void)s;
 	/* Only a reply to the check moves it on: a FETCH of flags about

@@ -60,7 +60,7 @@ struct watch_check {
 };
 
 struct watch {
-	char token[PROBE_ID_TOKEN_LEN + 1];   /* the probe's (token check) */
+	char token[PROBE_TOKEN_SIZE];   /* the probe's (token check) */
 	uint32_t from;                        /* the first UID that may be it */
 	bool look_first;                      /* check at once (mail may have come meanwhile) */
 	const struct watch_check *check;      /* NULL: the token check */

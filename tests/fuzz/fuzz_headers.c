@@ -38,10 +38,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct auth_verdicts v;
 		auth_results_read(b, size, froms[i], &v);
 		check_str(v.authserv_id, sizeof(v.authserv_id));
-		check_str(v.spf, AUTH_WORD_MAX);
-		check_str(v.dkim, AUTH_WORD_MAX);
-		check_str(v.dmarc, AUTH_WORD_MAX);
-		check_str(v.arc, AUTH_WORD_MAX);
+		for (int m = 0; m < AUTH_N; m++)
+			check_str(v.verdict[m], AUTH_WORD_MAX);
 	}
 	received_read(b, size, &ps);
 	if (ps.plain_hops > ps.hops || ps.hops < 0 || (ps.has_transit && ps.transit_time < 0))

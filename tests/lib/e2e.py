@@ -80,6 +80,29 @@ def binary():
     return b
 
 
+_RESULT_ENTRY = re.compile(r'^\s*X\((\w+),\s*"([a-z_]+)",\s*(\d+),\s*"([^"]*)"\)', re.M)
+
+
+def result_classes():
+    """The result classes of SPEC §5 as plugin/result_classes.h lists them:
+    [(name, code, meaning), ...] in code order.  Read from the header, so
+    no test keeps its own copy of the table."""
+    try:
+        with open(os.path.join(ROOT, "plugin", "result_classes.h")) as f:
+            text = f.read()
+    except OSError as e:
+        fatal(f"cannot read plugin/result_classes.h: {e}")
+    rows = [(name, int(code), meaning) for _, name, code, meaning in _RESULT_ENTRY.findall(text)]
+    if not rows or [code for _, code, _ in rows] != list(range(len(rows))):
+        fatal("plugin/result_classes.h: no table, or codes not 0, 1, 2, ... in order")
+    return rows
+
+
+def result_codes():
+    """{name: code} of every result class (result_classes())."""
+    return {name: code for name, code, _ in result_classes()}
+
+
 def tmpdir():
     d = tempfile.mkdtemp(prefix="me2e-t.")
     _tmpdirs.append(d)

@@ -108,7 +108,7 @@ BAD = [
     ("smtp_username without password", route(smtp_username="alice"), "[r1] smtp_password: smtp_username is set"),
     ("smtp password without username", route(smtp_password=PW), "[r1] smtp_username: a password is set but no smtp_username"),
     ("password and password_file together", route(imap_password_file=PWFILE), "[r1] imap_password_file: set together with imap_password"),
-    ("password file missing", route(imap_password=None, imap_password_file=D + "/nope"), "[r1] imap_password_file: cannot stat"),
+    ("password file missing", route(imap_password=None, imap_password_file=D + "/nope"), "[r1] imap_password_file: cannot read"),
     ("password file empty", route(imap_password=None, imap_password_file=EMPTYPW), "the password (first line) is empty"),
     ("password file open to others", route(imap_password=None, imap_password_file=OPENPW), "accessible by others (mode 0644)"),
     ("unset variable", route(smtp_host="${MAIL_E2E_TEST_UNSET_VAR}"), "[r1] smtp_host: environment variable MAIL_E2E_TEST_UNSET_VAR is not set"),
@@ -134,6 +134,10 @@ BAD = [
     ("password file is a FIFO", route(imap_password=None, imap_password_file=FIFO), "fifo is not a regular file"),
     ("token file is a FIFO", route(imap_password=None, imap_oauth2_token_file=FIFO), "fifo is not a regular file"),
     ("password file is a directory", route(imap_password=None, imap_password_file=D), "is not a regular file"),
+    # the table of authentication methods (auth_methods.h) names the choices
+    ("require_auth unknown method", route(require_auth="spf, sender-id"),
+     '[r1] require_auth: expected a list of spf, dkim, dmarc, arc; got "sender-id"'),
+    ("require_auth method twice", route(require_auth="dkim, DKIM"), "[r1] require_auth: dkim named twice"),
 ]
 
 for name, text, want in BAD:
@@ -225,6 +229,11 @@ r = run(["--check-config", "-c", write_config(
         what="route password over a default token file")
 T.ok(r.rc == 0 and "imap_password = (set)" in r.out and "imap_oauth2_token_file" not in r.out,
      "good config: a route's own password wins over a [defaults] token file", r)
+r = run(["--check-config", "-c", write_config(route(require_auth="arc,DMARC  spf"))], what="require_auth")
+T.ok(r.rc == 0 and "require_auth = spf, dmarc, arc\n" in r.out,
+     "good config: require_auth listed in the table's order, lower case", r)
+r = run(["--check-config", "-c", write_config(route())], what="require_auth unset")
+T.ok(r.rc == 0 and "require_auth = (none)\n" in r.out, "good config: require_auth unset is (none)", r)
 env = dict(os.environ, MAIL_E2E_TEST_HOST="imap.example.test")
 r = run(["--check-config", "-c", write_config(route(imap_host="${MAIL_E2E_TEST_HOST}", subject_prefix="cost $$5"))],
         what="env expansion", env=env)

@@ -29,15 +29,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "fake"))
-from e2e import (T, Stream, write_config, secret, parse_line, tmpdir, check_no_leak,  # noqa: E402
+from e2e import (result_codes, T, Stream, write_config, secret, parse_line, tmpdir, check_no_leak,  # noqa: E402
                  check_stderr_prefixes, fake_route)
 from fakemail import FakeMail, make_certs  # noqa: E402
 
 PW = secret("fake-Pw-7391")
 TIMEOUT = 4.0
-CODES = {"success": 0, "timeout": 1, "smtp_connect_failed": 2, "smtp_tls_failed": 3,
-         "smtp_auth_failed": 4, "smtp_rejected": 5, "imap_connect_failed": 6,
-         "imap_tls_failed": 7, "imap_auth_failed": 8, "imap_error": 9, "junk": 11}
+CODES = result_codes()
 CERTS = os.path.join(tmpdir(), "certs")
 make_certs(CERTS)
 

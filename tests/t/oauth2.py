@@ -12,7 +12,7 @@ import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "fake"))
-from e2e import T, Stream, run, write_config, write_file, secret, parse_line, tmpdir  # noqa: E402
+from e2e import result_codes, T, Stream, run, write_config, write_file, secret, parse_line, tmpdir  # noqa: E402
 from fakemail import FakeMail  # noqa: E402
 
 PW = secret("fake-Pw-5150")
@@ -105,7 +105,7 @@ T.ok("OAuth2 token: cannot read" in res[2][2].get("error", "") and token_file in
 # 4. A token the server refuses: the leg's auth class, with the server's reply.
 write_file(token_file, TOKEN_A + "\n")             # A has expired on the server
 tags, f, r = once(route("refused"), "IMAP token refused")
-T.eq((tags.get("result"), f.get("result_code")), ("imap_auth_failed", 8), "IMAP token refused: imap_auth_failed")
+T.eq((tags.get("result"), f.get("result_code")), ("imap_auth_failed", result_codes()["imap_auth_failed"]), "IMAP token refused: imap_auth_failed")
 T.ok('"status":"401"' in f.get("error", ""), "IMAP token refused: the server's decoded challenge in the error", f.get("error"))
 tags, f, r = once(route("refused", imap_oauth2_token_file=None, imap_password=PW),
                   "SMTP token refused")

@@ -14,7 +14,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from e2e import T, fatal, secret, write_config, run, by_probe, stack, stack_route, password  # noqa: E402
+from e2e import result_codes, T, fatal, secret, write_config, run, by_probe, stack, stack_route, password  # noqa: E402
 
 
 env = stack("COURIER_ENV", "OpenSMTPD + Courier IMAP", "CO_")
@@ -128,7 +128,8 @@ for name, (s, i) in COMBOS.items():
         continue
     tags, f, _ = lines[name][0]
     T.eq(tags.get("result"), "success", f"{name}: result=success")
-    T.eq((f.get("success"), f.get("result_code")), (1, 0), f"{name}: success=1i, result_code=0i")
+    T.eq((f.get("success"), f.get("result_code")), (1, result_codes()["success"]),
+         f"{name}: success=1i, result_code of success")
     T.eq(f.get("smtp_code"), 250, f"{name}: smtp_code=250 (OpenSMTPD accepted the probe)")
     dt = f.get("delivery_time")
     T.ok(isinstance(dt, float) and 0 < dt < 10, f"{name}: delivery_time present and sane", f)

@@ -8,15 +8,13 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from e2e import (T, stack, stack_route, config_text, write_config, run,  # noqa: E402
+from e2e import (result_codes, T, stack, stack_route, config_text, write_config, run,  # noqa: E402
                  by_probe, probe_messages, imap_inspect, ROOT)
 
 env = stack()
 D = env["MS_DOMAIN"]
 CLOSED_PORT = "1"          # nothing listens on 127.0.0.1:1
-CODES = {"success": 0, "timeout": 1, "smtp_connect_failed": 2, "smtp_tls_failed": 3,
-         "smtp_auth_failed": 4, "smtp_rejected": 5, "imap_connect_failed": 6,
-         "imap_tls_failed": 7, "imap_auth_failed": 8, "imap_error": 9}
+CODES = result_codes()
 
 # name: (route INI, expected result, expected smtp_code or None, error must contain)
 cases = {

@@ -11,7 +11,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from e2e import (T, ROOT, stack, stack_route, config_text, write_config, run, by_probe,  # noqa: E402
+from e2e import (result_codes, T, ROOT, stack, stack_route, config_text, write_config, run, by_probe,  # noqa: E402
                  probe_messages, check_no_leak)
 
 env = stack()
@@ -40,7 +40,8 @@ for name in COMBOS:
         continue
     tags, f, ts = lines[name][0]
     T.eq(tags.get("result"), "success", f"{name}: result=success")
-    T.eq((f.get("success"), f.get("result_code")), (1, 0), f"{name}: success=1i, result_code=0i")
+    T.eq((f.get("success"), f.get("result_code")), (1, result_codes()["success"]),
+         f"{name}: success=1i, result_code of success")
     T.eq(f.get("smtp_code"), 250, f"{name}: smtp_code=250")
     T.ok(f.get("tries", 0) >= 1, f"{name}: tries >= 1", f)
     T.ok("error" not in f, f"{name}: no error field on success", f)

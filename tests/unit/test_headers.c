@@ -195,78 +195,79 @@ static void test_dates(void)
 static const struct auth_case {
 	const char *name, *block, *from;
 	bool found;
-	const char *id, *spf, *dkim, *dmarc, *arc;
+	const char *id;
+	const char *verdict[AUTH_N];   /* per method of auth_methods.h; NULL: "" */
 } auths[] = {
 	{ "Gmail form", "Received: x\r\n" GMAIL_AR "Subject: s\r\n", NULL, true,
-	  "mx.google.com", "pass", "pass", "pass", "" },
-	{ "Microsoft 365 form without id", M365_AR, NULL, true, "", "pass", "pass", "pass", "" },
-	{ "Microsoft 365 chosen by '-'", GMAIL_AR M365_AR, "-", true, "", "pass", "pass", "pass", "" },
-	{ "Microsoft 365 not chosen by an id", M365_AR, "mx.google.com", false, "", "", "", "", "" },
-	{ "no methods", "Authentication-Results: mx.example; none\r\n", NULL, true, "mx.example", "", "", "", "" },
+	  "mx.google.com", { "pass", "pass", "pass", "" } },
+	{ "Microsoft 365 form without id", M365_AR, NULL, true, "", { "pass", "pass", "pass", "" } },
+	{ "Microsoft 365 chosen by '-'", GMAIL_AR M365_AR, "-", true, "", { "pass", "pass", "pass", "" } },
+	{ "Microsoft 365 not chosen by an id", M365_AR, "mx.google.com", false, "", { "", "", "", "" } },
+	{ "no methods", "Authentication-Results: mx.example; none\r\n", NULL, true, "mx.example", { "", "", "", "" } },
 	{ "version after id", "Authentication-Results: mx.example.com 1; spf=fail smtp.mailfrom=a@b\r\n", NULL, true,
-	  "mx.example.com", "fail", "", "", "" },
+	  "mx.example.com", { "fail", "", "", "" } },
 	{ "topmost of any id",
 	  "Authentication-Results: mx.outer; spf=fail\r\nAuthentication-Results: mx.inner; spf=pass\r\n", NULL, true,
-	  "mx.outer", "fail", "", "", "" },
+	  "mx.outer", { "fail", "", "", "" } },
 	{ "topmost of the listed id",
 	  "Authentication-Results: mx.outer; spf=fail\r\nAuthentication-Results: mx.inner; spf=pass\r\n"
-	  "Authentication-Results: mx.inner; spf=neutral\r\n", "mx.inner", true, "mx.inner", "pass", "", "", "" },
+	  "Authentication-Results: mx.inner; spf=neutral\r\n", "mx.inner", true, "mx.inner", { "pass", "", "", "" } },
 	{ "list with blanks and case",
 	  "Authentication-Results: mx.outer; spf=fail\r\nAuthentication-Results: mx.inner; spf=pass\r\n",
-	  "other.example,  MX.Inner ", true, "mx.inner", "pass", "", "", "" },
+	  "other.example,  MX.Inner ", true, "mx.inner", { "pass", "", "", "" } },
 	{ "list id and '-'", M365_AR "Authentication-Results: mx.x; spf=fail\r\n", "mx.x, -", true,
-	  "", "pass", "pass", "pass", "" },
-	{ "listed id absent", GMAIL_AR, "mx.other", false, "", "", "", "", "" },
-	{ "no header at all", "Subject: s\r\nReceived: x\r\n", NULL, false, "", "", "", "", "" },
+	  "", { "pass", "pass", "pass", "" } },
+	{ "listed id absent", GMAIL_AR, "mx.other", false, "", { "", "", "", "" } },
+	{ "no header at all", "Subject: s\r\nReceived: x\r\n", NULL, false, "", { "", "", "", "" } },
 	{ "ARC-Authentication-Results ignored",
 	  "ARC-Authentication-Results: i=1; mx.arc; spf=pass\r\nX-Authentication-Results: mx.x; spf=pass\r\n"
-	  "Authentication-Results: mx.real; spf=fail\r\n", NULL, true, "mx.real", "fail", "", "", "" },
+	  "Authentication-Results: mx.real; spf=fail\r\n", NULL, true, "mx.real", { "fail", "", "", "" } },
 	{ "several dkim, one passed",
 	  "Authentication-Results: mx.x; dkim=fail header.d=a; dkim=pass header.d=b; dkim=neutral\r\n", NULL, true,
-	  "mx.x", "", "pass", "", "" },
+	  "mx.x", { "", "pass", "", "" } },
 	{ "several dkim, none passed",
 	  "Authentication-Results: mx.x; dkim=neutral header.d=a; dkim=fail header.d=b\r\n", NULL, true,
-	  "mx.x", "", "neutral", "", "" },
+	  "mx.x", { "", "neutral", "", "" } },
 	{ "spf twice: first counts", "Authentication-Results: mx.x; spf=none smtp.helo=h; spf=pass smtp.mailfrom=a\r\n",
-	  NULL, true, "mx.x", "none", "", "", "" },
+	  NULL, true, "mx.x", { "none", "", "", "" } },
 	{ "nested comment with ';' '=' and quoted-pair",
 	  "Authentication-Results: mx.x; spf=pass (a (nested; x=y) \\) ;) smtp.mailfrom=a; dkim=fail\r\n", NULL, true,
-	  "mx.x", "pass", "fail", "", "" },
+	  "mx.x", { "pass", "fail", "", "" } },
 	{ "quoted property value with ';'",
 	  "Authentication-Results: mx.x; dkim=pass header.b=\"ab;c=d\"; spf=softfail\r\n", NULL, true,
-	  "mx.x", "softfail", "pass", "", "" },
+	  "mx.x", { "softfail", "pass", "", "" } },
 	{ "quoted reason with ';'",
 	  "Authentication-Results: mx.x; dmarc=fail reason=\"p=reject; dkim=pass\" header.from=x\r\n", NULL, true,
-	  "mx.x", "", "", "fail", "" },
+	  "mx.x", { "", "", "fail", "" } },
 	{ "folded with tabs", "Authentication-Results: mx.x;\r\n\tspf=pass\r\n\tsmtp.mailfrom=a;\r\n dkim=pass\r\n", NULL,
-	  true, "mx.x", "pass", "pass", "", "" },
+	  true, "mx.x", { "pass", "pass", "", "" } },
 	{ "upper case words", "AUTHENTICATION-RESULTS: MX.X; SPF=PASS; DKIM=TempError; DMARC=PermError\r\n", NULL, true,
-	  "MX.X", "pass", "temperror", "permerror", "" },
+	  "MX.X", { "pass", "temperror", "permerror", "" } },
 	{ "method version", "Authentication-Results: mx.x; dkim/1=pass; spf / 2 = fail\r\n", NULL, true,
-	  "mx.x", "fail", "pass", "", "" },
+	  "mx.x", { "fail", "pass", "", "" } },
 	{ "arc", "Authentication-Results: mx.x; arc=pass (i=1 spf=pass dkim=pass); dmarc=policy\r\n", NULL, true,
-	  "mx.x", "", "", "policy", "pass" },
+	  "mx.x", { "", "", "policy", "pass" } },
 	{ "long word cut", "Authentication-Results: mx.x; spf=averyveryverylongresultword\r\n", NULL, true,
-	  "mx.x", "averyveryverylo", "", "", "" },
+	  "mx.x", { "averyveryverylo", "", "", "" } },
 	{ "word as written", "Authentication-Results: mx.x; dmarc=bestguesspass; spf=hardfail\r\n", NULL, true,
-	  "mx.x", "hardfail", "", "bestguesspass", "" },
-	{ "quoted authserv-id", "Authentication-Results: \"mx.q\"; spf=pass\r\n", NULL, true, "mx.q", "pass", "", "", "" },
+	  "mx.x", { "hardfail", "", "bestguesspass", "" } },
+	{ "quoted authserv-id", "Authentication-Results: \"mx.q\"; spf=pass\r\n", NULL, true, "mx.q", { "pass", "", "", "" } },
 	{ "unknown methods ignored",
 	  "Authentication-Results: mx.x 1; auth=pass smtp.auth=a; iprev=pass policy.iprev=1.2.3.4; x-foo=bar; compauth=fail\r\n",
-	  NULL, true, "mx.x", "", "", "", "" },
+	  NULL, true, "mx.x", { "", "", "", "" } },
 	{ "empty header skipped", "Authentication-Results: \r\nAuthentication-Results: mx.x; spf=pass\r\n", NULL, true,
-	  "mx.x", "pass", "", "", "" },
-	{ "comment before id", "Authentication-Results: (sig) mx.x; spf=pass\r\n", NULL, true, "mx.x", "pass", "", "", "" },
+	  "mx.x", { "pass", "", "", "" } },
+	{ "comment before id", "Authentication-Results: (sig) mx.x; spf=pass\r\n", NULL, true, "mx.x", { "pass", "", "", "" } },
 	{ "no blanks", "Authentication-Results: mx.x;spf=pass;dkim=pass;dmarc=pass\r\n", NULL, true,
-	  "mx.x", "pass", "pass", "pass", "" },
+	  "mx.x", { "pass", "pass", "pass", "" } },
 	{ "blanks around '='", "Authentication-Results: mx.x; dkim = pass; spf=\r\n fail\r\n", NULL, true,
-	  "mx.x", "fail", "pass", "", "" },
+	  "mx.x", { "fail", "pass", "", "" } },
 	{ "LF line ends", "Authentication-Results: mx.x;\n spf=pass;\n dkim=fail\nX: y\n", NULL, true,
-	  "mx.x", "pass", "fail", "", "" },
-	{ "result missing", "Authentication-Results: mx.x; spf=; dkim=(c) ; dmarc\r\n", NULL, true, "mx.x", "", "", "", "" },
-	{ "body not read", "Subject: s\r\n\r\nAuthentication-Results: mx.x; spf=pass\r\n", NULL, false, "", "", "", "", "" },
-	{ "'-' alone skips id headers", "Authentication-Results: mx.x; spf=pass\r\n", "-", false, "", "", "", "", "" },
-	{ "truncated header", "Authentication-Results: mx.x; spf=pa", NULL, true, "mx.x", "pa", "", "", "" },
+	  "mx.x", { "pass", "fail", "", "" } },
+	{ "result missing", "Authentication-Results: mx.x; spf=; dkim=(c) ; dmarc\r\n", NULL, true, "mx.x", { "", "", "", "" } },
+	{ "body not read", "Subject: s\r\n\r\nAuthentication-Results: mx.x; spf=pass\r\n", NULL, false, "", { "", "", "", "" } },
+	{ "'-' alone skips id headers", "Authentication-Results: mx.x; spf=pass\r\n", "-", false, "", { "", "", "", "" } },
+	{ "truncated header", "Authentication-Results: mx.x; spf=pa", NULL, true, "mx.x", { "pa", "", "", "" } },
 };
 
 static void test_auth(void)
@@ -279,11 +280,38 @@ static void test_auth(void)
 		memcpy(b, c->block, len);
 		memset(&v, 0x55, sizeof(v));
 		auth_results_read(b, len, c->from, &v);
-		CHECK(v.found == c->found && strcmp(v.authserv_id, c->id) == 0 && strcmp(v.spf, c->spf) == 0 &&
-		      strcmp(v.dkim, c->dkim) == 0 && strcmp(v.dmarc, c->dmarc) == 0 && strcmp(v.arc, c->arc) == 0,
-		      "auth %s: found=%d id='%s' spf='%s' dkim='%s' dmarc='%s' arc='%s'", c->name, v.found,
-		      v.authserv_id, v.spf, v.dkim, v.dmarc, v.arc);
+		bool same = v.found == c->found && strcmp(v.authserv_id, c->id) == 0;
+		char got[200];
+		size_t n = 0;
+		for (int m = 0; m < AUTH_N; m++) {
+			same = same && strcmp(v.verdict[m], c->verdict[m] ? c->verdict[m] : "") == 0;
+			n += (size_t)snprintf(got + n, sizeof(got) - n, " %s='%s'", auth_method_name(m),
+			                      v.verdict[m]);
+		}
+		CHECK(same, "auth %s: found=%d id='%s'%s", c->name, v.found, v.authserv_id, got);
 		free(b);
+	}
+}
+
+/* Every method of auth_methods.h is read into its own slot, and a second
+ * result counts by the method's rule. */
+static void test_auth_each_method(void)
+{
+	for (int m = 0; m < AUTH_N; m++) {
+		const char *name = auth_method_name(m);
+		bool any_pass = auth_method_rule(m) == AUTH_ANY_PASS;
+		char block[200];
+		struct auth_verdicts v;
+		bool others_empty = true;
+
+		snprintf(block, sizeof(block), "Authentication-Results: mx.x; %s=Fail x.y=z; %s=pass\r\n",
+		         name, name);
+		auth_results_read(block, strlen(block), NULL, &v);
+		for (int o = 0; o < AUTH_N; o++)
+			others_empty = others_empty && (o == m || v.verdict[o][0] == '\0');
+		CHECK(v.found && strcmp(v.verdict[m], any_pass ? "pass" : "fail") == 0 && others_empty,
+		      "method %s: read into its own slot, lower case, %s ('%s')", name,
+		      any_pass ? "pass if any passed" : "the first counts", v.verdict[m]);
 	}
 }
 
@@ -434,6 +462,7 @@ int main(void)
 	test_unfold();
 	test_dates();
 	test_auth();
+	test_auth_each_method();
 	test_from_valid();
 	test_received();
 	return unit_done();

@@ -288,6 +288,12 @@ static void test_fetch(void)
 		/* trailing blanks and lower case */
 		{ "* 3 fetch (uid 12 body[header.fields (x-mail-e2e-probe)] {24}x-mail-e2e-probe: t1    )  ",
 		  true, 12, -1, "t1", "" },
+		/* a value longer than a token stays longer (PROBE_TOKEN_READ_SIZE):
+		 * never cut to a token's length */
+		{ "* 3 FETCH (UID 14 BODY[HEADER.FIELDS (X-MAIL-E2E-PROBE)] {55}X-Mail-E2E-Probe: 0123456789abcdef0123456789abcdefXYZ  )",
+		  true, 14, -1, "0123456789abcdef0123456789abcdefXYZ", "" },
+		{ "* 3 FETCH (UID 15 BODY[HEADER.FIELDS (X-MAIL-E2E-PROBE)] {68}X-Mail-E2E-Probe: 0123456789abcdef0123456789abcdef0123456789abcdefgh)",
+		  true, 15, -1, "0123456789abcdef0123456789abcdef0123456", "" },
 		/* a field name inside another field's value is not that field */
 		{ "* 3 FETCH (UID 13 BODY[HEADER.FIELDS (X-MAIL-E2E-PROBE MESSAGE-ID)] {38}"
 		  "Message-ID: <m@x> X-Not-Message-ID: y)", true, 13, -1, "", "<m@x>" },

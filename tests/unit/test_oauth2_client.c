@@ -27,7 +27,7 @@
 
 #include "clock.h"
 #include "oauth2.h"
-#include "token_file.h"
+#include "secret_file.h"
 #include "unit.h"
 
 static char dir[128], script_path[256], log_path[256], token_url[600], ca[512];
@@ -173,7 +173,7 @@ static void drive(struct oauth2_wait **ws, int n, long ms)
 		for (int i = 0; i < n; i++) {
 			char *t, err[64];
 			int rc = oauth2_wait_result(ws[i], &t, err, sizeof(err));
-			token_free(t);
+			secret_free(t);
 			ready += rc != 0;
 		}
 		if (ready == n)
@@ -216,35 +216,35 @@ static void shared_and_cached(void)
 	      "both get the same token from one request (%s)", ra == 1 ? "ok" : err);
 	CHECK(requests("client_credentials", NULL) == 1, "one client_credentials request for both (%d)",
 	      requests("client_credentials", NULL));
-	token_free(ta);
-	token_free(tb);
+	secret_free(ta);
+	secret_free(tb);
 	CHECK(oauth2_wait_result(w[0], &ta, err, sizeof(err)) == 1 && strcmp(ta, "cc-at-1") == 0,
 	      "wait_result again: the same result, a fresh copy");
-	token_free(ta);
+	secret_free(ta);
 	oauth2_wait_free(w[0]);
 	oauth2_wait_free(w[1]);
 	ra = oauth2_token(multi, &a, 5000, &ta, &w[0], err, sizeof(err));
 	CHECK(ra == 1 && ta && strcmp(ta, "cc-at-1") == 0 && w[0] == NULL, "third ask: the cached token at once");
-	token_free(ta);
+	secret_free(ta);
 	oauth2_cycle_begin();
 	ra = fetch(&b, 5000, &ta, err, sizeof(err));
 	CHECK(ra == 1 && strcmp(ta, "cc-at-1") == 0 && requests("client_credentials", NULL) == 1,
 	      "next cycle: still cached (expires_in 3600), no new request");
-	token_free(ta);
+	secret_free(ta);
 	oauth2_token_refused(&a, "some-other-token");
 	CHECK(fetch(&a, 5000, &ta, err, sizeof(err)) == 1 && requests("client_credentials", NULL) == 1,
 	      "refused(other token): the cached one stays");
-	token_free(ta);
+	secret_free(ta);
 	oauth2_token_refused(&a, "cc-at-1");
 	CHECK(fetch(&a, 5000, &ta, err, sizeof(err)) == 1 && strcmp(ta, "cc-at-2") == 0 &&
 	      requests("client_credentials", NULL) == 2, "refused(cached token): dropped, the next ask fetches cc-at-2");
-	token_free(ta);
+	secret_free(ta);
 	{
 		struct route c = a;
 		c.oauth2_scope = (char *)"https://outlook.office.com/SMTP.Send";
 		CHECK(fetch(&c, 5000, &ta, err, sizeof(err)) == 1 && strcmp(ta, "cc-at-3") == 0,
 		      "client credentials with another scope: another account, another token");
-		token_free(ta);
+		secret_free(ta);
 	}
 	CHECK(requests("client_credentials", "\"scope\": \"https://outlook.office365.com/.default\"") == 2,
 	      "scope sent with every request");
@@ -259,31 +259,31 @@ static void expiry(void)
 
 	script("client exp-client\naccess short-\nexpires 30\n");
 	fetch(&a, 5000, &t, err, sizeof(err));
-	token_free(t);
+	secret_free(t);
 	fetch(&a, 5000, &t, err, sizeof(err));
 	CHECK(strcmp(t, "short-2") == 0 && requests(NULL, NULL) == before + 2,
 	      "expires_in 30 (< 60 s margin): not reused, every ask fetches");
-	token_free(t);
+	secret_free(t);
 	oauth2_shutdown();
 	script("client exp-client\naccess none-\nexpires absent\n");
 	before = requests(NULL, NULL);
 	fetch(&a, 5000, &t, err, sizeof(err));
-	token_free(t);
+	secret_free(t);
 	fetch(&a, 5000, &t, err, sizeof(err));
 	CHECK(strcmp(t, "none-1") == 0 && requests(NULL, NULL) == before + 1, "no expires_in: reused within the cycle");
-	token_free(t);
+	secret_free(t);
 	oauth2_cycle_begin();
 	fetch(&a, 5000, &t, err, sizeof(err));
 	CHECK(strcmp(t, "none-2") == 0 && requests(NULL, NULL) == before + 2, "no expires_in: the next cycle fetches anew");
-	token_free(t);
+	secret_free(t);
 	oauth2_shutdown();
 	script("client exp-client\naccess str-\nexpires string 3599\n");
 	fetch(&a, 5000, &t, err, sizeof(err));
-	token_free(t);
+	secret_free(t);
 	oauth2_cycle_begin();
 	fetch(&a, 5000, &t, err, sizeof(err));
 	CHECK(strcmp(t, "str-1") == 0, "expires_in \"3599\" (a string): reused in the next cycle");
-	token_free(t);
+	secret_free(t);
 	oauth2_shutdown();
 }
 
@@ -298,7 +298,7 @@ static void rotation(void)
 	a = route("rt-client", NULL, rfile, "https://mail.google.com/");
 	script("client rt-client\nrefresh rt-1\nrotate\naccess rot-\n");
 	CHECK(fetch(&a, 5000, &t, err, sizeof(err)) == 1 && strcmp(t, "rot-1") == 0, "refresh grant: token (%s)", err);
-	token_free(t);
+	secret_free(t);
 	CHECK(requests("\"refresh_token\": \"rt-1\"", "\"grant\": \"refresh_token\"") == 1, "the file's refresh token was sent");
 	read_text(rfile, buf, sizeof(buf));
 	CHECK(strcmp(buf, "rt-rotated-1\n") == 0 && stat(rfile, &st) == 0 && (st.st_mode & 0777) == 0600,
@@ -307,7 +307,7 @@ static void rotation(void)
 	oauth2_token_refused(&a, NULL);
 	CHECK(fetch(&a, 5000, &t, err, sizeof(err)) == 1 && strcmp(t, "rot-2") == 0 &&
 	      requests("\"refresh_token\": \"rt-rotated-1\"", NULL) == 1, "the next refresh reads the new file");
-	token_free(t);
+	secret_free(t);
 
 	/* The file cannot take the next rotation: E! line, old file kept, the
 	 * new token used from memory (the server no longer takes the old). */
@@ -328,7 +328,7 @@ static void rotation(void)
 		setrlimit(RLIMIT_FSIZE, &lim);
 		oauth2_token_refused(&a, NULL);
 		CHECK(fetch(&a, 5000, &t, err, sizeof(err)) == 1 && strcmp(t, "rot-3") == 0, "rotation write fails: the token still serves");
-		token_free(t);
+		secret_free(t);
 		setrlimit(RLIMIT_FSIZE, &old);
 		dup2(saved, 2);
 		close(saved);
@@ -345,7 +345,7 @@ static void rotation(void)
 	CHECK(fetch(&a, 5000, &t, err, sizeof(err)) == 1 && strcmp(t, "rot-4") == 0 &&
 	      requests("\"refresh_token\": \"rt-rotated-3\"", NULL) == 1,
 	      "next refresh: the unsaved new token is sent (the file still held the old one)");
-	token_free(t);
+	secret_free(t);
 	read_text(rfile, buf, sizeof(buf));
 	buf[strcspn(buf, "\n")] = '\0';
 	CHECK(strcmp(buf, "rt-rotated-4") == 0, "... and the file catches up with the latest rotation (%s)", buf);
@@ -406,7 +406,7 @@ static void errors(void)
 	oauth2_shutdown();
 	a.insecure_skip_verify = true;
 	CHECK(fetch(&a, 5000, &t, err, sizeof(err)) == 1, "insecure_skip_verify: accepted (%s)", t ? "ok" : err);
-	token_free(t);
+	secret_free(t);
 	oauth2_shutdown();
 	a = route("err-client", NULL, rfile, NULL);
 	a.oauth2_token_url = (char *)"https://127.0.0.1:1/token";
@@ -426,7 +426,7 @@ static void confidential(void)
 	script("client conf-client s3cr+t/=&%\nscope s1 s2\naccess conf-\n");
 	CHECK(fetch(&a, 5000, &t, err, sizeof(err)) == 1 && strcmp(t, "conf-1") == 0,
 	      "confidential client: accepted with Basic (%s)", t ? "ok" : err);
-	token_free(t);
+	secret_free(t);
 	CHECK(requests("\"basic\": [\"conf-client\", \"s3cr+t/=&%\"]", "\"secret_in_body\": false") == 1,
 	      "the secret came in HTTP Basic (decoded back exactly), not in the body");
 	oauth2_shutdown();

@@ -11,7 +11,7 @@
 
 #include "oauth2_form.h"
 #include "oauth2_reply.h"
-#include "token_file.h"
+#include "secret_file.h"
 #include "unit.h"
 
 static void form(void)
@@ -58,13 +58,13 @@ static void basic(void)
 	CHECK(oauth2_basic_credentials("my client:1", "s3cr+t/=&%", &u, &p) == 0 &&
 	      strcmp(u, "my%20client%3A1") == 0 && strcmp(p, "s3cr%2Bt%2F%3D%26%25") == 0,
 	      "Basic: id and secret each form-urlencoded (a ':' in the id cannot split the pair)");
-	token_free(u);
-	token_free(p);
+	secret_free(u);
+	secret_free(p);
 	CHECK(oauth2_basic_credentials("00001111-aaaa-2222-bbbb-3333cccc4444", "Xy8Q~abc.DEF_ghi", &u, &p) == 0 &&
 	      strcmp(u, "00001111-aaaa-2222-bbbb-3333cccc4444") == 0 && strcmp(p, "Xy8Q~abc.DEF_ghi") == 0,
 	      "Basic: a Microsoft client id and secret (unreserved only) unchanged");
-	token_free(u);
-	token_free(p);
+	secret_free(u);
+	secret_free(p);
 }
 
 static void cache_key(void)
@@ -217,16 +217,16 @@ static void reply_table(void)
 
 static void reply_edges(void)
 {
-	char big[TOKEN_MAX + 64], err[64];
+	char big[SECRET_MAX + 64], err[64];
 	struct oauth2_reply out;
 	size_t n;
 
 	n = (size_t)snprintf(big, sizeof(big), "{\"access_token\":\"");
-	memset(big + n, 'a', TOKEN_MAX);
-	n += TOKEN_MAX;
+	memset(big + n, 'a', SECRET_MAX);
+	n += SECRET_MAX;
 	n += (size_t)snprintf(big + n, sizeof(big) - n, "\"}");
 	CHECK(oauth2_reply_parse(200, big, n, &out, err, sizeof(err)) == -1 &&
-	      strstr(err, "access_token is longer than") != NULL, "reply: an access token of TOKEN_MAX bytes is refused: %s", err);
+	      strstr(err, "access_token is longer than") != NULL, "reply: an access token of SECRET_MAX bytes is refused: %s", err);
 	oauth2_reply_free(&out);
 	CHECK(oauth2_reply_parse(400, LONG_DESC, strlen(LONG_DESC), &out, err, 40) == -1 &&
 	      strlen(err) < 40, "reply: a long description is cut to errlen: \"%s\"", err);

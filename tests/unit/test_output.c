@@ -155,9 +155,9 @@ static void in_junk_with_late(struct probe_result *r)
 static void with_evidence(struct probe_result *r)
 {
 	strcpy(r->smtp_status, "2.0.0");
-	strcpy(r->spf, "pass");
-	strcpy(r->dkim, "fail");
-	strcpy(r->dmarc, "pass");
+	strcpy(r->verdict[AUTH_SPF], "pass");
+	strcpy(r->verdict[AUTH_DKIM], "fail");
+	strcpy(r->verdict[AUTH_DMARC], "pass");
 	r->hops = 3;
 	r->plain_hops = 1;
 	r->has_transit = true;
@@ -312,6 +312,29 @@ static void test_small_buffer_and_names(void)
 	      "result names, unknown ones as internal_error");
 }
 
+/* Every class of result_classes.h: its enum value is its code, its name
+ * goes both ways, and the two classes SPEC §5 added last are there. */
+static void test_result_classes(void)
+{
+	static const struct { int id, code; const char *name; } table[] = {
+#define ROW(id, name, code, meaning) { RESULT_##id, code, name },
+		RESULT_CLASSES(ROW)
+#undef ROW
+	};
+	size_t n = sizeof(table) / sizeof(table[0]);
+
+	CHECK(n == RESULT_N && n >= 16, "result_classes.h: %zu classes, RESULT_N %d", n, RESULT_N);
+	for (size_t i = 0; i < n; i++) {
+		enum result_class back = RESULT_INTERNAL_ERROR;
+		CHECK(table[i].id == table[i].code && table[i].code == (int)i &&
+		      strcmp(result_name((enum result_class)table[i].id), table[i].name) == 0 &&
+		      result_from_name(table[i].name, &back) && (int)back == table[i].code,
+		      "result class %s = %d: enum, name and code agree", table[i].name, table[i].code);
+	}
+	CHECK(RESULT_TLS_POLICY_FAILED == 14 && RESULT_SPAM_FLAGGED == 15,
+	      "tls_policy_failed = 14, spam_flagged = 15 (SPEC §5)");
+}
+
 /* Whatever a server said, the line is written (issue 14, defect 7): the
  * worst error text escapes to more than twice its length in line protocol
  * and six times in JSON. */
@@ -345,5 +368,6 @@ int main(void)
 	test_worst_error_text();
 	test_lines();
 	test_small_buffer_and_names();
+	test_result_classes();
 	return unit_done();
 }

@@ -76,7 +76,7 @@ static void test_tokens(void)
 	struct probe_ledger *a = probe_ledger_new("secret", "outbound", "bob", "bob@x.test");
 	struct probe_ledger *other_route = probe_ledger_new("secret", "inbound", "bob", "bob@x.test");
 	struct probe_ledger *other_secret = probe_ledger_new("secret2", "outbound", "bob", "bob@x.test");
-	char token[PROBE_ID_TOKEN_LEN + 1], local[PROBE_ID_LOCAL_MAX], mid[128], bad[128];
+	char token[PROBE_TOKEN_SIZE], local[PROBE_ID_LOCAL_MAX], mid[128], bad[128];
 	int64_t stamp = 0;
 
 	CHECK(a && other_route && other_secret, "ledgers allocated");
@@ -101,7 +101,7 @@ static void test_tokens(void)
 		{ "nonce too short", "<1795467151.0123.mail-e2e@x>", 0 },
 	};
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-		char t[PROBE_ID_TOKEN_LEN + 1];
+		char t[PROBE_TOKEN_SIZE];
 		snprintf(t, sizeof(t), "%s", token);
 		if (rows[i].flip)
 			t[5] = t[5] == '0' ? '1' : '0';
@@ -117,7 +117,7 @@ static void test_tokens(void)
 	CHECK(!probe_id_verify(a, NULL, mid, &stamp), "refused: no token");
 
 	/* Two mints in the same second differ (the nonce). */
-	char t2[PROBE_ID_TOKEN_LEN + 1], l2[PROBE_ID_LOCAL_MAX];
+	char t2[PROBE_TOKEN_SIZE], l2[PROBE_ID_LOCAL_MAX];
 	CHECK(probe_id_mint(a, 1795467151, t2, l2) == 0 && strcmp(t2, token) != 0 && strcmp(l2, local) != 0,
 	      "same second, new token");
 

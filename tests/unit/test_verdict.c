@@ -4,6 +4,7 @@
  */
 #include <string.h>
 
+#include "auth_methods.h"
 #include "verdict.h"
 #include "unit.h"
 
@@ -12,32 +13,35 @@ struct row {
 	unsigned require;
 	const char *from;          /* auth_results_from */
 	bool read, found;
-	const char *id, *spf, *dkim, *dmarc, *arc;
+	const char *id;
+	const char *verdict[AUTH_N];   /* per method of auth_methods.h; NULL: "" */
 	bool want_ok;
 	const char *want_why;      /* substring, NULL: no check */
 };
 
+#define B(m) AUTH_BIT(AUTH_##m)
+
 static const struct row rows[] = {
-	{ "nothing required, all fail", 0, NULL, true, true, "mx.b", "fail", "fail", "fail", "", true, NULL },
-	{ "dkim required, pass", REQUIRE_DKIM, NULL, true, true, "mx.b", "fail", "pass", "fail", "", true, NULL },
-	{ "dkim required, fail", REQUIRE_DKIM, NULL, true, true, "mx.b", "pass", "fail", "pass", "", false,
+	{ "nothing required, all fail", 0, NULL, true, true, "mx.b", { "fail", "fail", "fail", "" }, true, NULL },
+	{ "dkim required, pass", B(DKIM), NULL, true, true, "mx.b", { "fail", "pass", "fail", "" }, true, NULL },
+	{ "dkim required, fail", B(DKIM), NULL, true, true, "mx.b", { "pass", "fail", "pass", "" }, false,
 	  "dkim=fail (required: pass), says Authentication-Results from mx.b" },
-	{ "spf first of two failing", REQUIRE_SPF | REQUIRE_DMARC, NULL, true, true, "mx.b", "softfail", "pass",
-	  "fail", "", false, "spf=softfail" },
-	{ "dmarc missing in the header", REQUIRE_DMARC, NULL, true, true, "mx.b", "pass", "pass", "", "", false,
+	{ "spf first of two failing", B(SPF) | B(DMARC), NULL, true, true, "mx.b",
+	  { "softfail", "pass", "fail", "" }, false, "spf=softfail" },
+	{ "dmarc missing in the header", B(DMARC), NULL, true, true, "mx.b", { "pass", "pass", "", "" }, false,
 	  "dmarc=missing (required: pass): Authentication-Results from mx.b names no dmarc" },
-	{ "no header at all", REQUIRE_DKIM, NULL, true, false, "", "", "", "", "", false,
+	{ "no header at all", B(DKIM), NULL, true, false, "", { "", "", "", "" }, false,
 	  "dkim=missing (required: pass): no Authentication-Results" },
-	{ "no header from the listed ids", REQUIRE_DKIM, "mx.google.com", true, false, "", "", "", "", "", false,
-	  "no Authentication-Results from mx.google.com" },
-	{ "header not read", REQUIRE_SPF, NULL, false, false, "", "", "", "", "", false,
+	{ "no header from the listed ids", B(DKIM), "mx.google.com", true, false, "", { "", "", "", "" },
+	  false, "no Authentication-Results from mx.google.com" },
+	{ "header not read", B(SPF), NULL, false, false, "", { "", "", "", "" }, false,
 	  "could not be read" },
-	{ "Microsoft 365 header without id", REQUIRE_DKIM, "-", true, true, "", "pass", "temperror", "pass", "",
+	{ "Microsoft 365 header without id", B(DKIM), "-", true, true, "", { "pass", "temperror", "pass", "" },
 	  false, "dkim=temperror (required: pass), says Authentication-Results from (no id)" },
-	{ "arc required, pass", REQUIRE_ARC, NULL, true, true, "mx.b", "", "", "", "pass", true, NULL },
-	{ "all four pass", REQUIRE_SPF | REQUIRE_DKIM | REQUIRE_DMARC | REQUIRE_ARC, NULL, true, true, "mx.b",
-	  "pass", "pass", "pass", "pass", true, NULL },
-	{ "not read, nothing required", 0, NULL, false, false, "", "", "", "", "", true, NULL },
+	{ "arc required, pass", B(ARC), NULL, true, true, "mx.b", { "", "", "", "pass" }, true, NULL },
+	{ "all four pass", B(SPF) | B(DKIM) | B(DMARC) | B(ARC), NULL, true, true, "mx.b",
+	  { "pass", "pass", "pass", "pass" }, true, NULL },
+	{ "not read, nothing required", 0, NULL, false, false, "", { "", "", "", "" }, true, NULL },
 };
 
 int main(void)
@@ -48,7 +52,7 @@ int main(void)
 		struct imap_evidence ev;
 		struct probe_result res;
 		char why[256] = "";
-		bool ok;
+		bool ok, copied;
 
 		memset(&r, 0, sizeof(r));
 		memset(&ev, 0, sizeof(ev));
@@ -58,10 +62,9 @@ int main(void)
 		ev.read = w->read;
 		ev.auth.found = w->found;
 		snprintf(ev.auth.authserv_id, sizeof(ev.auth.authserv_id), "%s", w->id);
-		snprintf(ev.auth.spf, sizeof(ev.auth.spf), "%s", w->spf);
-		snprintf(ev.auth.dkim, sizeof(ev.auth.dkim), "%s", w->dkim);
-		snprintf(ev.auth.dmarc, sizeof(ev.auth.dmarc), "%s", w->dmarc);
-		snprintf(ev.auth.arc, sizeof(ev.auth.arc), "%s", w->arc);
+		for (int m = 0; m < AUTH_N; m++)
+			snprintf(ev.auth.verdict[m], sizeof(ev.auth.verdict[m]), "%s",
+			         w->verdict[m] ? w->verdict[m] : "");
 		ev.path.hops = 3;
 		ev.path.plain_hops = 1;
 		ev.path.has_transit = true;
@@ -69,12 +72,14 @@ int main(void)
 		ok = verdict_from_evidence(&r, &ev, &res, why, sizeof(why));
 		CHECK(ok == w->want_ok && (!w->want_why || strstr(why, w->want_why)),
 		      "%s -> %s '%s'", w->name, ok ? "ok" : "auth_failed", why);
+		copied = true;
+		for (int m = 0; m < AUTH_N; m++)
+			copied = copied && strcmp(res.verdict[m], w->read && w->verdict[m] ? w->verdict[m] : "") == 0;
 		if (w->read)
-			CHECK(res.hops == 3 && res.plain_hops == 1 && res.has_transit &&
-			      strcmp(res.spf, w->spf) == 0 && strcmp(res.dkim, w->dkim) == 0,
-			      "%s: fields copied (hops %d, dkim '%s')", w->name, res.hops, res.dkim);
+			CHECK(res.hops == 3 && res.plain_hops == 1 && res.has_transit && copied,
+			      "%s: fields copied (hops %d, dkim '%s')", w->name, res.hops, res.verdict[AUTH_DKIM]);
 		else
-			CHECK(res.hops == -1 && !res.spf[0] && !res.has_transit,
+			CHECK(res.hops == -1 && copied && !res.has_transit,
 			      "%s: nothing copied from an unread block", w->name);
 	}
 	return unit_done();
