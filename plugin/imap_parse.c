@@ -498,15 +498,15 @@ bool imap_parse_copyuid(const char *rest, uint32_t *uids, size_t max, size_t *co
 	return true;
 }
 
-bool imap_parse_status_uidnext(const char *text, uint32_t *uidnext)
+bool imap_parse_status(const char *text, struct imap_status_reply *out)
 {
 	const char *p = text;
-	char name[8];
 
+	memset(out, 0, sizeof(*out));
 	if (strncasecmp(p, "* STATUS ", 9) != 0)
 		return false;
 	p += 9;
-	if (!parse_astring(&p, name, sizeof(name)))
+	if (!parse_astring(&p, out->name, sizeof(out->name)))
 		return false;
 	while (*p == ' ')
 		p++;
@@ -514,14 +514,32 @@ bool imap_parse_status_uidnext(const char *text, uint32_t *uidnext)
 		return false;
 	while (*p && *p != ')') {
 		char item[16];
+		uint32_t *slot = NULL;
+		bool *has = NULL;
 		while (*p == ' ')
 			p++;
 		next_atom(&p, item, sizeof(item));
 		if (strcasecmp(item, "UIDNEXT") == 0)
-			return imap_parse_u32(&p, uidnext) && (*p == ' ' || *p == ')');
+			slot = &out->uidnext, has = &out->has_uidnext;
+		else if (strcasecmp(item, "MESSAGES") == 0)
+			slot = &out->messages, has = &out->has_messages;
+		else if (strcasecmp(item, "UIDVALIDITY") == 0)
+			slot = &out->uidvalidity, has = &out->has_uidvalidity;
+		if (slot && imap_parse_u32(&p, slot) && (*p == ' ' || *p == ')'))
+			*has = true;
 		/* Any other value (HIGHESTMODSEQ may pass 32 bits): skipped. */
 		while (*p && *p != ' ' && *p != ')')
 			p++;
 	}
-	return false;
+	return true;
+}
+
+bool imap_parse_status_uidnext(const char *text, uint32_t *uidnext)
+{
+	struct imap_status_reply st;
+
+	if (!imap_parse_status(text, &st) || !st.has_uidnext)
+		return false;
+	*uidnext = st.uidnext;
+	return true;
 }

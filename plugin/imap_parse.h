@@ -99,9 +99,16 @@ bool imap_parse_list(const char *text, unsigned *attrs, char *name, size_t namel
 bool imap_parse_copyuid(const char *rest, uint32_t *uids, size_t max, size_t *count);
 
 
-/* "* STATUS Junk (UIDNEXT 42 MESSAGES 3)" (the name quoted, a literal or
- * an atom): the UIDNEXT value.  False if text is no STATUS response or
- * carries no UIDNEXT. */
+/* "* STATUS Junk (UIDNEXT 42 MESSAGES 3 UIDVALIDITY 7)" (the name quoted,
+ * a literal or an atom, at most 255 bytes kept): the name and the values
+ * it carries.  False if text is no STATUS response. */
+struct imap_status_reply {
+	char name[256];
+	bool has_uidnext, has_messages, has_uidvalidity;
+	uint32_t uidnext, messages, uidvalidity;
+};
+bool imap_parse_status(const char *text, struct imap_status_reply *out);
+/* The UIDNEXT of a STATUS response; false without one. */
 bool imap_parse_status_uidnext(const char *text, uint32_t *uidnext);
 
 /* Building blocks shared by imap_parse.c and imap_fetch.c: a decimal
