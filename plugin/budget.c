@@ -3,6 +3,8 @@
  */
 #include "budget.h"
 
+#include <string.h>
+
 #include "config.h"
 
 int64_t budget_ms(long ms)
@@ -69,4 +71,32 @@ int64_t budget_idle_refresh(int64_t poll_ns)
 	if (t < BUDGET_IDLE_REFRESH_MIN_NS)
 		t = BUDGET_IDLE_REFRESH_MIN_NS;
 	return t < BUDGET_IDLE_REFRESH_MAX_NS ? t : BUDGET_IDLE_REFRESH_MAX_NS;
+}
+
+static int64_t clamp(int64_t v, int64_t lo, int64_t hi)
+{
+	return v < lo ? lo : v > hi ? hi : v;
+}
+
+void budget_learn_window(const int64_t *samples, unsigned n, struct watch_window *out)
+{
+	int64_t sorted[32], lo, hi, margin;
+	unsigned k = n < 32 ? n : 32;
+
+	memset(out, 0, sizeof(*out));
+	if (k < BUDGET_LEARN_MIN)
+		return;
+	memcpy(sorted, samples, k * sizeof(*sorted));
+	for (unsigned i = 1; i < k; i++)   /* a handful: insertion sort */
+		for (unsigned j = i; j > 0 && sorted[j - 1] > sorted[j]; j--) {
+			int64_t t = sorted[j];
+			sorted[j] = sorted[j - 1];
+			sorted[j - 1] = t;
+		}
+	lo = sorted[k >= 6 ? 1 : 0];
+	hi = sorted[k >= 6 ? k - 2 : k - 1];
+	margin = (hi - lo) / 2 > BUDGET_LEARN_MARGIN_NS ? (hi - lo) / 2 : BUDGET_LEARN_MARGIN_NS;
+	out->from = lo > margin ? lo - margin : 0;
+	out->until = hi + margin;
+	out->gap = clamp((hi - lo) / 4, BUDGET_LEARN_GAP_MIN_NS, BUDGET_LEARN_GAP_MAX_NS);
 }

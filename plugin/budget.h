@@ -51,9 +51,16 @@ struct route;
 /* Quick looks right after the send: NOOPs at growing gaps, then steady. */
 #define BUDGET_QUICK_NS        (3 * NS_PER_S)
 #define BUDGET_QUICK_STEADY_NS (100 * NS_PER_MS)
-/* Junk-mailbox peeks (STATUS): fewer than the NOOPs, a probe filed as
- * junk is rare. */
-#define BUDGET_PEEK_STEADY_NS  (500 * NS_PER_MS)
+/* Junk-mailbox peeks (STATUS): far fewer than the NOOPs, a probe filed
+ * as junk is rare. */
+#define BUDGET_PEEK_STEADY_NS  (1 * NS_PER_S)
+/* A watch that learnt the route's delivery times looks densely around
+ * them: from LEARN_MIN samples on, at least LEARN_MARGIN either side, at
+ * gaps between LEARN_GAP_MIN and LEARN_GAP_MAX. */
+#define BUDGET_LEARN_MIN       4
+#define BUDGET_LEARN_MARGIN_NS (20 * NS_PER_MS)
+#define BUDGET_LEARN_GAP_MIN_NS (10 * NS_PER_MS)
+#define BUDGET_LEARN_GAP_MAX_NS (50 * NS_PER_MS)
 /* IDLE is left for a NOOP every 5 x poll_interval, within these bounds
  * (RFC 2177 asks for less than 29 minutes). */
 #define BUDGET_IDLE_REFRESH_MIN_NS (5 * NS_PER_S)
@@ -83,6 +90,15 @@ bool budget_stalled(int64_t since, int64_t now);
  * after that, and never more than poll_ns. */
 int64_t budget_watch_gap(const int *gaps_ms, unsigned n_gaps, unsigned step, int64_t steady_ns,
                          int64_t poll_ns, int64_t watch_age_ns);
+/* When to look densely, as ages of the watch (ns since the SMTP reply):
+ * from `from` to `until`, every `gap`; gap 0: nothing learnt yet. */
+struct watch_window {
+	int64_t from, until, gap;
+};
+/* The window from recent delivery times (ns, in any order): the middle
+ * ones (the extremes dropped from 6 samples on), widened by a margin of
+ * half their spread and at least LEARN_MARGIN. */
+void budget_learn_window(const int64_t *samples, unsigned n, struct watch_window *out);
 /* How long one IDLE lasts before a NOOP looks for itself. */
 int64_t budget_idle_refresh(int64_t poll_ns);
 /* ms (the config's unit) to ns. */

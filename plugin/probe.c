@@ -343,14 +343,11 @@ static bool bounce_lets_send(struct probe *p, int64_t now)
 	return true;
 }
 
-/* The inbox is selected: decide about the junk mailbox, then send. */
+/* The inbox is selected (it sweeps the junk mailbox itself): send. */
 static void inbox_ready(struct probe *p, int64_t now)
 {
-	if (!bounce_lets_send(p, now))
-		return;
-	if (imap_junk_sweep_due(INBOX(p), time(NULL)))
-		open_junk(p, now);
-	start_smtp(p, now);
+	if (bounce_lets_send(p, now))
+		start_smtp(p, now);
 }
 
 void probe_on_done(struct probe *p, CURL *easy, CURLcode code)
@@ -489,6 +486,18 @@ static bool any_found(const struct probe *p)
 	return (INBOX(p) && imap_found(INBOX(p))) || (JUNK(p) && imap_found(JUNK(p)));
 }
 
+/* The deadline's verdict waits while a look at news the server gave in
+ * time is answered (within the cleanup bound): what it finds came in time. */
+static int64_t verdict_due(const struct probe *p)
+{
+	int64_t deadline = p->budget.deadline_ns;
+
+	if ((INBOX(p) && imap_news_in_check(INBOX(p), deadline)) ||
+	    (JUNK(p) && imap_news_in_check(JUNK(p), deadline)))
+		return deadline + BUDGET_PAST_NS;
+	return deadline;
+}
+
 void probe_step(struct probe *p, int64_t now)
 {
 	bool all_closed = true;
@@ -502,7 +511,7 @@ void probe_step(struct probe *p, int64_t now)
 			imap_step(p->leg[i], now);
 	read_legs(p, now);
 	/* A found probe's header block is on its way: its leg bounds the wait. */
-	if (!p->ready && now >= p->budget.deadline_ns && !any_found(p))
+	if (!p->ready && now >= verdict_due(p) && !any_found(p))
 		on_deadline(p, now);
 	for (int i = 0; i < IMAP_ROLES; i++)
 		all_closed &= !p->leg[i] || imap_closed(p->leg[i]);
@@ -546,7 +555,7 @@ static int64_t earliest(int64_t a, int64_t b)
 
 int64_t probe_next_timer(const struct probe *p)
 {
-	int64_t t = p->ready || any_found(p) ? 0 : p->budget.deadline_ns;
+	int64_t t = p->ready || any_found(p) ? 0 : verdict_due(p);
 
 	if (!p->ready && (p->stage == ST_SMTP || leg_token_waiting(&p->imap_token) ||
 	                  (INBOX(p) && imap_state(INBOX(p)) == IMAP_CONNECTING)))

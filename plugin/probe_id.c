@@ -190,3 +190,11 @@ bool ledger_is_foreign(const struct probe_ledger *l, uint32_t uidvalidity, uint3
 			return true;
 	return false;
 }
+
+void ledger_note_delivery(struct probe_ledger *l, int64_t ns)
+{
+	l->delivered_ns[l->delivered_next] = ns;
+	l->delivered_next = (l->delivered_next + 1) % LEDGER_DELIVERIES;
+	if (l->n_delivered < LEDGER_DELIVERIES)
+		l->n_delivered++;
+}

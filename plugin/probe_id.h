@@ -45,6 +45,7 @@
 #define LEDGER_FOUND 16
 #define LEDGER_COUNTED 64
 #define LEDGER_FOREIGN 256
+#define LEDGER_DELIVERIES 8
 
 struct probe_ledger {
 	unsigned char key[32];
@@ -52,13 +53,25 @@ struct probe_ledger {
 	unsigned found_next;
 	char counted[LEDGER_COUNTED][PROBE_TOKEN_SIZE]; /* late ones counted */
 	unsigned counted_next;
-	uint32_t scan_cursor[4];   /* sweep window per mailbox (inbox, junk, Gmail's All Mail,
-	                              the bounce mailbox): last UID examined */
-	/* The junk mailbox is swept only when it may hold something of ours
-	 * (sweep.c, sweep_junk_due): */
-	bool junk_swept;           /* a whole sweep there finished */
-	uint32_t junk_swept_next;  /* its UIDNEXT then */
-	int64_t junk_due_at;       /* Unix seconds when a probe of ours left there is due, 0: none */
+	/* What the sweeps learnt about each mailbox (sweep.c; by enum
+	 * sweep_box: inbox, junk, Gmail's All Mail, the bounce mailbox). */
+	struct sweep_memory {
+		uint32_t validity;     /* the UIDVALIDITY the rest is about */
+		uint32_t cursor;       /* the window: last UID examined, 0: from the start */
+		uint32_t clean_next;   /* every UID below was looked at by a whole sweep or was a
+		                          probe of ours found and deleted; 0: not known */
+		int64_t due_at;        /* Unix s when a probe of ours left below it is due, 0: none */
+	} sweep[4];
+	/* The special-use mailboxes LIST named (prepare.c), so it is asked once
+	 * per process, not every cycle. */
+	struct imap_names {
+		bool listed;
+		char junk[256], trash[256], allmail[256];
+	} names;
+	/* Recent delivery times (SMTP acceptance -> found in the inbox), for a
+	 * watch that looks densely when the probe is due (watch.c). */
+	int64_t delivered_ns[LEDGER_DELIVERIES];
+	unsigned delivered_next, n_delivered;
 	int late_pending;          /* late arrivals counted after their cycle's line was out */
 	/* The bounce mailbox: reports proved not this route's, by UID, so they
 	 * are never fetched again (forgotten when its UIDVALIDITY changes). */
@@ -80,6 +93,7 @@ void ledger_note_found(struct probe_ledger *l, const char *token);
 bool ledger_was_found(const struct probe_ledger *l, const char *token);
 void ledger_note_counted(struct probe_ledger *l, const char *token);
 bool ledger_was_counted(const struct probe_ledger *l, const char *token);
+void ledger_note_delivery(struct probe_ledger *l, int64_t ns);
 void ledger_note_foreign(struct probe_ledger *l, uint32_t uidvalidity, uint32_t uid);
 bool ledger_is_foreign(const struct probe_ledger *l, uint32_t uidvalidity, uint32_t uid);
 

@@ -24,24 +24,28 @@ static void over(struct evidence *e, struct imap_session *s)
 	e->done(e->ctx);
 }
 
-static void on_header(struct imap_session *s, void *ctx, const struct imap_event *ev)
+void evidence_take(struct imap_evidence *out, struct imap_session *s, const struct imap_fetch *f)
 {
-	struct evidence *e = ctx;
-	const struct imap_fetch *f = &ev->fetch;
 	const struct route *r = session_route(s);
-	size_t len;
+	size_t len = f->body_len;
 
-	if (ev->kind != IMAP_EV_FETCH || !f->has_body || (f->has_uid && f->uid != e->uid))
-		return;
-	len = f->body_len;
 	if (f->body_cut) {
 		len = evidence_whole_fields(f->body, len);
 		log_debug("%s: the probe's header block passes %d bytes: the %zu bytes of whole fields "
 		          "before are read", session_label(s), EVIDENCE_MAX, len);
 	}
-	auth_results_read(f->body, len, r->auth_results_from, &e->out->auth);
-	received_read(f->body, len, &e->out->path);
-	e->out->read = true;
+	auth_results_read(f->body, len, r->auth_results_from, &out->auth);
+	received_read(f->body, len, &out->path);
+	out->read = true;
+}
+
+static void on_header(struct imap_session *s, void *ctx, const struct imap_event *ev)
+{
+	struct evidence *e = ctx;
+	const struct imap_fetch *f = &ev->fetch;
+
+	if (ev->kind == IMAP_EV_FETCH && f->has_body && (!f->has_uid || f->uid == e->uid))
+		evidence_take(e->out, s, f);
 }
 
 static void after_fetch(struct imap_session *s, void *ctx, const struct imap_reply *r)

@@ -3,7 +3,8 @@
  *
  *   UID FETCH <uid> (BODY.PEEK[HEADER])
  *
- * once, right after the probe is seen and before it is deleted.  The
+ * once, right after the probe is seen and before it is deleted, unless
+ * the look that found it read the block already (evidence_take()).  The
  * header block is kept whole up to EVIDENCE_MAX bytes (a longer one is
  * read up to there, its last, maybe cut, field left out) and handed to
  * headers.c: the Authentication-Results verdicts and the Received path.
@@ -36,6 +37,9 @@ struct evidence {
 void evidence_start(struct evidence *e, struct imap_session *s, uint32_t uid, int64_t now,
                     int64_t by);
 
+/* Read a header block someone else fetched (the look that found the
+ * probe read it whole) into out. */
+void evidence_take(struct imap_evidence *out, struct imap_session *s, const struct imap_fetch *f);
 /* A header block cut at the buffer's end: the length up to the start of
  * its last field, which may be cut. */
 size_t evidence_whole_fields(const char *block, size_t len);

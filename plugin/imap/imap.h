@@ -111,9 +111,6 @@ void imap_watch(struct imap_leg *l, const char *token);
  * READY: the junk mailbox it found (modified UTF-7) and its UIDNEXT before
  * the send; false if none is watched. */
 bool imap_junk_status(const struct imap_leg *l, const char **name, uint32_t *uidnext);
-/* Must a junk leg sweep the junk mailbox this cycle (the last sweep there
- * was not whole, something arrived since, or a probe left there is due)? */
-bool imap_junk_sweep_due(const struct imap_leg *l, time_t now);
 /* Peek at it with STATUS during the watch (on; say so before imap_watch),
  * or stop (a junk leg took over). */
 void imap_peek_junk(struct imap_leg *l, bool on);
@@ -138,6 +135,9 @@ bool imap_closed(const struct imap_leg *l);
 bool imap_found(const struct imap_leg *l);
 const struct imap_outcome *imap_outcome(struct imap_leg *l);
 
+/* Does a look for the probe await its answer, made for news the server
+ * gave before `before` (monotonic ns)?  What it finds arrived in time. */
+bool imap_news_in_check(const struct imap_leg *l, int64_t before);
 /* Is a command reply outstanding, and since when (monotonic ns)? */
 bool imap_awaiting_reply(const struct imap_leg *l, int64_t *since, const char **what);
 

@@ -10,7 +10,12 @@
 
 static void select_mailbox(struct prepare *p, struct imap_session *s);
 
-static bool needs_list(const struct prepare *p, const struct imap_session *s)
+static struct imap_names *names_of(const struct imap_session *s)
+{
+	return &session_route(s)->ledger->names;
+}
+
+static bool needs_names(const struct prepare *p, const struct imap_session *s)
 {
 	switch (p->role) {
 	case IMAP_ROLE_JUNK:
@@ -22,12 +27,34 @@ static bool needs_list(const struct prepare *p, const struct imap_session *s)
 	}
 }
 
-static void ready(struct prepare *p, struct imap_session *s)
+static void ready(struct prepare *p)
 {
-	(void)s;
 	if (p->uidnext == 0)
 		p->uidnext = 1;   /* no UIDNEXT: the unique token still guards */
 	p->done(p->ctx);
+}
+
+/* The names LIST gave (now, or in an earlier cycle), where they are wanted. */
+static void take_names(struct prepare *p, const struct imap_session *s, const struct imap_names *n)
+{
+	if (p->role == IMAP_ROLE_JUNK) {
+		if (!p->mailbox[0])
+			snprintf(p->mailbox, sizeof(p->mailbox), "%s", n->junk);
+		return;
+	}
+	if (session_route(s)->check_junk && !p->junk[0] && strcmp(n->junk, p->mailbox) != 0)
+		snprintf(p->junk, sizeof(p->junk), "%s", n->junk);
+	snprintf(p->trash, sizeof(p->trash), "%s", n->trash);
+	snprintf(p->allmail, sizeof(p->allmail), "%s", n->allmail);
+}
+
+static void note_junk_status(struct prepare *p, const struct imap_status_reply *st)
+{
+	if (!st->has_uidnext)
+		return;
+	p->junk_next = st->uidnext;
+	p->junk_messages = st->has_messages ? st->messages : 1;   /* unknown: maybe something */
+	p->junk_validity = st->has_uidvalidity ? st->uidvalidity : 0;
 }
 
 /* --- LIST ------------------------------------------------------------------ */
@@ -35,27 +62,29 @@ static void ready(struct prepare *p, struct imap_session *s)
 static void on_list(struct imap_session *s, void *ctx, const struct imap_event *ev)
 {
 	struct prepare *p = ctx;
-	bool inbox = p->role == IMAP_ROLE_INBOX;
+	struct imap_names *n = names_of(s);
 	const char *name = ev->list_name;
 
+	if (ev->kind == IMAP_EV_STATUS && n->junk[0] && strcmp(ev->status.name, n->junk) == 0)
+		note_junk_status(p, &ev->status);   /* LIST-STATUS: it follows its LIST */
 	if (ev->kind != IMAP_EV_LIST)
 		return;
-	if (!inbox && !p->mailbox[0] && (ev->list_attrs & IMAP_LIST_JUNK))
-		snprintf(p->mailbox, sizeof(p->mailbox), "%s", name);
-	if (inbox && session_route(s)->check_junk && !p->junk[0] && (ev->list_attrs & IMAP_LIST_JUNK) &&
-	    strcmp(name, p->mailbox) != 0)
-		snprintf(p->junk, sizeof(p->junk), "%s", name);
-	if (inbox && !p->trash[0] && (ev->list_attrs & IMAP_LIST_TRASH))
-		snprintf(p->trash, sizeof(p->trash), "%s", name);
-	if (inbox && !p->allmail[0] && (ev->list_attrs & IMAP_LIST_ALL))
-		snprintf(p->allmail, sizeof(p->allmail), "%s", name);
+	if (!n->junk[0] && (ev->list_attrs & IMAP_LIST_JUNK))
+		snprintf(n->junk, sizeof(n->junk), "%s", name);
+	if (!n->trash[0] && (ev->list_attrs & IMAP_LIST_TRASH))
+		snprintf(n->trash, sizeof(n->trash), "%s", name);
+	if (!n->allmail[0] && (ev->list_attrs & IMAP_LIST_ALL))
+		snprintf(n->allmail, sizeof(n->allmail), "%s", name);
 }
 
 static void after_list(struct imap_session *s, void *ctx, const struct imap_reply *r)
 {
 	struct prepare *p = ctx;
+	struct imap_names *n = names_of(s);
 	bool check_junk = session_route(s)->check_junk;
 
+	n->listed = r->status == IMAP_ST_OK;
+	take_names(p, s, n);
 	if (p->role != IMAP_ROLE_INBOX && !p->mailbox[0]) {
 		p->absent = true;
 		p->done(p->ctx);
@@ -71,6 +100,17 @@ static void after_list(struct imap_session *s, void *ctx, const struct imap_repl
 
 static const struct session_handler list_handler = { .on_event = on_list, .on_done = after_list };
 
+static void list_names(struct prepare *p, struct imap_session *s)
+{
+	memset(names_of(s), 0, sizeof(struct imap_names));
+	if (p->role == IMAP_ROLE_INBOX && session_route(s)->check_junk &&
+	    session_has(s, IMAP_CAP_LIST_STATUS) && session_has(s, IMAP_CAP_SPECIAL_USE))
+		session_cmd(s, &list_handler, p,
+		            "LIST (SPECIAL-USE) \"\" \"*\" RETURN (STATUS (UIDNEXT MESSAGES UIDVALIDITY))");
+	else
+		session_cmd(s, &list_handler, p, "LIST \"\" \"*\"");
+}
+
 /* --- SELECT and the UIDNEXT --------------------------------------------- */
 
 static void on_junk_status(struct imap_session *s, void *ctx, const struct imap_event *ev)
@@ -78,8 +118,8 @@ static void on_junk_status(struct imap_session *s, void *ctx, const struct imap_
 	struct prepare *p = ctx;
 
 	(void)s;
-	if (ev->kind == IMAP_EV_STATUS && ev->has_uidnext)
-		p->junk_next = ev->uidnext;
+	if (ev->kind == IMAP_EV_STATUS)
+		note_junk_status(p, &ev->status);
 }
 
 static void after_junk_status(struct imap_session *s, void *ctx, const struct imap_reply *r)
@@ -94,10 +134,11 @@ static void after_junk_status(struct imap_session *s, void *ctx, const struct im
 		}
 		log_warn("%s: junk mailbox not watched: STATUS %s: %s %s", session_label(s), p->junk,
 		         session_status_word(r), r->status == IMAP_ST_OK ? "no UIDNEXT" : r->text);
+		names_of(s)->listed = false;   /* renamed or gone: LIST again next time */
 		p->junk[0] = '\0';
 		p->junk_next = 0;
 	}
-	ready(p, s);
+	ready(p);
 }
 
 static const struct session_handler junk_status_handler = {
@@ -124,12 +165,12 @@ static void after_uidnext(struct imap_session *s, void *ctx, const struct imap_r
 
 	if (r->status != IMAP_ST_OK)
 		log_debug("%s: no UIDNEXT and UID FETCH * refused: only the token guards", session_label(s));
-	if (p->role != IMAP_ROLE_INBOX || !p->junk[0]) {
-		ready(p, s);
+	if (p->role != IMAP_ROLE_INBOX || !p->junk[0] || p->junk_next) {
+		ready(p);
 		return;
 	}
 	session_quote(p->junk, mbox, sizeof(mbox));
-	session_cmd(s, &junk_status_handler, p, "STATUS %s (UIDNEXT)", mbox);
+	session_cmd(s, &junk_status_handler, p, "STATUS %s (UIDNEXT MESSAGES UIDVALIDITY)", mbox);
 }
 
 static void after_select(struct imap_session *s, void *ctx, const struct imap_reply *r)
@@ -138,11 +179,14 @@ static void after_select(struct imap_session *s, void *ctx, const struct imap_re
 	const struct imap_selected *sel = session_selected(s);
 
 	if (r->status != IMAP_ST_OK) {
+		if (p->role == IMAP_ROLE_JUNK)
+			names_of(s)->listed = false;   /* the junk mailbox LIST named is gone */
 		session_fail(s, RESULT_IMAP_ERROR, "SELECT %s: %s %s", p->mailbox, session_status_word(r),
 		             r->text);
 		return;
 	}
 	p->uidnext = sel->uidnext;
+	p->exists = sel->exists;
 	if (p->uidnext == 0 && sel->exists > 0) {
 		/* No [UIDNEXT] in SELECT (Courier): the highest UID tells it. */
 		session_cmd(s, &top_uid_handler, p, "UID FETCH * (UID)");
@@ -160,8 +204,18 @@ static void select_mailbox(struct prepare *p, struct imap_session *s)
 
 void prepare_start(struct prepare *p, struct imap_session *s)
 {
-	if (needs_list(p, s))
-		session_cmd(s, &list_handler, p, "LIST \"\" \"*\"");
-	else
+	if (!needs_names(p, s)) {
 		select_mailbox(p, s);
+	} else if (names_of(s)->listed) {
+		/* Named by an earlier cycle's LIST. */
+		take_names(p, s, names_of(s));
+		if (p->role == IMAP_ROLE_JUNK && !p->mailbox[0]) {
+			p->absent = true;
+			p->done(p->ctx);
+			return;
+		}
+		select_mailbox(p, s);
+	} else {
+		list_names(p, s);
+	}
 }

@@ -1,16 +1,21 @@
 /*
  * prepare.h - the task from login to a selected mailbox:
  *
- *   [LIST "" "*": the junk mailbox marked \Junk, Gmail's \Trash, \All]
+ *   [LIST: the junk mailbox marked \Junk, Gmail's \Trash, \All; asked
+ *    once per process (the route's ledger keeps the names); where the
+ *    server has LIST-STATUS and SPECIAL-USE, one
+ *    LIST (SPECIAL-USE) "" "*" RETURN (STATUS (UIDNEXT MESSAGES UIDVALIDITY))
+ *    also says the junk mailbox's UIDNEXT]
  *   -> SELECT <mailbox>: UIDNEXT noted (without one, UID FETCH * (UID))
- *   -> [STATUS <junk> (UIDNEXT)]                      inbox session only
+ *   -> [STATUS <junk> (UIDNEXT MESSAGES UIDVALIDITY)]  inbox, if LIST did not say
  *
  * The inbox session notes the junk mailbox's UIDNEXT before the send, so
  * the junk mailbox can be watched without a login of its own (watch.c
- * peeks at it).  A junk mailbox the user named must exist: its STATUS
- * refused fails the session; one found through LIST that refuses STATUS
- * is dropped with a warning.  LIST is sent only where its answer is used:
- * never in the bounce mailbox.
+ * peeks at it), and its count, so an empty one is never swept.  A junk
+ * mailbox the user named must exist: its STATUS refused fails the session;
+ * one found through LIST that refuses STATUS is dropped with a warning (and
+ * LIST asked again next cycle).  LIST is sent only where its answer is
+ * used: never in the bounce mailbox.
  *
  * Contract: the caller owns struct prepare, fills `role`, `mailbox` (the
  * name to select, modified UTF-7; "" for a junk session that must find it
@@ -36,7 +41,10 @@ struct prepare {
 	char trash[SESSION_MAILBOX_MAX];    /* Gmail: \Trash, "" unknown */
 	char allmail[SESSION_MAILBOX_MAX];  /* Gmail: \All, "" unknown */
 	uint32_t uidnext;                   /* of the selected mailbox; at least 1 */
+	uint32_t exists;                    /* its count at SELECT */
 	uint32_t junk_next;                 /* the junk mailbox's UIDNEXT, 0: unknown */
+	uint32_t junk_messages;             /* ... how many messages it holds */
+	uint32_t junk_validity;             /* ... its UIDVALIDITY, 0: unknown */
 	bool absent;                        /* junk session: no junk mailbox */
 	void (*done)(void *ctx);
 	void *ctx;

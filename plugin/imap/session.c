@@ -32,6 +32,8 @@ static const struct { const char *name; unsigned bit; } cap_table[] = {
 	{ "UIDPLUS", IMAP_CAP_UIDPLUS },    /* UID EXPUNGE: remove only our UIDs */
 	{ "MOVE", IMAP_CAP_MOVE },          /* UID MOVE to Gmail's Trash */
 	{ "X-GM-EXT-1", IMAP_CAP_GMAIL },   /* Gmail: deleting from INBOX only archives */
+	{ "LIST-STATUS", IMAP_CAP_LIST_STATUS },  /* one LIST names the junk mailbox */
+	{ "SPECIAL-USE", IMAP_CAP_SPECIAL_USE },  /* ... and says its UIDNEXT */
 };
 
 void session_note_capabilities(struct imap_session *s, const char *text)
@@ -298,9 +300,8 @@ static void read_event(struct imap_session *s, const char *text, const struct im
 	} else if (imap_parse_search(text, s->search, SESSION_UIDS_MAX, &ev->n_uids)) {
 		ev->kind = IMAP_EV_SEARCH;
 		ev->uids = s->search;
-	} else if (strncasecmp(text, "* STATUS ", 9) == 0) {
+	} else if (imap_parse_status(text, &ev->status)) {
 		ev->kind = IMAP_EV_STATUS;
-		ev->has_uidnext = imap_parse_status_uidnext(text, &ev->uidnext);
 	} else if (imap_parse_list(text, &ev->list_attrs, ev->list_name, sizeof(ev->list_name))) {
 		ev->kind = IMAP_EV_LIST;
 	} else if (imap_is_capability(text) && strncasecmp(text, "* CAPABILITY ", 13) == 0) {

@@ -61,6 +61,8 @@ enum {
 	IMAP_CAP_UIDPLUS = 1u << 1,
 	IMAP_CAP_MOVE = 1u << 2,
 	IMAP_CAP_GMAIL = 1u << 3,
+	IMAP_CAP_LIST_STATUS = 1u << 4,
+	IMAP_CAP_SPECIAL_USE = 1u << 5,
 };
 
 enum imap_event_kind {
@@ -79,8 +81,7 @@ struct imap_event {
 	struct imap_fetch fetch;   /* FETCH */
 	const uint32_t *uids;      /* SEARCH: the first SESSION_UIDS_MAX numbers */
 	size_t n_uids;
-	bool has_uidnext;          /* STATUS: its UIDNEXT */
-	uint32_t uidnext;
+	struct imap_status_reply status;   /* STATUS */
 	unsigned list_attrs;       /* LIST: IMAP_LIST_* bits and the name */
 	char list_name[SESSION_MAILBOX_MAX];
 };

@@ -10,9 +10,19 @@
 #include "log.h"
 #include "message.h"
 
+static struct sweep_memory *memory_of(const struct sweep *w, const struct imap_session *s)
+{
+	return &session_route(s)->ledger->sweep[w->box];
+}
+
 static uint32_t *cursor_of(const struct sweep *w, const struct imap_session *s)
 {
-	return &session_route(s)->ledger->scan_cursor[w->box];
+	return &memory_of(w, s)->cursor;
+}
+
+static int64_t earliest(int64_t a, int64_t b)
+{
+	return a && (!b || a < b) ? a : b;
 }
 
 bool sweep_asked(const struct sweep *w, uint32_t uid)
@@ -34,22 +44,38 @@ void sweep_drop(struct sweep *w, uint32_t uid)
 
 bool sweep_junk_due(const struct probe_ledger *l, uint32_t junk_uidnext, time_t now)
 {
-	return !l->junk_swept || junk_uidnext != l->junk_swept_next ||
-	       (l->junk_due_at && now >= l->junk_due_at);
+	const struct sweep_memory *m = &l->sweep[SWEEP_JUNK];
+
+	return !m->clean_next || junk_uidnext != m->clean_next || (m->due_at && now >= m->due_at);
 }
 
 void sweep_record(struct sweep *w, const struct imap_session *s, bool deleted)
 {
-	struct probe_ledger *l = session_route(s)->ledger;
+	struct sweep_memory *m = memory_of(w, s);
 
 	w->trouble |= !deleted;
-	if (w->box != SWEEP_JUNK)
-		return;
-	/* The junk mailbox is visited only when it may hold something of
-	 * ours: remember how far this sweep got there. */
-	l->junk_swept = w->scanned && !w->trouble && *cursor_of(w, s) == 0;
-	l->junk_swept_next = w->scan_next;
-	l->junk_due_at = w->due_at;
+	/* Whole: every UID below scan_next was looked at (now, or before
+	 * clean_next by an earlier whole sweep). */
+	if (w->scanned && !w->trouble && m->cursor == 0)
+		m->clean_next = w->scan_next;
+	m->due_at = w->new_only || w->trouble ? earliest(m->due_at, w->due_at) : w->due_at;
+}
+
+void sweep_forget_found(struct probe_ledger *l, enum sweep_box box, const uint32_t *uids, size_t n)
+{
+	struct sweep_memory *m = &l->sweep[box];
+	bool moved = true;
+
+	/* Our own probe, found and deleted, is the next UID as often as not:
+	 * the clean part grows past it, and the next sweep has nothing new. */
+	while (moved && m->clean_next) {
+		moved = false;
+		for (size_t i = 0; i < n; i++)
+			if (uids[i] == m->clean_next) {
+				m->clean_next++;
+				moved = true;
+			}
+	}
 }
 
 /* --- the probes' own judge ---------------------------------------------- */
@@ -148,13 +174,12 @@ static void after_fetch(struct imap_session *s, void *ctx, const struct imap_rep
 static void on_search(struct imap_session *s, void *ctx, const struct imap_event *ev)
 {
 	struct sweep *w = ctx;
-	uint32_t from = *cursor_of(w, s) + 1;
 
 	if (ev->kind != IMAP_EV_SEARCH)
 		return;
 	for (size_t i = 0; i < ev->n_uids && w->n_asked < SWEEP_MAX; i++) {
 		uint32_t uid = ev->uids[i];
-		if (uid >= from && uid < w->scan_next && !sweep_asked(w, uid) &&
+		if (uid >= w->from && uid < w->scan_next && !sweep_asked(w, uid) &&
 		    !(w->kind->skip && w->kind->skip(w->kind->ctx, s, uid)))
 			w->asked[w->n_asked++] = uid;
 	}
@@ -187,18 +212,37 @@ static void after_search(struct imap_session *s, void *ctx, const struct imap_re
 
 static const struct session_handler search_handler = { .on_event = on_search, .on_done = after_search };
 
+/* Where this sweep's search starts: after the window of the last one if
+ * that was full; else, when the last sweep was whole and nothing of ours
+ * left is due, only at what came since. */
+static void pick_start(struct sweep *w, struct imap_session *s)
+{
+	struct sweep_memory *m = memory_of(w, s);
+	uint32_t validity = session_selected(s)->uidvalidity;
+
+	if (m->validity != validity) {
+		memset(m, 0, sizeof(*m));   /* a new mailbox under the old name */
+		m->validity = validity;
+	}
+	if (m->cursor + 1 >= w->scan_next)
+		m->cursor = 0;            /* the mailbox shrank or was recreated */
+	if (m->clean_next > w->scan_next)
+		m->clean_next = 0;
+	w->from = m->cursor + 1;
+	w->new_only = m->cursor == 0 && m->clean_next && !(m->due_at && time(NULL) >= m->due_at);
+	if (w->new_only)
+		w->from = m->clean_next;
+}
+
 static void search(struct sweep *w, struct imap_session *s)
 {
-	uint32_t *cursor = cursor_of(w, s);
-
-	if (*cursor + 1 >= w->scan_next)
-		*cursor = 0;            /* the mailbox shrank or was recreated */
-	if (w->scan_next <= 1) {
-		w->scanned = true;
+	pick_start(w, s);
+	if (w->from >= w->scan_next) {
+		w->scanned = true;      /* nothing there, or nothing new */
 		over(w);
 		return;
 	}
-	session_cmd(s, &search_handler, w, "UID SEARCH UID %u:%u UNDELETED %s", *cursor + 1,
+	session_cmd(s, &search_handler, w, "UID SEARCH UID %u:%u UNDELETED %s", w->from,
 	            w->scan_next - 1, w->kind->criteria);
 }
 

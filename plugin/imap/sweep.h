@@ -12,7 +12,10 @@
  * already flagged \Deleted are skipped, and the window rotates: the next
  * cycle goes on after the highest UID examined, and starts over once a
  * search comes back short, so every candidate gets its turn however many
- * there are.
+ * there are.  After a whole sweep only what came since is searched (the
+ * route's probes found and deleted meanwhile do not count as new), until a
+ * probe of ours left there becomes due: then the whole mailbox again; with
+ * nothing new no command is sent at all.
  *
  * What is looked for and how a message is judged is a `struct sweep_kind`:
  * sweep_probes (this file: earlier probes, by their verified token; late
@@ -70,6 +73,8 @@ struct sweep {
 	/* state */
 	struct session_handler fetch_handler;   /* the kind's items and buffer */
 	uint32_t scan_next;
+	uint32_t from;             /* the first UID searched */
+	bool new_only;             /* only what came since the last whole sweep */
 	uint32_t asked[SWEEP_MAX];
 	size_t n_asked;
 };
@@ -84,6 +89,8 @@ void sweep_record(struct sweep *w, const struct imap_session *s, bool deleted);
  * last sweep there was whole, nothing arrived since (its UIDNEXT is the
  * same) and no probe of ours left there is due yet. */
 bool sweep_junk_due(const struct probe_ledger *l, uint32_t junk_uidnext, time_t now);
+/* These UIDs of the box, probes of ours found, were deleted. */
+void sweep_forget_found(struct probe_ledger *l, enum sweep_box box, const uint32_t *uids, size_t n);
 /* Was this UID in the set the sweep asked about? */
 bool sweep_asked(const struct sweep *w, uint32_t uid);
 /* A due UID for deletion (once). */

@@ -5,19 +5,22 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "budget.h"
 #include "config.h"
 #include "log.h"
+#include "mail_header.h"
 #include "message.h"
 
 static const int quick_gaps_ms[] = { 5, 10, 20, 40, 80 };
 /* Fewer than the NOOPs: a probe filed as junk is rare, and each peek is a
  * command on every probe. */
-static const int peek_gaps_ms[] = { 10, 40, 160 };
+static const int peek_gaps_ms[] = { 40, 210 };
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
 
 static void next_step(struct watch *w, int64_t now, bool after_noop);
+static void send_check(struct watch *w, int64_t now);
 
 static int64_t poll_ns(const struct watch *w)
 {
@@ -37,6 +40,23 @@ static bool peek_due(const struct watch *w, int64_t now)
 
 /* --- the token check -------------------------------------------------------- */
 
+/* The message's own X-Mail-E2E-Probe field (never a header quoted in a
+ * body, nor text in another field), its first word; "" without one. */
+static void token_of(const char *block, size_t len, char *dst, size_t cap)
+{
+	const char *cursor = block;
+	struct mail_field f;
+	char value[PROBE_TOKEN_READ_SIZE + 8];
+
+	dst[0] = '\0';
+	while (mail_field_next(&cursor, block + len, &f))
+		if (mail_field_is(&f, MESSAGE_TOKEN_HEADER)) {
+			mail_unfold(f.value, f.value_len, value, sizeof(value));
+			snprintf(dst, cap, "%.*s", (int)strcspn(value, " "), value);
+			return;
+		}
+}
+
 static void on_check(struct imap_session *s, void *ctx, const struct imap_event *ev)
 {
 	struct watch *w = ctx;
@@ -52,13 +72,21 @@ static void on_check(struct imap_session *s, void *ctx, const struct imap_event 
 		w->check_top = f->uid + 1;
 	if (f->uid < w->from || w->n_found >= WATCH_FOUND_MAX)
 		return;
-	imap_fetch_field_word(f->body, f->body_len, MESSAGE_TOKEN_HEADER ":", token, sizeof(token));
-	if (strcmp(token, w->token) != 0)
+	token_of(f->body, f->body_len, token, sizeof(token));
+	if (strcmp(token, w->token) != 0) {
+		/* A header block past the buffer may hold the token past the cut:
+		 * its token field alone is looked at again. */
+		if (f->body_cut && (!w->cut_uid || f->uid < w->cut_uid))
+			w->cut_uid = f->uid;
 		return;
+	}
 	for (size_t i = 0; i < w->n_found; i++)
 		if (w->found_uids[i] == f->uid)
 			return;
 	w->found_uids[w->n_found++] = f->uid;
+	/* The whole header block came with the check: its evidence too. */
+	if (w->n_found == 1 && strcasecmp(f->section, "BODY[HEADER]") == 0 && w->header)
+		w->header(w->ctx, s, f);
 }
 
 static void found(struct watch *w, int64_t when)
@@ -74,13 +102,31 @@ static void after_check(struct imap_session *s, void *ctx, const struct imap_rep
 
 	if (!w->active)
 		return;
-
+	if (r->status != IMAP_ST_OK && w->whole_look) {
+		/* Whole header blocks refused: the token field alone, from now on. */
+		log_debug("%s: FETCH of whole header blocks refused (%s): token fields only",
+		          session_label(s), r->text);
+		w->no_whole = true;
+		w->changed = true;
+		w->changed_ns = w->check_news_ns;
+		send_check(w, r->now);
+		return;
+	}
 	if (r->status != IMAP_ST_OK) {
 		session_fail(s, RESULT_IMAP_ERROR, "FETCH: %s %s", session_status_word(r), r->text);
 		return;
 	}
+	w->whole_look = false;
+	w->checking = false;
 	if (w->check_top > w->check_from)
 		w->check_from = w->check_top;
+	if (w->cut_uid && w->n_found == 0) {
+		w->check_from = w->cut_uid;
+		w->fields_next = true;
+		w->changed = true;
+		w->changed_ns = w->check_news_ns;
+	}
+	w->cut_uid = 0;
 	if (w->n_found > 0)
 		found(w, w->check_news_ns > w->start_ns ? w->check_news_ns : r->now);
 	else
@@ -88,9 +134,14 @@ static void after_check(struct imap_session *s, void *ctx, const struct imap_rep
 }
 
 static const struct session_handler check_handler = { .on_event = on_check, .on_done = after_check };
+static const struct session_handler check_whole_handler = {
+	.on_event = on_check, .on_done = after_check, .keep_whole = WATCH_HEADER_MAX,
+};
 
 static void send_check(struct watch *w, int64_t now)
 {
+	const struct imap_selected *sel = session_selected(w->s);
+
 	w->check_news_ns = w->changed ? w->changed_ns : 0;
 	w->check_top = 0;
 	w->changed = false;
@@ -103,6 +154,21 @@ static void send_check(struct watch *w, int64_t now)
 	}
 	w->tries++;
 	w->n_found = 0;
+	w->checking = true;
+	/* A few new messages: their whole header blocks, so the probe's comes
+	 * with the look that finds it (no FETCH of its own).  More: only the
+	 * token field of each. */
+	/* Only a look for news: a look on the poll timer seldom finds any. */
+	w->whole_look = w->check_news_ns && sel->exists_known && sel->exists < w->exists_seen + WATCH_WHOLE_MAX &&
+	                w->header && !w->no_whole && !w->fields_next;
+	w->fields_next = false;
+	if (w->whole_look) {
+		w->exists_seen = sel->exists;
+		session_cmd(w->s, &check_whole_handler, w, "UID FETCH %u:* (UID BODY.PEEK[HEADER])",
+		            w->check_from);
+		return;
+	}
+	w->exists_seen = sel->exists;
 	session_cmd(w->s, &check_handler, w, "UID FETCH %u:* (UID BODY.PEEK[HEADER.FIELDS (%s)])",
 	            w->check_from, MESSAGE_TOKEN_HEADER);
 }
@@ -211,9 +277,30 @@ static const struct session_handler idle_handler = {
 };
 
 /* Nothing new yet: IDLE, or a nap until the next NOOP or peek. */
+/* A learnt window not yet over: sleep until it opens, then look densely. */
+static bool wait_window(struct watch *w, int64_t now)
+{
+	int64_t age = now - w->start_ns, until;
+
+	if (!w->window.gap || age >= w->window.until)
+		return false;
+	until = age < w->window.from ? w->start_ns + w->window.from : now + w->window.gap;
+	if (w->peeking && w->next_peek_ns < until)
+		until = w->next_peek_ns > now ? w->next_peek_ns : now;
+	session_timer(w->s, until, on_sleep_over, w);
+	return true;
+}
+
 static void wait_more(struct watch *w, int64_t now)
 {
 	int64_t age = now - w->start_ns, gap, until;
+
+	if (wait_window(w, now))
+		return;
+	if (w->window.gap && !w->after_window) {
+		w->after_window = true;   /* missed it: the usual schedule from here */
+		w->quick_step = 0;
+	}
 
 	gap = w->slow ? poll_ns(w)
 	      : budget_watch_gap(quick_gaps_ms, N_OF(quick_gaps_ms), w->quick_step++,
@@ -235,10 +322,10 @@ static void on_peek(struct imap_session *s, void *ctx, const struct imap_event *
 	struct watch *w = ctx;
 
 	(void)s;
-	if (ev->kind != IMAP_EV_STATUS || !ev->has_uidnext)
+	if (ev->kind != IMAP_EV_STATUS || !ev->status.has_uidnext)
 		return;
-	w->junk_seen = ev->uidnext;
-	if (ev->uidnext > w->peek_floor && !w->junk_moved_ns)
+	w->junk_seen = ev->status.uidnext;
+	if (ev->status.uidnext > w->peek_floor && !w->junk_moved_ns)
 		w->junk_moved_ns = ev->now;
 }
 
@@ -314,13 +401,16 @@ void watch_start(struct watch *w, struct imap_session *s, int64_t now)
 	w->quick_step = w->peek_step = 0;
 	w->idling = false;
 	w->peeking = w->peek[0] != '\0';
+	w->after_window = false;
+	if (w->window.gap)
+		w->next_peek_ns = now + w->window.until;
 	w->changed = session_take_news(s, &w->changed_ns) || w->look_first;
 	if (w->look_first && !w->changed_ns)
 		w->changed_ns = now;
 	session_listen(s, on_news, w);
 	if (w->changed)
 		send_check(w, now);
-	else
+	else if (!wait_window(w, now))
 		send_noop(w, now);
 }
 
@@ -334,6 +424,11 @@ void watch_stop(struct watch *w)
 	if (w->idling)
 		session_idle_done(w->s, clock_mono_ns());
 	w->idling = false;
+}
+
+bool watch_news_in_check(const struct watch *w, int64_t before)
+{
+	return w->active && w->checking && w->check_news_ns && w->check_news_ns < before;
 }
 
 void watch_stop_peeking(struct watch *w)

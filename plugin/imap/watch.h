@@ -27,10 +27,15 @@
  * Every look starts with a NOOP: Courier notices new mail only on NOOP,
  * CHECK or IDLE, never on a FETCH.
  *
+ * A long-running process learns each route's delivery times (`window`,
+ * from budget_learn_window()): then nothing is sent until the probe is
+ * nearly due, the looks are dense around when it is due, and the schedule
+ * above takes over once that has passed without it.
+ *
  * The inbox session also peeks at the junk mailbox (STATUS <junk>
- * (UIDNEXT), 10, 40, 160 ms, then every 500 ms for 3 s, then every
- * poll_interval; IDLE is left for it), so a probe filed as junk is noticed
- * without a second login.
+ * (UIDNEXT), at 40 and 250 ms, then every second for 3 s, then every
+ * poll_interval; with a window, from its end on; IDLE is left for it), so
+ * a probe filed as junk is noticed without a second login.
  *
  * A check other than the token's (the bounce watch's) comes as a `struct
  * watch_check`; it reports back through watch_check_done().
@@ -46,10 +51,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "budget.h"
 #include "probe_id.h"
 #include "session.h"
 
 #define WATCH_FOUND_MAX 16
+#define WATCH_WHOLE_MAX 4               /* new messages a look reads whole */
+#define WATCH_HEADER_MAX (64 * 1024)    /* a header block is read up to this */
 
 struct watch;
 
@@ -65,8 +73,12 @@ struct watch {
 	bool look_first;                      /* check at once (mail may have come meanwhile) */
 	const struct watch_check *check;      /* NULL: the token check */
 	bool slow;                            /* no quick looks: reports are not timed */
+	struct watch_window window;           /* learnt: look densely then (budget.h) */
 	char peek[SESSION_MAILBOX_MAX];       /* the junk mailbox to peek at, "" none */
 	uint32_t peek_floor;                  /* its UIDNEXT before the send */
+	uint32_t exists_seen;                 /* the count the last look knew of */
+	/* The probe's whole header block, when a look read it (may be NULL). */
+	void (*header)(void *ctx, struct imap_session *s, const struct imap_fetch *f);
 	void (*found)(void *ctx);
 	void *ctx;
 	/* results */
@@ -79,7 +91,12 @@ struct watch {
 	int64_t junk_moved_ns;     /* a peek first showed it grew, 0: not yet */
 	/* state */
 	struct imap_session *s;
-	bool active, changed, idling, idle_refused, peeking;
+	bool active, changed, idling, idle_refused, peeking, after_window;
+	bool checking;             /* a token check awaits its reply */
+	bool whole_look;           /* the check under way reads whole header blocks */
+	bool no_whole;             /* the server refused that: token fields only */
+	bool fields_next;          /* the next look reads token fields (a block was cut) */
+	uint32_t cut_uid;          /* the first whole block cut without the token, 0: none */
 	uint32_t check_from, check_top;
 	int64_t start_ns, changed_ns, check_news_ns;
 	int64_t last_check_ns, last_noop_ns, next_peek_ns, next_look_ns;
@@ -92,6 +109,9 @@ void watch_stop(struct watch *w);
  * what it looks for, and whether it left some new mail for the next
  * check (which then goes at once). */
 void watch_check_done(struct watch *w, uint32_t next_from, bool found, bool more, int64_t now);
+/* A token check awaits its reply, made for news the server gave before
+ * `before`: what it finds arrived in time. */
+bool watch_news_in_check(const struct watch *w, int64_t before);
 /* Stop peeking at the junk mailbox (a junk session took over). */
 void watch_stop_peeking(struct watch *w);
 const char *watch_describe(const struct imap_session *s);
