@@ -24,7 +24,9 @@ Script lines (blank lines and '#' comments ignored):
     imap on VERB[#N] ACTION            VERB: CAPABILITY STARTTLS LOGIN AUTHENTICATE
                                        LIST SELECT NOOP SEARCH FETCH IDLE DONE STORE EXPUNGE
                                        MOVE COPY STATUS LOGOUT, and HEADER (a FETCH of
-                                       BODY.PEEK[HEADER]: the found probe's headers)
+                                       BODY.PEEK[HEADER]: whole header blocks) and REPORT
+                                       (BODY.PEEK[]); a FETCH rule covers those two as
+                                       well where no rule of their own matches
     imap huge-line BYTES               an untagged line of BYTES before each SEARCH result
     imap literal                       an untagged response carrying a {n} literal
                                        before each SEARCH result
@@ -642,11 +644,16 @@ class FakeMail:
             if cmd == "UID" and args:
                 cmd, args = args[0].upper(), args[1:]
             c.last_verb = cmd
-            # The evidence read (the whole header block) has a rule name of
-            # its own, so its faults do not depend on how many checks ran.
+            # A FETCH of whole header blocks (the look that finds the probe,
+            # or its own) and of reports have rule names of their own, so
+            # their faults do not depend on how many checks ran; a FETCH rule
+            # applies to them too, where none of their own does.
             verb = ("HEADER" if cmd == "FETCH" and "BODY.PEEK[HEADER]" in line.upper() else
                     "REPORT" if cmd == "FETCH" and "BODY.PEEK[]" in line.upper() else cmd)
-            if self.act(c, self.rule_for("imap", verb), tag):
+            rule = self.rule_for("imap", verb)
+            if verb != cmd:
+                rule = rule or self.rule_for("imap", cmd)
+            if self.act(c, rule, tag):
                 continue
             if cmd == "CAPABILITY":
                 c.send("* CAPABILITY " + self._imap_caps(tls, authed))

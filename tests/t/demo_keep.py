@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# serial: yes
 """`make demo KEEP=1` (tests/demo.sh --keep, issue 21): the demo's private
 Postfix + Dovecot keep running after the demo, with ready configuration
 files and printed "now try this" commands.  Every printed command is run as

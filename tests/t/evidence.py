@@ -125,17 +125,21 @@ T.ok("550 5.7.26 Unauthenticated email from fake.test is not accepted due to dom
 tags, f, err, fake, _ = run("smtp on BODY reply 250 Ok queued\n")
 T.ok("smtp_status" not in f, "a reply without an enhanced code: no smtp_status", f)
 
-# 5. The header FETCH refused or never answered: found all the same.
+# 5. The header FETCH refused or never answered: found all the same.  (The
+# look that finds the probe reads whole header blocks where few messages are
+# new; refused, it falls back to the token field, and the probe's own
+# header FETCH follows: HEADER#1 is that look, HEADER#2 the probe's own.)
+STALL_OWN = "imap on HEADER#1 reply NO [SERVERBUG] not now\nimap on HEADER#2 stall\n"
 tags, f, err, fake, el = run(headers(AR_TOP) + 'imap on HEADER reply NO [SERVERBUG] not now\n')
 T.eq(tags.get("result"), "success", "header FETCH refused: still success")
 T.ok("dkim" not in tags and "hops" not in f, "header FETCH refused: no evidence reported", tags)
 T.ok("W! " in err and "headers could not be read" in err, "header FETCH refused: one warning", err[-800:])
-tags, f, err, fake, el = run(headers(AR_TOP) + "imap on HEADER stall\n", timeout="10s")
+tags, f, err, fake, el = run(headers(AR_TOP) + STALL_OWN, timeout="10s")
 T.eq(tags.get("result"), "success", "header FETCH stalls: still success")
 T.ok(f.get("total_time", 99) < 4.0 and el < 8.0,
      f"header FETCH stalls: the line does not wait for it (total_time {f.get('total_time')}, {el:.1f}s)")
 T.ok("did not send the probe's headers" in err, "header FETCH stalls: a warning says so", err[-800:])
-tags, f, err, fake, el = run(headers(AR_TOP) + "imap on HEADER stall\n", require_auth="dkim", timeout="10s")
+tags, f, err, fake, el = run(headers(AR_TOP) + STALL_OWN, require_auth="dkim", timeout="10s")
 # Not a verdict on the probe (issue 18): found is found, and a warning says
 # require_auth could not be checked.
 T.ok(tags.get("result") == "success" and "require_auth not checked" in err,

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # variants: release
 # Runs every libFuzzer target (tests/fuzz/run.sh) for FUZZ_SECONDS each
-# (default 60, what CI runs) and reports one TAP line per target.  A crash
+# (default 5: a smoke run in `make check`, after the replay of every corpus
+# and regression input; `make fuzz` runs them for 60 s each) and reports one
+# TAP line per target.  A crash
 # is a failure; its input lands in build/fuzz/crashes/ to be kept as a
 # regression input under tests/fuzz/regress/TARGET/.
 cd "$(dirname "$0")/../.." || exit 2
@@ -19,6 +21,6 @@ while read -r line; do
 		fi ;;
 	*) echo "# $line" ;;
 	esac
-done < <(tests/fuzz/run.sh "${FUZZ_SECONDS:-60}" 2>&1)
+done < <(tests/fuzz/run.sh "${FUZZ_SECONDS:-5}" 2>&1)
 [ "$n" -eq 15 ] || { echo "not ok $((n + 1)) - expected 15 fuzz runs (8 ASan, 7 MSan), saw $n"; fail=1; }
 exit $fail

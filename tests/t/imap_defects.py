@@ -72,13 +72,15 @@ fake.close()
 
 # 2. Found at about 2.1 s of 3 s; its header FETCH answered 1.2 s later, past
 # the deadline (within the 0.75 s the budget gives cleanup past it).
-fake = fake_with("deliver delay 1.8\n" + AR + "imap on HEADER delay 1.2\n")
+# (HEADER#1 is the look that finds it, refused so that the probe's own
+# header FETCH, HEADER#2, is the one answered late.)
+fake = fake_with("deliver delay 1.8\n" + AR + "imap on HEADER#1 reply NO not now\nimap on HEADER#2 delay 1.2\n")
 tags, f, err, took = once(fake, "late header FETCH", timeout="3s", require_auth="dkim")
 T.eq(tags.get("result"), "success", "found in time, headers after the deadline: success, not auth_failed")
 T.eq(tags.get("dkim"), "pass", "the late header block still gives the verdicts")
 T.ok(took < 3 + 1 + 0.5, f"the line came within timeout + 1 s ({took:.2f}s)")
 fake.close()
-fake = fake_with("deliver delay 0.2\n" + AR + "imap on HEADER stall\n")
+fake = fake_with("deliver delay 0.2\n" + AR + "imap on HEADER#1 reply NO not now\nimap on HEADER#2 stall\n")
 tags, f, err, took = once(fake, "header FETCH stalls", timeout="4s", require_auth="dkim")
 T.eq(tags.get("result"), "success", "the header read really fails: found all the same, no false verdict")
 T.ok("dkim" not in tags, "no verdict tag without a header block", tags)
