@@ -37,6 +37,18 @@ fi
 cleanup() { if [ "$made_policy" = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi; }
 trap cleanup EXIT
 
+# Units these packages enable on install (nsd, unbound and its resolvconf
+# hook, which would point the machine's resolver at Unbound after a reboot):
+# the tests run private instances, so any that was not enabled before is
+# disabled again.
+UNITS="nsd.service unbound.service unbound-resolvconf.service"
+was_enabled=""
+if command -v systemctl >/dev/null; then
+	for u in $UNITS; do
+		[ "$(systemctl is-enabled "$u" 2>/dev/null)" = enabled ] && was_enabled="$was_enabled $u"
+	done
+fi
+
 echo "I! installing:$missing" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
@@ -44,3 +56,12 @@ apt-get update -q
 echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
 # shellcheck disable=SC2086
 apt-get install -y -q --no-install-recommends $missing
+
+if command -v systemctl >/dev/null; then
+	for u in $UNITS; do
+		case " $was_enabled " in *" $u "*) continue ;; esac
+		if [ "$(systemctl is-enabled "$u" 2>/dev/null)" = enabled ]; then
+			if systemctl disable "$u" >/dev/null 2>&1; then echo "I! disabled $u (the tests run their own)" >&2; fi
+		fi
+	done
+fi
