@@ -1,6 +1,6 @@
 # tests/mailstack/common.sh - helpers every stack script sources
-# (mailstack.sh, cyrus.sh, courier.sh, domains.sh).  Sourced, not run; the
-# caller defines die().
+# (mailstack.sh, cyrus.sh, courier.sh, domains.sh, mxworld.sh).  Sourced, not
+# run; the caller defines die().
 
 # pid_of FILE: the PID in a pid file (first line, digits only), or nothing.
 pid_of() { [ -s "$1" ] && head -1 "$1" | tr -dc 0-9; }
