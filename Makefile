@@ -64,6 +64,7 @@ UNIT_test_oauth2_client = plugin/oauth2.c plugin/oauth2_http.c plugin/conn.c plu
 UNIT_test_oauth2_loopback = plugin/oauth2_loopback.c plugin/clock.c
 UNIT_test_spam        = plugin/spam.c plugin/spam_flag.c plugin/mail_header.c
 UNIT_test_dnsbl       = plugin/dnsbl.c plugin/mail_header.c
+UNIT_test_transitions = plugin/transitions.c plugin/result.c plugin/log.c
 UNIT_TESTS = $(basename $(notdir $(wildcard tests/unit/test_*.c)))
 UNIT_BINS  = $(UNIT_TESTS:%=$(BUILDDIR)/unit/%)
 
