@@ -313,7 +313,7 @@ static int set_duration(struct config *cfg, const char *key, const char *value, 
 	long ms;
 
 	if (parse_duration_ms(value, &ms) != 0) {
-		snprintf(why, cap, "not a duration (250ms, 10s, 2m, 1h): \"%s\"", config_shown(value, b, sizeof(b)));
+		snprintf(why, cap, "not a duration (250ms, 10s, 2m, 1h, 1m30s): \"%s\"", config_shown(value, b, sizeof(b)));
 		return -1;
 	}
 	if (interval && ms != 0 && ms < 1000) {

@@ -322,7 +322,7 @@ static int rule_duration(struct route *r, const struct keydef *k, const char *va
 	long ms;
 
 	if (parse_duration_ms(value, &ms) != 0)
-		return refuse("not a duration (250ms, 10s, 2m, 1h, at most 1 week):", value, why, cap);
+		return refuse("not a duration (250ms, 10s, 2m, 1h, 1m30s; at most 1 week):", value, why, cap);
 	if (k->off == R(sweep_after_ms) && ms == 0) {
 		/* 0 turns sweeping off */
 	} else if ((poll && ms < 100) || ms < 1) {
