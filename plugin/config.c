@@ -18,6 +18,7 @@
  */
 #include "config.h"
 #include "config_keys.h"
+#include "config_line.h"
 
 #include <errno.h>
 #include <ini.h>
@@ -108,6 +109,41 @@ static void see_header(struct loader *L, const char *line)
 	add_section(L, name);
 }
 
+/* What inih gets of a line (config_line.h): comments cut; of a pair only
+ * "key=", its value kept in L->pending for on_pair, so that inih's own
+ * rules (a value cut at " ;" even inside quotes) never see it. */
+static void hand_to_inih(struct loader *L, const char *p, char *str, size_t num)
+{
+	struct config_line cl;
+	char key[256];
+
+	switch (config_line_split(p, &cl)) {
+	case CONFIG_LINE_PAIR:
+		config_drop_string(&L->pending);
+		L->pending = strndup(cl.value, cl.value_len);
+		L->pending_line = L->line;
+		if (!L->pending)
+			loader_fail(L, 0, NULL, NULL, "out of memory");
+		snprintf(str, num, "%.*s=\n", (int)cl.key_len, cl.key);
+		return;
+	case CONFIG_LINE_BAD:
+		snprintf(key, sizeof(key), "%.*s", (int)cl.key_len, cl.key);
+		loader_fail(L, L->line, L->cur ? L->cur->name : NULL, cl.key_len ? key : NULL,
+		            "%s", cl.error);
+		snprintf(str, num, "\n");
+		return;
+	case CONFIG_LINE_SECTION:
+	case CONFIG_LINE_OTHER:
+		snprintf(str, num, "%.*s\n", (int)cl.text_len, p);
+		if (cl.text_len && p[0] == '[')
+			see_header(L, str);
+		return;
+	case CONFIG_LINE_EMPTY:
+		break;
+	}
+	snprintf(str, num, "\n");
+}
+
 /* inih's line reader (fgets-like).  num is inih's buffer size. */
 static char *read_line(char *str, int num, void *stream)
 {
@@ -126,6 +162,8 @@ static char *read_line(char *str, int num, void *stream)
 		loader_fail(L, L->line, L->cur ? L->cur->name : NULL, NULL, "line contains a NUL byte");
 		p = "";
 	}
+	if (L->line == 1 && strncmp(p, "\xef\xbb\xbf", 3) == 0)
+		p += 3;   /* a UTF-8 byte order mark, as inih allows */
 	while (*p == ' ' || *p == '\t')
 		p++;
 	if ((ssize_t)strlen(p) + 2 > num) {
@@ -134,9 +172,7 @@ static char *read_line(char *str, int num, void *stream)
 		            num - 2);
 		p = "";
 	}
-	if (*p == '[')
-		see_header(L, p);
-	snprintf(str, (size_t)num, "%s\n", p);
+	hand_to_inih(L, p, str, (size_t)num);
 	return str;
 }
 
@@ -151,16 +187,26 @@ static int on_pair(void *user, const char *section, const char *key, const char 
 	struct loader *L = user;
 	struct section *s = L->cur;
 	struct kv *kv;
-	size_t vlen = strlen(value);
+	char *v = L->pending;
 
 	(void)section;
+	(void)value;   /* "": the value is L->pending (hand_to_inih) */
+	L->pending = NULL;
+	if (!v || L->pending_line != L->line) {
+		config_drop_string(&v);
+		if (!L->failed)
+			loader_fail(L, L->line, s ? s->name : NULL, key, "could not read this line");
+		return 0;
+	}
 	if (!s) {
+		config_drop_string(&v);
 		if (!L->failed)
 			loader_fail(L, L->line, NULL, key, "key outside any [section]");
 		return 0;
 	}
 	for (size_t i = 0; i < s->n; i++) {
 		if (strcmp(s->kvs[i].key, key) == 0) {
+			config_drop_string(&v);
 			loader_fail(L, L->line, s->name, key, "duplicate key (first at line %d)", s->kvs[i].line);
 			return 0;
 		}
@@ -169,6 +215,7 @@ static int on_pair(void *user, const char *section, const char *key, const char 
 		size_t cap = s->cap ? s->cap * 2 : 16;
 		struct kv *n = realloc(s->kvs, cap * sizeof(*n));
 		if (!n) {
+			config_drop_string(&v);
 			loader_fail(L, 0, NULL, NULL, "out of memory");
 			return 0;
 		}
@@ -176,22 +223,11 @@ static int on_pair(void *user, const char *section, const char *key, const char 
 		s->cap = cap;
 	}
 	kv = &s->kvs[s->n];
-	if (value[0] == '"' && (vlen < 2 || value[vlen - 1] != '"')) {
-		/* inih ends a value at " ;" (a comment), inside quotes too. */
-		loader_fail(L, L->line, s->name, key, "unterminated quote (a ';' after a blank "
-		            "starts a comment, even inside quotes: put such a value in a file)");
-		return 0;
-	}
-	/* One pair of surrounding double quotes is a common habit: drop it. */
-	if (vlen >= 2 && value[0] == '"' && value[vlen - 1] == '"')
-		kv->value = strndup(value + 1, vlen - 2);
-	else
-		kv->value = strdup(value);
+	kv->value = v;
 	kv->key = strdup(key);
 	kv->line = L->line;
-	if (!kv->key || !kv->value) {
-		free(kv->key);
-		free(kv->value);
+	if (!kv->key) {
+		config_drop_string(&kv->value);
 		loader_fail(L, 0, NULL, NULL, "out of memory");
 		return 0;
 	}
@@ -414,6 +450,7 @@ static void free_loader(struct loader *L)
 		free(s->name);
 	}
 	free(L->secs);
+	config_drop_string(&L->pending);
 	if (L->buf) {
 		explicit_bzero(L->buf, L->bufcap);
 		free(L->buf);

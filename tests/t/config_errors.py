@@ -126,9 +126,17 @@ BAD = [
     ("empty value", route(imap_mailbox=""), "[r1] imap_mailbox: empty"),
     ("unknown key in defaults", "[defaults]\ncolour = blue\n" + GOOD, ":2: [defaults] colour: unknown key"),
     ("bad default even if overridden", "[defaults]\ntimeout = soon\n" + route(timeout="5s"), ":2: [defaults] timeout: not a duration"),
-    # issue 14, defect 13
-    ("quoted value cut by ' ;'", route(subject_prefix='"[e2e ;monitoring]"'),
+    # issue 21: one rule for comments; a value starting with '"' ends with '"'
+    ("unterminated quote", route(subject_prefix='"[e2e monitoring]'),
      ":8: [r1] subject_prefix: unterminated quote"),
+    ("text after the closing quote", route(subject_prefix='"[e2e]" monitoring'),
+     ":8: [r1] subject_prefix: unterminated quote"),
+    ("comment right after the closing quote", route(subject_prefix='"[e2e]"# no blank'),
+     ":8: [r1] subject_prefix: unterminated quote"),
+    ("a value without a key", GOOD + "= 5s\n", ":8: [r1] a value without a key"),
+    ("a comment makes a value empty", route(imap_mailbox="# Archive"), ":8: [r1] imap_mailbox: empty"),
+    ("a comment makes a duration", route(timeout="5 s # five seconds"), ":8: [r1] timeout: not a duration"),
+    ("a comment cuts a key line", GOOD + "timeout # = 5s\n", ":8: syntax error"),
     ("NUL byte in a value", GOOD + "subject_prefix = abc\0def\n", ":8: [r1] line contains a NUL byte"),
     ("mailbox not UTF-8", route(imap_mailbox="Entw\udcfcrfe"), "[r1] imap_mailbox: not UTF-8"),
     ("password file is a FIFO", route(imap_password=None, imap_password_file=FIFO), "fifo is not a regular file"),
@@ -239,6 +247,39 @@ r = run(["--check-config", "-c", write_config(route(imap_host="${MAIL_E2E_TEST_H
         what="env expansion", env=env)
 T.ok(r.rc == 0 and "imap = imap.example.test:143" in r.out and "subject_prefix = cost $5" in r.out,
      "good config: ${VAR} expanded, $$ is a literal $", r)
+
+# One rule for comments (issue 21, README "Configuration"): ';' or '#'
+# after a blank starts a comment anywhere; a quoted value keeps both.
+COMMENTS = f"""\ufeff# a byte order mark, then a comment
+[defaults]   # the section line may have one too
+timeout = 30s # half a minute
+connect_timeout = 5s ; five seconds
+\t# an indented comment line
+    ; and another
+
+[r1]   ; the route
+from = alice@a.test   # who sends
+to = bob@b.test;x # ';' right after text is text: refused as an address
+"""
+r = run(["--check-config", "-c", write_config(COMMENTS)], what="comments: ';' right after text")
+T.ok(r.rc == 78 and ':10: [r1] to: not an e-mail address: "bob@b.test;x"' in r.err,
+     "comments: a ';' right after text belongs to the value", r)
+COMMENTS = COMMENTS.replace("to = bob@b.test;x # ';' right after text is text: refused as an address\n", f"""\
+to = bob@b.test\t#\tafter a tab
+smtp_host = smtp.a.test ;
+imap_host = imap.b.test #
+imap_username = bob # the IMAP user
+imap_password = "{PW}" # quoted, then a comment
+subject_prefix = "[probe #1; e2e]"   ; quoted: '#' and ';' kept
+imap_mailbox = Archive#2020
+""")
+r = run(["--check-config", "-c", write_config(COMMENTS)], what="comments")
+T.eq(r.rc, 0, "comments: a file with comments everywhere is accepted", )
+for want in ("timeout = 30000ms", "connect_timeout = 5000ms", "  from = alice@a.test\n",
+             "  to = bob@b.test\n", "smtp = smtp.a.test:587", "imap = imap.b.test:143",
+             "imap_username = bob\n", "imap_password = (set)", "subject_prefix = [probe #1; e2e]\n",
+             "imap_mailbox = Archive#2020\n"):
+    T.ok(want in r.out, f"comments: {want.strip()}", r)
 
 # The command line.
 for args, what in ((["--format", "xml"], "--format xml"), (["--bogus"], "unknown option"),
