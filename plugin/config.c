@@ -361,6 +361,7 @@ static int set_duration(struct config *cfg, const char *key, const char *value, 
 		return -1;
 	}
 	*(interval ? &cfg->interval_ms : &cfg->shutdown_grace_ms) = ms;
+	snprintf(interval ? cfg->interval_text : cfg->shutdown_grace_text, DURATION_TEXT_MAX, "%s", value);
 	return 0;
 }
 
@@ -422,6 +423,7 @@ static int build_process(struct loader *L, struct config *cfg, const struct sect
 
 	cfg->format = FORMAT_INFLUX;
 	cfg->shutdown_grace_ms = 3000;
+	snprintf(cfg->shutdown_grace_text, sizeof(cfg->shutdown_grace_text), "3s");
 	cfg->interval_ms = 0;
 	cfg->server_concurrency = 20;
 	cfg->measurement = strdup("mail_e2e");

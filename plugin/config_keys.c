@@ -44,13 +44,13 @@ const struct keydef config_route_keys[] = {
 	{ "imap_oauth2_token_file", K_TOKEN_FILE, R(imap_token_file), NULL },
 	{ "tls_ca", K_CA_FILE, R(tls_ca), NULL },
 	{ "insecure_skip_verify", K_BOOL, R(insecure_skip_verify), "false" },
-	{ "timeout", K_DURATION, R(timeout_ms), "60s" },
-	{ "connect_timeout", K_DURATION, R(connect_timeout_ms), "10s" },
-	{ "poll_interval", K_DURATION, R(poll_interval_ms), "2s" },
+	{ "timeout", K_DURATION, R(timeout_ms), "60s", R(timeout_text) },
+	{ "connect_timeout", K_DURATION, R(connect_timeout_ms), "10s", R(connect_timeout_text) },
+	{ "poll_interval", K_DURATION, R(poll_interval_ms), "2s", R(poll_interval_text) },
 	{ "subject_prefix", K_PREFIX, R(subject_prefix), "[e2e email monitoring]" },
 	{ "delete", K_BOOL, R(delete_found), "true" },
 	{ "idle", K_IDLE, R(idle), "auto" },
-	{ "sweep_after", K_DURATION, R(sweep_after_ms), "1h" },
+	{ "sweep_after", K_DURATION, R(sweep_after_ms), "1h", R(sweep_after_text) },
 	{ "check_junk", K_BOOL, R(check_junk), "true" },
 	{ "imap_junk_mailbox", K_MAILBOX, R(imap_junk_mailbox), NULL },
 	{ "junk_is_failure", K_BOOL, R(junk_is_failure), "false" },
@@ -330,6 +330,8 @@ static int rule_duration(struct route *r, const struct keydef *k, const char *va
 		return -1;
 	}
 	*FIELD(r, k, long) = ms;
+	if (k->text_off)   /* parse_duration_ms() took it: it fits */
+		snprintf((char *)r + k->text_off, DURATION_TEXT_MAX, "%s", value);
 	return 0;
 }
 

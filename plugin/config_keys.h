@@ -30,6 +30,8 @@ struct keydef {
 	enum ktype type;
 	size_t off;          /* field in struct route */
 	const char *def;     /* built-in default, NULL: none */
+	size_t text_off;     /* K_DURATION: the char[DURATION_TEXT_MAX] field that
+	                        keeps the value as written; 0: none */
 };
 
 extern const struct keydef config_route_keys[];

@@ -211,14 +211,14 @@ T.ok("smtp = smtp.a.test:465 (tls)" in r.out, "good config: port default follows
 T.ok("imap = imap.b.test:143 (starttls)" in r.out and "imap = imap.b.test:10993 (tls)" in r.out,
      "good config: indented key inherited, explicit port kept", r.out)
 T.ok("imap_password = (set)" in r.out and f"(from {PWFILE})" in r.out, "good config: secrets shown as (set) / (from FILE)", r.out)
-T.ok("format = json" in r.out and "timeout = 30000ms" in r.out, "good config: process keys and defaults applied", r.out)
-T.ok("sweep_after = 3600000ms" in r.out and "check_junk = true" in r.out and
+T.ok("format = json" in r.out and "timeout = 30s\n" in r.out, "good config: process keys and defaults applied", r.out)
+T.ok("sweep_after = 1h\n" in r.out and "check_junk = true" in r.out and
      "imap_junk_mailbox = (\\Junk from LIST)" in r.out and "junk_is_failure = false" in r.out,
      "good config: issue 5 defaults (sweep_after 1h, check_junk on, junk found by LIST)", r.out)
 r = run(["--check-config", "-c", write_config(route(sweep_after="0", check_junk="no",
                                                    imap_junk_mailbox="Spam", junk_is_failure="yes"))],
         what="issue 5 keys set")
-T.ok(r.rc == 0 and "sweep_after = 0ms" in r.out and "check_junk = false" in r.out and
+T.ok(r.rc == 0 and "sweep_after = 0s (off)\n" in r.out and "check_junk = false" in r.out and
      "imap_junk_mailbox = Spam" in r.out and "junk_is_failure = true" in r.out,
      "good config: sweep_after = 0 turns the sweep off; junk keys accepted", r)
 r = run(["--check-config", "-c", write_config(route(imap_password=None, imap_oauth2_token_file=TOKFILE,
@@ -275,11 +275,25 @@ imap_mailbox = Archive#2020
 """)
 r = run(["--check-config", "-c", write_config(COMMENTS)], what="comments")
 T.eq(r.rc, 0, "comments: a file with comments everywhere is accepted", )
-for want in ("timeout = 30000ms", "connect_timeout = 5000ms", "  from = alice@a.test\n",
+for want in ("timeout = 30s\n", "connect_timeout = 5s\n", "  from = alice@a.test\n",
              "  to = bob@b.test\n", "smtp = smtp.a.test:587", "imap = imap.b.test:143",
              "imap_username = bob\n", "imap_password = (set)", "subject_prefix = [probe #1; e2e]\n",
              "imap_mailbox = Archive#2020\n"):
     T.ok(want in r.out, f"comments: {want.strip()}", r)
+
+# --check-config shows each duration in the unit it was written in (issue 21).
+r = run(["--check-config", "-c", write_config("[defaults]\ninterval = 90\nconnect_timeout = 2500ms\n\n" +
+                                               route(timeout="1m30s", poll_interval="1.5s", sweep_after="2h30m"))],
+        what="durations as written")
+for want in ("interval = 90s\n", "shutdown_grace = 3s\n", "  timeout = 1m30s\n", "  connect_timeout = 2500ms\n",
+             "  poll_interval = 1.5s\n", "  sweep_after = 2h30m\n"):
+    T.ok(r.rc == 0 and want in r.out, f"durations as written: {want.strip()}", r)
+r = run(["--check-config", "-c", write_config(route())], what="durations by default")
+for want in ("interval = (none)\n", "shutdown_grace = 3s\n", "  timeout = 60s\n", "  connect_timeout = 10s\n",
+             "  poll_interval = 2s\n", "  sweep_after = 1h\n"):
+    T.ok(r.rc == 0 and want in r.out, f"durations by default: {want.strip()}", r)
+r = run(["--check-config", "-c", write_config("[defaults]\ninterval = 0\n\n" + route())], what="interval 0")
+T.ok(r.rc == 0 and "interval = 0s (off)\n" in r.out, "interval = 0: shown as off", r)
 
 # The command line.
 for args, what in ((["--format", "xml"], "--format xml"), (["--bogus"], "unknown option"),
