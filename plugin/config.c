@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "parse.h"
 #include "secret_file.h"
@@ -459,6 +460,27 @@ static void free_loader(struct loader *L)
 	}
 }
 
+/* The file named by -c: a directory is a common slip (-c /etc/mail-e2e). */
+static int open_config(struct loader *L)
+{
+	struct stat st;
+
+	L->f = fopen(L->path, "r");
+	if (!L->f) {
+		loader_fail(L, 0, NULL, NULL, "cannot open: %s", strerror(errno));
+		return -1;
+	}
+	if (fstat(fileno(L->f), &st) == 0 && S_ISDIR(st.st_mode)) {
+		fclose(L->f);
+		L->f = NULL;
+		loader_fail(L, 0, NULL, NULL, "is a directory: -c takes the configuration file itself, "
+		            "e.g. %s%s%s", L->path, L->path[0] && L->path[strlen(L->path) - 1] == '/' ? "" : "/",
+		            "mail-e2e.conf");
+		return -1;
+	}
+	return 0;
+}
+
 int config_load(const char *path, struct config *cfg, char *err, size_t errlen)
 {
 	struct loader L = { .path = path, .err = err, .errlen = errlen };
@@ -469,12 +491,11 @@ int config_load(const char *path, struct config *cfg, char *err, size_t errlen)
 	memset(cfg, 0, sizeof(*cfg));
 	if (errlen)
 		err[0] = '\0';
-	L.f = fopen(path, "r");
-	if (!L.f) {
-		loader_fail(&L, 0, NULL, NULL, "cannot open: %s", strerror(errno));
+	if (open_config(&L) != 0)
 		return -1;
-	}
 	rc = ini_parse_stream(read_line, &L, on_pair, &L);
+	if (ferror(L.f))
+		loader_fail(&L, L.line + 1, NULL, NULL, "cannot read: %s", strerror(errno));
 	fclose(L.f);
 	if (rc > 0)
 		loader_fail(&L, rc, NULL, NULL, "syntax error: expected \"key = value\", \"[section]\" or a comment");

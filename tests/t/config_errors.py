@@ -176,6 +176,13 @@ T.eq(r.rc, 0, "config without an inline password may be world-readable (0644)")
 
 r = run(["--check-config", "-c", D + "/does-not-exist.conf"], what="missing file")
 T.ok(r.rc == 78 and "does-not-exist.conf: cannot open" in r.err, "missing config file: 78 naming it", r)
+for args, what in ((["--check-config", "-c", D], "--check-config -c DIR"), (["--once", "-c", D + "/"], "--once -c DIR/"),
+                   (["-c", D], "streaming -c DIR")):
+    r = run(args, what=what)
+    lines = [l for l in r.err.split("\n") if l]
+    T.ok(r.rc == 78 and len(lines) == 1 and lines[0].startswith(f"E! {args[-1]}: is a directory: -c takes the "
+                                                                 f"configuration file itself, e.g. {D}/mail-e2e.conf"),
+         f"{what}: 78, one E! line says it is a directory and what to give", r)
 r = run(["--once", "-c", write_config(route(smtp_port="0"))], what="--once with bad config")
 T.eq(r.rc, 78, "--once with a bad config: 78 before any probe")
 
