@@ -66,6 +66,7 @@ UNIT_test_spam        = plugin/spam.c plugin/spam_flag.c plugin/mail_header.c
 UNIT_test_dnsbl       = plugin/dnsbl.c plugin/mail_header.c
 UNIT_test_transitions = plugin/transitions.c plugin/result.c plugin/log.c
 UNIT_test_config_line = plugin/config_line.c
+UNIT_test_config_keys = plugin/config_keys.c plugin/headers.c plugin/mail_header.c plugin/imap_utf7.c plugin/log.c plugin/parse.c plugin/result.c plugin/secret_file.c
 UNIT_TESTS = $(basename $(notdir $(wildcard tests/unit/test_*.c)))
 UNIT_BINS  = $(UNIT_TESTS:%=$(BUILDDIR)/unit/%)
 

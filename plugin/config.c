@@ -408,7 +408,9 @@ static int defaults_pair(struct loader *L, struct config *cfg, struct route *scr
 		return -1;
 	}
 	if (!k) {
-		loader_fail(L, kv->line, defs->name, kv->key, "unknown key");
+		const char *near = config_key_nearest(kv->key);
+		loader_fail(L, kv->line, defs->name, kv->key, "unknown key%s%s%s", near ? " (did you mean " : "",
+		            near ? near : "", near ? "?)" : "");
 		return -1;
 	}
 	if (k->type == K_SECRET || k->type == K_SECRET_FILE)

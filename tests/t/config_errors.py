@@ -51,7 +51,11 @@ def route(**over):
 
 # (name, text, expected substring of the single error line)
 BAD = [
-    ("unknown key", route(smtp_hots="x"), ":8: [r1] smtp_hots: unknown key"),
+    ("unknown key", route(smtp_hots="x"), ":8: [r1] smtp_hots: unknown key (did you mean smtp_host?)"),
+    ("unknown key, a unique beginning", route(smtp_user="x"), ":8: [r1] smtp_user: unknown key (did you mean smtp_username?)"),
+    ("unknown key near a process key", route(formatt="json"), ":8: [r1] formatt: unknown key (did you mean format?)"),
+    ("unknown key in defaults, misspelt", "[defaults]\ntimout = 5s\n" + GOOD,
+     ":2: [defaults] timout: unknown key (did you mean timeout?)"),
     ("duplicate key", GOOD + "from = c@a.test\n", ":8: [r1] from: duplicate key (first at line 2)"),
     ("duplicate section", GOOD + "[r1]\nto = x@y.test\n", ":8: [r1] duplicate section"),
     ("bad section name", "[r 1]\n" + GOOD.split("\n", 1)[1], ":1: bad section name [r 1]"),
@@ -156,6 +160,10 @@ for name, text, want in BAD:
     ok = len(lines) == 1 and lines[0].startswith("E! " + path) and want in lines[0]
     T.ok(ok, f"{name}: one E! line with file and '{want}'", r.err)
     T.eq(r.out, "", f"{name}: nothing on stdout")
+
+# A word that is no slip of the finger gets no suggestion.
+r = run(["--check-config", "-c", write_config("[defaults]\ncolour = blue\n" + GOOD)], what="colour")
+T.ok(r.rc == 78 and r.err.rstrip("\n").endswith("[defaults] colour: unknown key"), "unknown key far from any: no suggestion", r)
 
 # A CR can only come from the environment: header injection is refused.
 env = dict(os.environ, MAIL_E2E_TEST_CR="evil\r\nBcc: x@y.test")
