@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "parse.h"
 #include "secret_file.h"
@@ -467,9 +468,17 @@ static int open_config(struct loader *L)
 {
 	struct stat st;
 
+	char sample[4096];
+
 	L->f = fopen(L->path, "r");
 	if (!L->f) {
-		loader_fail(L, 0, NULL, NULL, "cannot open: %s", strerror(errno));
+		int e = errno;
+		/* make install leaves the sample beside the file it looks for. */
+		bool hint = e == ENOENT && (size_t)snprintf(sample, sizeof(sample), "%s.sample", L->path)
+		            < sizeof(sample) && access(sample, F_OK) == 0;
+		loader_fail(L, 0, NULL, NULL, "cannot open: %s%s%s%s%s%s", strerror(e),
+		            hint ? " (start from " : "", hint ? sample : "", hint ? ": copy it to " : "",
+		            hint ? L->path : "", hint ? ", fill it in, chmod 600)" : "");
 		return -1;
 	}
 	if (fstat(fileno(L->f), &st) == 0 && S_ISDIR(st.st_mode)) {
