@@ -12,8 +12,9 @@ name of SPEC §5, §7, §8, §9, and every name of §11-§13; those the program
 does not write yet are listed under "Not yet written", and only those (a
 name the program starts writing must leave that list).  EXAMPLES: the
 commands are the program's options, the line-protocol examples parse
-strictly.  mail-e2e.conf(5) EXAMPLES: the example files pass
---check-config as written (password files made, the variable set)."""
+strictly.  mail-e2e.conf(5) EXAMPLES and README's configuration
+templates pass --check-config as written (password files made, the
+variable set)."""
 import os
 import re
 import sys
@@ -134,4 +135,16 @@ routes = re.findall(r"^\[([\w.-]+)\]", text, re.M)
 T.ok(all(f"[{n}]" in r.out for n in routes if n != "defaults"), f"every example route listed: {routes}", r)
 T.ok("subject_prefix = [e2e #1]\n" in r.out and "timeout = 1m30s\n" in r.out,
      "the examples' comments and quotes read as documented", r.out)
+
+# README's first-config templates (```ini blocks): each a whole file that
+# passes --check-config once its password files exist.
+blocks = re.findall(r"^```ini\n(.*?)^```$", readme, re.M | re.S)
+T.ok(len(blocks) >= 3, f"README: {len(blocks)} configuration templates")
+for i, text in enumerate(blocks, 1):
+    for path in sorted(set(re.findall(r"/etc/mail-e2e/[\w.-]+\.pass", text))):
+        text = text.replace(path, write_file(os.path.join(d, f"t{i}-" + os.path.basename(path)), pw + "\n"))
+    name = (re.findall(r"^\[([\w.-]+)\]", text, re.M) or ["?"])[-1]
+    r = run(["--check-config", "-c", write_file(os.path.join(d, f"readme-{i}.conf"), text)],
+            what=f"README template [{name}]")
+    T.ok(r.rc == 0 and f"[{name}]" in r.out, f"README template [{name}] passes --check-config", r)
 T.done()
