@@ -8,6 +8,9 @@ PREFIX     ?= /usr/local
 BINDIR     ?= $(PREFIX)/bin
 MANDIR     ?= $(PREFIX)/share/man
 DOCDIR     ?= $(PREFIX)/share/doc/mail-e2e
+# Where the program looks (SPEC §2: -c defaults to /etc/mail-e2e/mail-e2e.conf,
+# whatever PREFIX is); only DESTDIR moves it.
+CONFDIR     = /etc/mail-e2e
 DESTDIR    ?=
 PKG_CONFIG ?= pkg-config
 CC         ?= cc
@@ -48,7 +51,7 @@ $(BUILDDIR)/%.o: plugin/%.c $(HDRS) Makefile
 # --- unit tests: table-driven, each links only the modules it tests -------
 UNIT_test_values      = plugin/parse.c
 UNIT_test_output      = plugin/output.c plugin/result.c
-UNIT_test_cfg         = plugin/config.c plugin/config_route.c plugin/config_loader.c plugin/config_print.c plugin/config_keys.c plugin/headers.c plugin/mail_header.c plugin/result.c plugin/parse.c plugin/log.c plugin/probe_id.c plugin/sha256.c plugin/secret_file.c plugin/imap_utf7.c
+UNIT_test_cfg         = plugin/config.c plugin/config_line.c plugin/config_route.c plugin/config_loader.c plugin/config_print.c plugin/config_keys.c plugin/headers.c plugin/mail_header.c plugin/result.c plugin/parse.c plugin/log.c plugin/probe_id.c plugin/sha256.c plugin/secret_file.c plugin/imap_utf7.c
 UNIT_test_imap_parse  = plugin/imap_parse.c plugin/imap_fetch.c plugin/imap_utf7.c
 UNIT_test_redact      = plugin/conn.c plugin/smtp_reply.c plugin/log.c plugin/clock.c
 UNIT_test_probe_id    = plugin/probe_id.c plugin/sha256.c
@@ -64,6 +67,9 @@ UNIT_test_oauth2_client = plugin/oauth2.c plugin/oauth2_http.c plugin/conn.c plu
 UNIT_test_oauth2_loopback = plugin/oauth2_loopback.c plugin/clock.c
 UNIT_test_spam        = plugin/spam.c plugin/spam_flag.c plugin/mail_header.c
 UNIT_test_dnsbl       = plugin/dnsbl.c plugin/mail_header.c
+UNIT_test_transitions = plugin/transitions.c plugin/result.c plugin/log.c
+UNIT_test_config_line = plugin/config_line.c
+UNIT_test_config_keys = plugin/config_keys.c plugin/headers.c plugin/mail_header.c plugin/imap_utf7.c plugin/log.c plugin/parse.c plugin/result.c plugin/secret_file.c
 UNIT_TESTS = $(basename $(notdir $(wildcard tests/unit/test_*.c)))
 UNIT_BINS  = $(UNIT_TESTS:%=$(BUILDDIR)/unit/%)
 
@@ -108,18 +114,27 @@ demo:
 demo-stop:
 	tests/demo.sh --stop
 
+# The sample (placeholders, no secret) goes where the program looks, as
+# mail-e2e.conf.sample, mode 0644; the real mail-e2e.conf is the user's: never
+# written, never removed.  An existing CONFDIR keeps its mode and owner.
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DOCDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
+	[ -d $(DESTDIR)$(CONFDIR) ] || install -d -m 0755 $(DESTDIR)$(CONFDIR)
 	install -m 0755 mail-e2e $(DESTDIR)$(BINDIR)/mail-e2e
 	install -m 0644 man/mail-e2e.1 $(DESTDIR)$(MANDIR)/man1/mail-e2e.1
 	install -m 0644 man/mail-e2e.conf.5 $(DESTDIR)$(MANDIR)/man5/mail-e2e.conf.5
-	install -m 0600 sample.conf $(DESTDIR)$(DOCDIR)/mail-e2e.conf.sample
+	install -m 0644 sample.conf $(DESTDIR)$(CONFDIR)/mail-e2e.conf.sample
+	install -m 0644 README.md LICENSE $(DESTDIR)$(DOCDIR)/
 
+# Runs any number of times; leaves CONFDIR while it holds the user's files.
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/mail-e2e
 	rm -f $(DESTDIR)$(MANDIR)/man1/mail-e2e.1 $(DESTDIR)$(MANDIR)/man5/mail-e2e.conf.5
-	rm -f $(DESTDIR)$(DOCDIR)/mail-e2e.conf.sample
-	-rmdir $(DESTDIR)$(DOCDIR)
+	rm -f $(DESTDIR)$(CONFDIR)/mail-e2e.conf.sample
+	rm -f $(DESTDIR)$(DOCDIR)/README.md $(DESTDIR)$(DOCDIR)/LICENSE
+	for d in $(DESTDIR)$(DOCDIR) $(DESTDIR)$(CONFDIR); do \
+		if [ -d "$$d" ]; then rmdir "$$d" 2>/dev/null || true; fi; \
+	done
 
 clean:
 	rm -rf build mail-e2e tests/out

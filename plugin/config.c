@@ -18,12 +18,15 @@
  */
 #include "config.h"
 #include "config_keys.h"
+#include "config_line.h"
 
 #include <errno.h>
 #include <ini.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "parse.h"
 #include "secret_file.h"
@@ -108,6 +111,41 @@ static void see_header(struct loader *L, const char *line)
 	add_section(L, name);
 }
 
+/* What inih gets of a line (config_line.h): comments cut; of a pair only
+ * "key=", its value kept in L->pending for on_pair, so that inih's own
+ * rules (a value cut at " ;" even inside quotes) never see it. */
+static void hand_to_inih(struct loader *L, const char *p, char *str, size_t num)
+{
+	struct config_line cl;
+	char key[256];
+
+	switch (config_line_split(p, &cl)) {
+	case CONFIG_LINE_PAIR:
+		config_drop_string(&L->pending);
+		L->pending = strndup(cl.value, cl.value_len);
+		L->pending_line = L->line;
+		if (!L->pending)
+			loader_fail(L, 0, NULL, NULL, "out of memory");
+		snprintf(str, num, "%.*s=\n", (int)cl.key_len, cl.key);
+		return;
+	case CONFIG_LINE_BAD:
+		snprintf(key, sizeof(key), "%.*s", (int)cl.key_len, cl.key);
+		loader_fail(L, L->line, L->cur ? L->cur->name : NULL, cl.key_len ? key : NULL,
+		            "%s", cl.error);
+		snprintf(str, num, "\n");
+		return;
+	case CONFIG_LINE_SECTION:
+	case CONFIG_LINE_OTHER:
+		snprintf(str, num, "%.*s\n", (int)cl.text_len, p);
+		if (cl.text_len && p[0] == '[')
+			see_header(L, str);
+		return;
+	case CONFIG_LINE_EMPTY:
+		break;
+	}
+	snprintf(str, num, "\n");
+}
+
 /* inih's line reader (fgets-like).  num is inih's buffer size. */
 static char *read_line(char *str, int num, void *stream)
 {
@@ -126,6 +164,8 @@ static char *read_line(char *str, int num, void *stream)
 		loader_fail(L, L->line, L->cur ? L->cur->name : NULL, NULL, "line contains a NUL byte");
 		p = "";
 	}
+	if (L->line == 1 && strncmp(p, "\xef\xbb\xbf", 3) == 0)
+		p += 3;   /* a UTF-8 byte order mark, as inih allows */
 	while (*p == ' ' || *p == '\t')
 		p++;
 	if ((ssize_t)strlen(p) + 2 > num) {
@@ -134,9 +174,7 @@ static char *read_line(char *str, int num, void *stream)
 		            num - 2);
 		p = "";
 	}
-	if (*p == '[')
-		see_header(L, p);
-	snprintf(str, (size_t)num, "%s\n", p);
+	hand_to_inih(L, p, str, (size_t)num);
 	return str;
 }
 
@@ -151,16 +189,26 @@ static int on_pair(void *user, const char *section, const char *key, const char 
 	struct loader *L = user;
 	struct section *s = L->cur;
 	struct kv *kv;
-	size_t vlen = strlen(value);
+	char *v = L->pending;
 
 	(void)section;
+	(void)value;   /* "": the value is L->pending (hand_to_inih) */
+	L->pending = NULL;
+	if (!v || L->pending_line != L->line) {
+		config_drop_string(&v);
+		if (!L->failed)
+			loader_fail(L, L->line, s ? s->name : NULL, key, "could not read this line");
+		return 0;
+	}
 	if (!s) {
+		config_drop_string(&v);
 		if (!L->failed)
 			loader_fail(L, L->line, NULL, key, "key outside any [section]");
 		return 0;
 	}
 	for (size_t i = 0; i < s->n; i++) {
 		if (strcmp(s->kvs[i].key, key) == 0) {
+			config_drop_string(&v);
 			loader_fail(L, L->line, s->name, key, "duplicate key (first at line %d)", s->kvs[i].line);
 			return 0;
 		}
@@ -169,6 +217,7 @@ static int on_pair(void *user, const char *section, const char *key, const char 
 		size_t cap = s->cap ? s->cap * 2 : 16;
 		struct kv *n = realloc(s->kvs, cap * sizeof(*n));
 		if (!n) {
+			config_drop_string(&v);
 			loader_fail(L, 0, NULL, NULL, "out of memory");
 			return 0;
 		}
@@ -176,22 +225,11 @@ static int on_pair(void *user, const char *section, const char *key, const char 
 		s->cap = cap;
 	}
 	kv = &s->kvs[s->n];
-	if (value[0] == '"' && (vlen < 2 || value[vlen - 1] != '"')) {
-		/* inih ends a value at " ;" (a comment), inside quotes too. */
-		loader_fail(L, L->line, s->name, key, "unterminated quote (a ';' after a blank "
-		            "starts a comment, even inside quotes: put such a value in a file)");
-		return 0;
-	}
-	/* One pair of surrounding double quotes is a common habit: drop it. */
-	if (vlen >= 2 && value[0] == '"' && value[vlen - 1] == '"')
-		kv->value = strndup(value + 1, vlen - 2);
-	else
-		kv->value = strdup(value);
+	kv->value = v;
 	kv->key = strdup(key);
 	kv->line = L->line;
-	if (!kv->key || !kv->value) {
-		free(kv->key);
-		free(kv->value);
+	if (!kv->key) {
+		config_drop_string(&kv->value);
 		loader_fail(L, 0, NULL, NULL, "out of memory");
 		return 0;
 	}
@@ -313,7 +351,7 @@ static int set_duration(struct config *cfg, const char *key, const char *value, 
 	long ms;
 
 	if (parse_duration_ms(value, &ms) != 0) {
-		snprintf(why, cap, "not a duration (250ms, 10s, 2m, 1h): \"%s\"", config_shown(value, b, sizeof(b)));
+		snprintf(why, cap, "not a duration (250ms, 10s, 2m, 1h, 1m30s): \"%s\"", config_shown(value, b, sizeof(b)));
 		return -1;
 	}
 	if (interval && ms != 0 && ms < 1000) {
@@ -325,6 +363,7 @@ static int set_duration(struct config *cfg, const char *key, const char *value, 
 		return -1;
 	}
 	*(interval ? &cfg->interval_ms : &cfg->shutdown_grace_ms) = ms;
+	snprintf(interval ? cfg->interval_text : cfg->shutdown_grace_text, DURATION_TEXT_MAX, "%s", value);
 	return 0;
 }
 
@@ -370,7 +409,9 @@ static int defaults_pair(struct loader *L, struct config *cfg, struct route *scr
 		return -1;
 	}
 	if (!k) {
-		loader_fail(L, kv->line, defs->name, kv->key, "unknown key");
+		const char *near = config_key_nearest(kv->key);
+		loader_fail(L, kv->line, defs->name, kv->key, "unknown key%s%s%s", near ? " (did you mean " : "",
+		            near ? near : "", near ? "?)" : "");
 		return -1;
 	}
 	if (k->type == K_SECRET || k->type == K_SECRET_FILE)
@@ -386,6 +427,7 @@ static int build_process(struct loader *L, struct config *cfg, const struct sect
 
 	cfg->format = FORMAT_INFLUX;
 	cfg->shutdown_grace_ms = 3000;
+	snprintf(cfg->shutdown_grace_text, sizeof(cfg->shutdown_grace_text), "3s");
 	cfg->interval_ms = 0;
 	cfg->server_concurrency = 20;
 	cfg->measurement = strdup("mail_e2e");
@@ -414,10 +456,40 @@ static void free_loader(struct loader *L)
 		free(s->name);
 	}
 	free(L->secs);
+	config_drop_string(&L->pending);
 	if (L->buf) {
 		explicit_bzero(L->buf, L->bufcap);
 		free(L->buf);
 	}
+}
+
+/* The file named by -c: a directory is a common slip (-c /etc/mail-e2e). */
+static int open_config(struct loader *L)
+{
+	struct stat st;
+
+	char sample[4096];
+
+	L->f = fopen(L->path, "r");
+	if (!L->f) {
+		int e = errno;
+		/* make install leaves the sample beside the file it looks for. */
+		bool hint = e == ENOENT && (size_t)snprintf(sample, sizeof(sample), "%s.sample", L->path)
+		            < sizeof(sample) && access(sample, F_OK) == 0;
+		loader_fail(L, 0, NULL, NULL, "cannot open: %s%s%s%s%s%s", strerror(e),
+		            hint ? " (start from " : "", hint ? sample : "", hint ? ": copy it to " : "",
+		            hint ? L->path : "", hint ? ", fill it in, chmod 600)" : "");
+		return -1;
+	}
+	if (fstat(fileno(L->f), &st) == 0 && S_ISDIR(st.st_mode)) {
+		fclose(L->f);
+		L->f = NULL;
+		loader_fail(L, 0, NULL, NULL, "is a directory: -c takes the configuration file itself, "
+		            "e.g. %s%s%s", L->path, L->path[0] && L->path[strlen(L->path) - 1] == '/' ? "" : "/",
+		            "mail-e2e.conf");
+		return -1;
+	}
+	return 0;
 }
 
 int config_load(const char *path, struct config *cfg, char *err, size_t errlen)
@@ -430,12 +502,11 @@ int config_load(const char *path, struct config *cfg, char *err, size_t errlen)
 	memset(cfg, 0, sizeof(*cfg));
 	if (errlen)
 		err[0] = '\0';
-	L.f = fopen(path, "r");
-	if (!L.f) {
-		loader_fail(&L, 0, NULL, NULL, "cannot open: %s", strerror(errno));
+	if (open_config(&L) != 0)
 		return -1;
-	}
 	rc = ini_parse_stream(read_line, &L, on_pair, &L);
+	if (ferror(L.f))
+		loader_fail(&L, L.line + 1, NULL, NULL, "cannot read: %s", strerror(errno));
 	fclose(L.f);
 	if (rc > 0)
 		loader_fail(&L, rc, NULL, NULL, "syntax error: expected \"key = value\", \"[section]\" or a comment");

@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "parse.h"
 #include "probe_id.h"
 
 #define CONFIG_DEFAULT_PATH "/etc/mail-e2e/mail-e2e.conf"
@@ -69,6 +70,10 @@ struct route {
 	enum idle_mode idle;      /* key "idle", default auto (issue 4) */
 
 	long sweep_after_ms;      /* default 1h; 0: never sweep (issue 5) */
+	/* The durations as written ("1m30s", "90s"; defaults as in the key
+	 * table), for --check-config (issue 21). */
+	char timeout_text[DURATION_TEXT_MAX], connect_timeout_text[DURATION_TEXT_MAX],
+	     poll_interval_text[DURATION_TEXT_MAX], sweep_after_text[DURATION_TEXT_MAX];
 	bool check_junk;          /* default true: also watch the junk mailbox */
 	char *imap_junk_mailbox;  /* NULL: the one LIST marks \Junk */
 	bool junk_is_failure;     /* default false: junk placement is result junk */
@@ -110,6 +115,7 @@ struct config {
 	char *measurement;        /* default "mail_e2e" */
 	long interval_ms;         /* 0: unset */
 	long shutdown_grace_ms;   /* default 3000 */
+	char interval_text[DURATION_TEXT_MAX], shutdown_grace_text[DURATION_TEXT_MAX];   /* as written */
 	long server_concurrency;  /* routes per server (host:port) at once, default 20 */
 
 	struct route *routes;     /* in file order */

@@ -47,6 +47,9 @@ struct loader {
 	size_t errlen;
 	bool failed;
 	bool holds_password;
+	char *pending;          /* the value of line pending_line, split by
+	                           config_line.c, waiting for inih's on_pair */
+	int pending_line;
 };
 
 /* config_loader.c */

@@ -44,13 +44,13 @@ const struct keydef config_route_keys[] = {
 	{ "imap_oauth2_token_file", K_TOKEN_FILE, R(imap_token_file), NULL },
 	{ "tls_ca", K_CA_FILE, R(tls_ca), NULL },
 	{ "insecure_skip_verify", K_BOOL, R(insecure_skip_verify), "false" },
-	{ "timeout", K_DURATION, R(timeout_ms), "60s" },
-	{ "connect_timeout", K_DURATION, R(connect_timeout_ms), "10s" },
-	{ "poll_interval", K_DURATION, R(poll_interval_ms), "2s" },
+	{ "timeout", K_DURATION, R(timeout_ms), "60s", R(timeout_text) },
+	{ "connect_timeout", K_DURATION, R(connect_timeout_ms), "10s", R(connect_timeout_text) },
+	{ "poll_interval", K_DURATION, R(poll_interval_ms), "2s", R(poll_interval_text) },
 	{ "subject_prefix", K_PREFIX, R(subject_prefix), "[e2e email monitoring]" },
 	{ "delete", K_BOOL, R(delete_found), "true" },
 	{ "idle", K_IDLE, R(idle), "auto" },
-	{ "sweep_after", K_DURATION, R(sweep_after_ms), "1h" },
+	{ "sweep_after", K_DURATION, R(sweep_after_ms), "1h", R(sweep_after_text) },
 	{ "check_junk", K_BOOL, R(check_junk), "true" },
 	{ "imap_junk_mailbox", K_MAILBOX, R(imap_junk_mailbox), NULL },
 	{ "junk_is_failure", K_BOOL, R(junk_is_failure), "false" },
@@ -91,6 +91,72 @@ bool config_is_process_key(const char *name)
 		if (strcmp(process_keys[i], name) == 0)
 			return true;
 	return false;
+}
+
+#define NEAREST_MAX 48   /* longer names are no slip of the finger */
+
+/* Optimal string alignment distance between a and b (both shorter than
+ * NEAREST_MAX): insertions, deletions, substitutions and swaps of two
+ * neighbours cost 1. */
+static size_t edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	size_t d[NEAREST_MAX + 1][NEAREST_MAX + 1];
+
+	for (size_t i = 0; i <= la; i++)
+		d[i][0] = i;
+	for (size_t j = 0; j <= lb; j++)
+		d[0][j] = j;
+	for (size_t i = 1; i <= la; i++)
+		for (size_t j = 1; j <= lb; j++) {
+			size_t cost = a[i - 1] != b[j - 1], best = d[i - 1][j - 1] + cost;
+			if (d[i - 1][j] + 1 < best)
+				best = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < best)
+				best = d[i][j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < best)
+				best = d[i - 2][j - 2] + 1;
+			d[i][j] = best;
+		}
+	return d[la][lb];
+}
+
+#define N_KEYS (config_n_route_keys + sizeof(process_keys) / sizeof(process_keys[0]))
+
+static const char *key_at(size_t i)
+{
+	return i < config_n_route_keys ? config_route_keys[i].name : process_keys[i - config_n_route_keys];
+}
+
+/* The one known key that starts with name ("smtp_user" -> smtp_username). */
+static const char *only_completion(const char *name, size_t n)
+{
+	const char *found = NULL;
+
+	for (size_t i = 0; i < N_KEYS; i++)
+		if (strncmp(key_at(i), name, n) == 0) {
+			if (found)
+				return NULL;
+			found = key_at(i);
+		}
+	return found;
+}
+
+const char *config_key_nearest(const char *name)
+{
+	size_t n = strlen(name), limit = n < 6 ? 1 : n < 12 ? 2 : 3, best = limit + 1;
+	const char *found = NULL;
+
+	if (n == 0 || n >= NEAREST_MAX)
+		return NULL;
+	for (size_t i = 0; i < N_KEYS; i++) {
+		size_t dist = strlen(key_at(i)) < NEAREST_MAX ? edit_distance(name, key_at(i)) : best;
+		if (dist < best) {
+			best = dist;
+			found = key_at(i);
+		}
+	}
+	return found ? found : n >= 4 ? only_completion(name, n) : NULL;
 }
 
 bool config_has_control(const char *v)
@@ -322,7 +388,7 @@ static int rule_duration(struct route *r, const struct keydef *k, const char *va
 	long ms;
 
 	if (parse_duration_ms(value, &ms) != 0)
-		return refuse("not a duration (250ms, 10s, 2m, 1h, at most 1 week):", value, why, cap);
+		return refuse("not a duration (250ms, 10s, 2m, 1h, 1m30s; at most 1 week):", value, why, cap);
 	if (k->off == R(sweep_after_ms) && ms == 0) {
 		/* 0 turns sweeping off */
 	} else if ((poll && ms < 100) || ms < 1) {
@@ -330,6 +396,8 @@ static int rule_duration(struct route *r, const struct keydef *k, const char *va
 		return -1;
 	}
 	*FIELD(r, k, long) = ms;
+	if (k->text_off)   /* parse_duration_ms() took it: it fits */
+		snprintf((char *)r + k->text_off, DURATION_TEXT_MAX, "%s", value);
 	return 0;
 }
 

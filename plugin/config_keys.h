@@ -30,6 +30,8 @@ struct keydef {
 	enum ktype type;
 	size_t off;          /* field in struct route */
 	const char *def;     /* built-in default, NULL: none */
+	size_t text_off;     /* K_DURATION: the char[DURATION_TEXT_MAX] field that
+	                        keeps the value as written; 0: none */
 };
 
 extern const struct keydef config_route_keys[];
@@ -37,6 +39,12 @@ extern const size_t config_n_route_keys;
 
 const struct keydef *config_route_key(const char *name);   /* NULL: no such key */
 bool config_is_process_key(const char *name);
+/* The known key (route or process-wide) nearest to an unknown name, by
+ * edit distance (a swap of two neighbours counts one), if near enough to
+ * be a slip: at most 1 edit for names under 6 characters, 2 under 12, else
+ * 3; ties go to the first in the table.  Else the one key that starts
+ * with name, if only one does (at least 4 characters).  NULL: none near. */
+const char *config_key_nearest(const char *name);
 bool config_key_is_string(enum ktype t);
 void config_drop_string(char **field);   /* wiped, freed, NULL */
 int config_key_apply(struct route *r, const struct keydef *k, const char *value,

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "auth_methods.h"
 #include "result.h"
@@ -13,6 +14,18 @@
 static const char *tls_name(enum tls_mode m)
 {
 	return m == TLS_STARTTLS ? "starttls" : m == TLS_IMPLICIT ? "tls" : "none";
+}
+
+/* A duration as written (issue 21: "1m30s" stays "1m30s"); a bare number
+ * is seconds and says so; never set: "(none)". */
+static const char *written(const char *text, char *buf, size_t cap)
+{
+	size_t n = strlen(text);
+
+	if (n == 0)
+		return "(none)";
+	snprintf(buf, cap, "%s%s", text, text[n - 1] >= '0' && text[n - 1] <= '9' ? "s" : "");
+	return buf;
 }
 
 static void print_secret(FILE *out, const char *key, const char *value, const char *file)
@@ -59,11 +72,15 @@ static void print_more(FILE *out, const struct route *r)
 
 void config_print(const struct config *cfg, FILE *out)
 {
+	char b1[DURATION_TEXT_MAX + 2];
+
 	fprintf(out, "config %s: OK, %zu route(s)\n", cfg->path, cfg->n_routes);
-	fprintf(out, "format = %s\nmeasurement = %s\ninterval = %ldms\nshutdown_grace = %ldms\n"
-	        "server_concurrency = %ld\n",
-	        cfg->format == FORMAT_JSON ? "json" : "influx", cfg->measurement,
-	        cfg->interval_ms, cfg->shutdown_grace_ms, cfg->server_concurrency);
+	fprintf(out, "format = %s\nmeasurement = %s\n", cfg->format == FORMAT_JSON ? "json" : "influx",
+	        cfg->measurement);
+	fprintf(out, "interval = %s%s\n", written(cfg->interval_text, b1, sizeof(b1)),
+	        cfg->interval_text[0] && !cfg->interval_ms ? " (off)" : "");
+	fprintf(out, "shutdown_grace = %s\nserver_concurrency = %ld\n",
+	        written(cfg->shutdown_grace_text, b1, sizeof(b1)), cfg->server_concurrency);
 	for (size_t i = 0; i < cfg->n_routes; i++) {
 		const struct route *r = &cfg->routes[i];
 		fprintf(out, "\n[%s]\n  from = %s\n  to = %s\n", r->name, r->from, r->to);
@@ -85,13 +102,16 @@ void config_print(const struct config *cfg, FILE *out)
 		fprintf(out, "  imap_mailbox = %s\n  tls_ca = %s\n  insecure_skip_verify = %s\n",
 		        r->imap_mailbox, r->tls_ca ? r->tls_ca : "(system store)",
 		        r->insecure_skip_verify ? "true" : "false");
-		fprintf(out, "  timeout = %ldms\n  connect_timeout = %ldms\n  poll_interval = %ldms\n",
-		        r->timeout_ms, r->connect_timeout_ms, r->poll_interval_ms);
+		fprintf(out, "  timeout = %s\n", written(r->timeout_text, b1, sizeof(b1)));
+		fprintf(out, "  connect_timeout = %s\n", written(r->connect_timeout_text, b1, sizeof(b1)));
+		fprintf(out, "  poll_interval = %s\n", written(r->poll_interval_text, b1, sizeof(b1)));
 		fprintf(out, "  idle = %s\n  subject_prefix = %s\n  delete = %s\n",
 		        r->idle == IDLE_AUTO ? "auto" : "off", r->subject_prefix,
 		        r->delete_found ? "true" : "false");
-		fprintf(out, "  sweep_after = %ldms\n  check_junk = %s\n  imap_junk_mailbox = %s\n"
-		        "  junk_is_failure = %s\n", r->sweep_after_ms, r->check_junk ? "true" : "false",
+		fprintf(out, "  sweep_after = %s%s\n", written(r->sweep_after_text, b1, sizeof(b1)),
+		        r->sweep_after_ms ? "" : " (off)");
+		fprintf(out, "  check_junk = %s\n  imap_junk_mailbox = %s\n"
+		        "  junk_is_failure = %s\n", r->check_junk ? "true" : "false",
 		        r->imap_junk_mailbox ? r->imap_junk_mailbox : "(\\Junk from LIST)",
 		        r->junk_is_failure ? "true" : "false");
 		print_more(out, r);

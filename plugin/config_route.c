@@ -226,7 +226,9 @@ static int check_keys_known(struct loader *L, const struct section *sec)
 			return -1;
 		}
 		if (!config_route_key(key)) {
-			loader_fail(L, sec->kvs[i].line, sec->name, key, "unknown key");
+			const char *near = config_key_nearest(key);
+			loader_fail(L, sec->kvs[i].line, sec->name, key, "unknown key%s%s%s",
+			            near ? " (did you mean " : "", near ? near : "", near ? "?)" : "");
 			return -1;
 		}
 	}

@@ -35,6 +35,7 @@
 #include "log.h"
 #include "oauth2_login.h"
 #include "output.h"
+#include "transitions.h"
 #include "wipe_alloc.h"
 
 #ifndef MAIL_E2E_VERSION
@@ -57,6 +58,7 @@ struct runner {
 	bool all_success;       /* --once: every route succeeded so far */
 	bool output_dead;       /* stdout failed: wind down, exit 1 */
 	unsigned lines;
+	struct transitions *story;   /* streaming only: W!/I! on a changed result (SPEC §14) */
 };
 
 static int sig_pipe[2] = { -1, -1 };
@@ -220,6 +222,7 @@ static void emit(void *ctx, const struct route *r, const struct probe_result *re
 	ssize_t n = output_format_line(run->format, run->cfg->measurement, r, res,
 	                               line, sizeof(line));
 
+	transitions_report(run->story, (size_t)(r - run->cfg->routes), r, res);
 	if (!res->success)
 		run->all_success = false;
 	if (n < 0) {
@@ -537,7 +540,13 @@ int main(int argc, char **argv)
 	run.format = cfg.format;
 	run.all_success = true;
 	raise_open_file_limit();
-	rc = opt.once ? run_once(&run) : run_stream(&run);
+	if (!opt.once && !(run.story = transitions_new(cfg.n_routes))) {
+		log_error("out of memory");
+		rc = 1;
+	} else {
+		rc = opt.once ? run_once(&run) : run_stream(&run);
+	}
+	transitions_free(run.story);
 	cycle_global_cleanup();
 	curl_global_cleanup();
 	config_free(&cfg);

@@ -9,10 +9,17 @@
 
 #define MAX_DURATION_MS 604800000L   /* one week */
 
-int parse_duration_ms(const char *s, long *out)
+/* One "<number><unit>" piece at *pp: its milliseconds (rounded down) and
+ * the unit's rank (h 3, m 2, s 1, ms 0; a bare number: seconds, rank -1).
+ * 0, or -1 for no number, an unknown unit or more than a week. */
+static int duration_piece(const char **pp, unsigned long long *ms, int *rank)
 {
-	unsigned long long whole = 0, frac = 0, frac_div = 1, unit;
-	const char *p = s;
+	static const struct { const char *name; size_t len; unsigned long long ms; } units[] = {
+		{ "ms", 2, 1 }, { "h", 1, 3600000 }, { "m", 1, 60000 }, { "s", 1, 1000 },
+	};
+	static const int ranks[] = { 0, 3, 2, 1 };
+	unsigned long long whole = 0, frac = 0, frac_div = 1, unit = 1000;
+	const char *p = *pp;
 	size_t digits = 0;
 
 	while (*p >= '0' && *p <= '9') {
@@ -21,35 +28,51 @@ int parse_duration_ms(const char *s, long *out)
 		whole = whole * 10 + (unsigned long long)(*p++ - '0');
 	}
 	if (*p == '.') {
-		p++;
-		if (!(*p >= '0' && *p <= '9'))
+		if (!(*++p >= '0' && *p <= '9'))
 			return -1;
-		while (*p >= '0' && *p <= '9') {
+		for (; *p >= '0' && *p <= '9'; p++)
 			if (frac_div < 1000000000ULL) {
 				frac = frac * 10 + (unsigned long long)(*p - '0');
 				frac_div *= 10;
 			}
-			p++;
-		}
 	}
 	if (digits == 0 && frac_div == 1)
 		return -1;
-	if (strcmp(p, "ms") == 0)
-		unit = 1;
-	else if (strcmp(p, "s") == 0 || *p == '\0')
-		unit = 1000;
-	else if (strcmp(p, "m") == 0)
-		unit = 60000;
-	else if (strcmp(p, "h") == 0)
-		unit = 3600000;
-	else
-		return -1;
+	*rank = -1;
+	for (size_t i = 0; *p && i < sizeof(units) / sizeof(units[0]); i++)
+		if (strncmp(p, units[i].name, units[i].len) == 0) {
+			unit = units[i].ms;
+			*rank = ranks[i];
+			p += units[i].len;
+			break;
+		}
 	if (whole > (unsigned long long)MAX_DURATION_MS / unit)
 		return -1;
-	whole = whole * unit + frac * unit / frac_div;
-	if (whole > (unsigned long long)MAX_DURATION_MS)
+	*ms = whole * unit + frac * unit / frac_div;
+	*pp = p;
+	return *ms > (unsigned long long)MAX_DURATION_MS ? -1 : 0;
+}
+
+int parse_duration_ms(const char *s, long *out)
+{
+	unsigned long long total = 0, ms;
+	const char *p = s;
+	int rank, last = 4;
+
+	if (strnlen(s, DURATION_TEXT_MAX) >= DURATION_TEXT_MAX || !*s)
 		return -1;
-	*out = (long)whole;
+	while (*p) {
+		if (duration_piece(&p, &ms, &rank) != 0)
+			return -1;
+		/* A bare number stands alone; units go from large to small, once. */
+		if (rank < 0 ? (p != s + strlen(s) || last != 4) : rank >= last)
+			return -1;
+		last = rank < 0 ? -1 : rank;
+		total += ms;
+		if (total > (unsigned long long)MAX_DURATION_MS)
+			return -1;
+	}
+	*out = (long)total;
 	return 0;
 }
 

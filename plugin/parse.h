@@ -11,10 +11,13 @@
 
 #include <stdbool.h>
 
-/* "250ms", "10s", "2m", "1h", or a bare number of seconds ("30").  A
- * decimal number is accepted ("1.5s", "0.5").  Result in milliseconds,
- * rounded down; 0 is allowed (callers enforce their own minimum); anything
- * above one week (604800000 ms) fails. */
+/* "250ms", "10s", "2m", "1h", a bare number of seconds ("30"), or units
+ * together from the largest to the smallest, each once: "1m30s",
+ * "1h30m", "2s500ms".  Each number may have a decimal part ("1.5s",
+ * "0.5", "1.5h30m").  Result in milliseconds, each part rounded down; 0 is
+ * allowed (callers enforce their own minimum); anything above one week
+ * (604800000 ms), and text of DURATION_TEXT_MAX characters or more, fails. */
+#define DURATION_TEXT_MAX 32
 int parse_duration_ms(const char *s, long *out);
 
 /* true/false, yes/no, on/off, 1/0 (case-insensitive). */

@@ -98,6 +98,23 @@ def result_classes():
     return rows
 
 
+# Every tag and field SPEC.md names for the output, by section: the program
+# writes them or will.  One copy for every test (contrib_influxdb.py,
+# docs_cover.py); names only README knows (mailbox, late, *_cert_expiry,
+# *_tls_version) are not here.
+SPEC_NAMES = {
+    "§5": "probe from to smtp_server imap_server result success result_code total_time smtp_time "
+          "delivery_time tries smtp_code error",
+    "§7": "spf dkim dmarc arc hops plain_hops transit_time smtp_status",
+    "§8": "dsn_status delayed",
+    "§9": "queue_time",
+    "§11": "smtp_connect_time smtp_greeting_time smtp_tls_time smtp_auth_time smtp_send_time "
+           "imap_connect_time imap_tls_time imap_login_time imap_select_time",
+    "§12": "mx mx_tried mx_tls mta_sts dane tlsrpt tls_policy",
+    "§13": "spam_score spam_threshold spam spam_filter scl dnsbl_ip dnsbl_listed dnsbl_zones",
+}
+
+
 def result_codes():
     """{name: code} of every result class (result_classes())."""
     return {name: code for name, code, _ in result_classes()}

@@ -51,7 +51,11 @@ def route(**over):
 
 # (name, text, expected substring of the single error line)
 BAD = [
-    ("unknown key", route(smtp_hots="x"), ":8: [r1] smtp_hots: unknown key"),
+    ("unknown key", route(smtp_hots="x"), ":8: [r1] smtp_hots: unknown key (did you mean smtp_host?)"),
+    ("unknown key, a unique beginning", route(smtp_user="x"), ":8: [r1] smtp_user: unknown key (did you mean smtp_username?)"),
+    ("unknown key near a process key", route(formatt="json"), ":8: [r1] formatt: unknown key (did you mean format?)"),
+    ("unknown key in defaults, misspelt", "[defaults]\ntimout = 5s\n" + GOOD,
+     ":2: [defaults] timout: unknown key (did you mean timeout?)"),
     ("duplicate key", GOOD + "from = c@a.test\n", ":8: [r1] from: duplicate key (first at line 2)"),
     ("duplicate section", GOOD + "[r1]\nto = x@y.test\n", ":8: [r1] duplicate section"),
     ("bad section name", "[r 1]\n" + GOOD.split("\n", 1)[1], ":1: bad section name [r 1]"),
@@ -126,9 +130,17 @@ BAD = [
     ("empty value", route(imap_mailbox=""), "[r1] imap_mailbox: empty"),
     ("unknown key in defaults", "[defaults]\ncolour = blue\n" + GOOD, ":2: [defaults] colour: unknown key"),
     ("bad default even if overridden", "[defaults]\ntimeout = soon\n" + route(timeout="5s"), ":2: [defaults] timeout: not a duration"),
-    # issue 14, defect 13
-    ("quoted value cut by ' ;'", route(subject_prefix='"[e2e ;monitoring]"'),
+    # issue 21: one rule for comments; a value starting with '"' ends with '"'
+    ("unterminated quote", route(subject_prefix='"[e2e monitoring]'),
      ":8: [r1] subject_prefix: unterminated quote"),
+    ("text after the closing quote", route(subject_prefix='"[e2e]" monitoring'),
+     ":8: [r1] subject_prefix: unterminated quote"),
+    ("comment right after the closing quote", route(subject_prefix='"[e2e]"# no blank'),
+     ":8: [r1] subject_prefix: unterminated quote"),
+    ("a value without a key", GOOD + "= 5s\n", ":8: [r1] a value without a key"),
+    ("a comment makes a value empty", route(imap_mailbox="# Archive"), ":8: [r1] imap_mailbox: empty"),
+    ("a comment makes a duration", route(timeout="5 s # five seconds"), ":8: [r1] timeout: not a duration"),
+    ("a comment cuts a key line", GOOD + "timeout # = 5s\n", ":8: syntax error"),
     ("NUL byte in a value", GOOD + "subject_prefix = abc\0def\n", ":8: [r1] line contains a NUL byte"),
     ("mailbox not UTF-8", route(imap_mailbox="Entw\udcfcrfe"), "[r1] imap_mailbox: not UTF-8"),
     ("password file is a FIFO", route(imap_password=None, imap_password_file=FIFO), "fifo is not a regular file"),
@@ -149,6 +161,10 @@ for name, text, want in BAD:
     T.ok(ok, f"{name}: one E! line with file and '{want}'", r.err)
     T.eq(r.out, "", f"{name}: nothing on stdout")
 
+# A word that is no slip of the finger gets no suggestion.
+r = run(["--check-config", "-c", write_config("[defaults]\ncolour = blue\n" + GOOD)], what="colour")
+T.ok(r.rc == 78 and r.err.rstrip("\n").endswith("[defaults] colour: unknown key"), "unknown key far from any: no suggestion", r)
+
 # A CR can only come from the environment: header injection is refused.
 env = dict(os.environ, MAIL_E2E_TEST_CR="evil\r\nBcc: x@y.test")
 r = run(["--check-config", "-c", write_config(route(subject_prefix="${MAIL_E2E_TEST_CR}"))],
@@ -168,6 +184,13 @@ T.eq(r.rc, 0, "config without an inline password may be world-readable (0644)")
 
 r = run(["--check-config", "-c", D + "/does-not-exist.conf"], what="missing file")
 T.ok(r.rc == 78 and "does-not-exist.conf: cannot open" in r.err, "missing config file: 78 naming it", r)
+for args, what in ((["--check-config", "-c", D], "--check-config -c DIR"), (["--once", "-c", D + "/"], "--once -c DIR/"),
+                   (["-c", D], "streaming -c DIR")):
+    r = run(args, what=what)
+    lines = [l for l in r.err.split("\n") if l]
+    T.ok(r.rc == 78 and len(lines) == 1 and lines[0].startswith(f"E! {args[-1]}: is a directory: -c takes the "
+                                                                 f"configuration file itself, e.g. {D}/mail-e2e.conf"),
+         f"{what}: 78, one E! line says it is a directory and what to give", r)
 r = run(["--once", "-c", write_config(route(smtp_port="0"))], what="--once with bad config")
 T.eq(r.rc, 78, "--once with a bad config: 78 before any probe")
 
@@ -203,14 +226,14 @@ T.ok("smtp = smtp.a.test:465 (tls)" in r.out, "good config: port default follows
 T.ok("imap = imap.b.test:143 (starttls)" in r.out and "imap = imap.b.test:10993 (tls)" in r.out,
      "good config: indented key inherited, explicit port kept", r.out)
 T.ok("imap_password = (set)" in r.out and f"(from {PWFILE})" in r.out, "good config: secrets shown as (set) / (from FILE)", r.out)
-T.ok("format = json" in r.out and "timeout = 30000ms" in r.out, "good config: process keys and defaults applied", r.out)
-T.ok("sweep_after = 3600000ms" in r.out and "check_junk = true" in r.out and
+T.ok("format = json" in r.out and "timeout = 30s\n" in r.out, "good config: process keys and defaults applied", r.out)
+T.ok("sweep_after = 1h\n" in r.out and "check_junk = true" in r.out and
      "imap_junk_mailbox = (\\Junk from LIST)" in r.out and "junk_is_failure = false" in r.out,
      "good config: issue 5 defaults (sweep_after 1h, check_junk on, junk found by LIST)", r.out)
 r = run(["--check-config", "-c", write_config(route(sweep_after="0", check_junk="no",
                                                    imap_junk_mailbox="Spam", junk_is_failure="yes"))],
         what="issue 5 keys set")
-T.ok(r.rc == 0 and "sweep_after = 0ms" in r.out and "check_junk = false" in r.out and
+T.ok(r.rc == 0 and "sweep_after = 0s (off)\n" in r.out and "check_junk = false" in r.out and
      "imap_junk_mailbox = Spam" in r.out and "junk_is_failure = true" in r.out,
      "good config: sweep_after = 0 turns the sweep off; junk keys accepted", r)
 r = run(["--check-config", "-c", write_config(route(imap_password=None, imap_oauth2_token_file=TOKFILE,
@@ -239,6 +262,53 @@ r = run(["--check-config", "-c", write_config(route(imap_host="${MAIL_E2E_TEST_H
         what="env expansion", env=env)
 T.ok(r.rc == 0 and "imap = imap.example.test:143" in r.out and "subject_prefix = cost $5" in r.out,
      "good config: ${VAR} expanded, $$ is a literal $", r)
+
+# One rule for comments (issue 21, README "Configuration"): ';' or '#'
+# after a blank starts a comment anywhere; a quoted value keeps both.
+COMMENTS = f"""\ufeff# a byte order mark, then a comment
+[defaults]   # the section line may have one too
+timeout = 30s # half a minute
+connect_timeout = 5s ; five seconds
+\t# an indented comment line
+    ; and another
+
+[r1]   ; the route
+from = alice@a.test   # who sends
+to = bob@b.test;x # ';' right after text is text: refused as an address
+"""
+r = run(["--check-config", "-c", write_config(COMMENTS)], what="comments: ';' right after text")
+T.ok(r.rc == 78 and ':10: [r1] to: not an e-mail address: "bob@b.test;x"' in r.err,
+     "comments: a ';' right after text belongs to the value", r)
+COMMENTS = COMMENTS.replace("to = bob@b.test;x # ';' right after text is text: refused as an address\n", f"""\
+to = bob@b.test\t#\tafter a tab
+smtp_host = smtp.a.test ;
+imap_host = imap.b.test #
+imap_username = bob # the IMAP user
+imap_password = "{PW}" # quoted, then a comment
+subject_prefix = "[probe #1; e2e]"   ; quoted: '#' and ';' kept
+imap_mailbox = Archive#2020
+""")
+r = run(["--check-config", "-c", write_config(COMMENTS)], what="comments")
+T.eq(r.rc, 0, "comments: a file with comments everywhere is accepted", )
+for want in ("timeout = 30s\n", "connect_timeout = 5s\n", "  from = alice@a.test\n",
+             "  to = bob@b.test\n", "smtp = smtp.a.test:587", "imap = imap.b.test:143",
+             "imap_username = bob\n", "imap_password = (set)", "subject_prefix = [probe #1; e2e]\n",
+             "imap_mailbox = Archive#2020\n"):
+    T.ok(want in r.out, f"comments: {want.strip()}", r)
+
+# --check-config shows each duration in the unit it was written in (issue 21).
+r = run(["--check-config", "-c", write_config("[defaults]\ninterval = 90\nconnect_timeout = 2500ms\n\n" +
+                                               route(timeout="1m30s", poll_interval="1.5s", sweep_after="2h30m"))],
+        what="durations as written")
+for want in ("interval = 90s\n", "shutdown_grace = 3s\n", "  timeout = 1m30s\n", "  connect_timeout = 2500ms\n",
+             "  poll_interval = 1.5s\n", "  sweep_after = 2h30m\n"):
+    T.ok(r.rc == 0 and want in r.out, f"durations as written: {want.strip()}", r)
+r = run(["--check-config", "-c", write_config(route())], what="durations by default")
+for want in ("interval = (none)\n", "shutdown_grace = 3s\n", "  timeout = 60s\n", "  connect_timeout = 10s\n",
+             "  poll_interval = 2s\n", "  sweep_after = 1h\n"):
+    T.ok(r.rc == 0 and want in r.out, f"durations by default: {want.strip()}", r)
+r = run(["--check-config", "-c", write_config("[defaults]\ninterval = 0\n\n" + route())], what="interval 0")
+T.ok(r.rc == 0 and "interval = 0s (off)\n" in r.out, "interval = 0: shown as off", r)
 
 # The command line.
 for args, what in ((["--format", "xml"], "--format xml"), (["--bogus"], "unknown option"),

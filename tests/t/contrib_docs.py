@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 # variants: release
 """What issue 21 promises the reader: the README's quick start is still
-exactly two commands; its "Dashboards and alerts" section names every file
+exactly two commands; its sections come in a new user's order (quick
+start, install and first config, Telegraf, dashboards and alerts, the
+reference, how it works); its "Dashboards and alerts" section names every file
 under contrib/, every InfluxQL alert and every Prometheus rule; the README
 no longer tells Telegraf to parse the JSON output (Telegraf's JSON parser
 would drop probe, result and error); `make demo KEEP=1` and `make
@@ -27,6 +29,21 @@ quick = section("Quick start")
 T.eq(re.findall(r"^    (\S.*?)(?:\s+#.*)?$", quick, re.M), ["make demo", "make check"],
      "the quick start is exactly two commands: make demo, make check")
 T.ok("make demo KEEP=1" in quick and "make demo-stop" in quick, "the quick start tells how to keep the demo running")
+# The order a new user reads in (issue 21): quick start, install and first
+# config, Telegraf, dashboards and alerts, the reference, how it works.
+ORDER = [("quick start", ["Quick start"]), ("first config", ["Install and first config"]),
+         ("Telegraf", ["Running it under Telegraf"]), ("dashboards and alerts", ["Dashboards and alerts"]),
+         ("reference", ["Running it by hand", "Command line", "Configuration", "Output", "Building and installing",
+                        "Manual pages"]),
+         ("how it works", ["What it measures", "Tests", "Tested against", "Benchmarks"])]
+heads = [m.group(1) for m in re.finditer(r"^## (.+)$", readme, re.M)]
+for _, titles in ORDER:
+    for t in titles:
+        T.ok(t in heads, f"README has a section '{t}'")
+place = {t: heads.index(t) for _, titles in ORDER for t in titles if t in heads}
+for (a, before), (b, after) in zip(ORDER, ORDER[1:]):
+    got = [place[t] for t in before if t in place], [place[t] for t in after if t in place]
+    T.ok(got[0] and got[1] and max(got[0]) < min(got[1]), f"README: {a} comes before {b}", heads)
 dash = section("Dashboards and alerts")
 T.ok(dash, "README has a section 'Dashboards and alerts'")
 files = sorted(os.path.relpath(os.path.join(d, f), ROOT) for d, _, fs in os.walk(os.path.join(ROOT, "contrib"))
