@@ -10,6 +10,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
@@ -84,67 +85,6 @@ size_t conn_redact_client_line(enum conn_proto proto, const char *line,
 	if (n < 0)
 		return 0;
 	return (size_t)n < dstlen ? (size_t)n : dstlen - 1;
-}
-
-/* The OpenSSL X509_V_ERR_* codes a probe meets (x509_vfy.h). */
-static const char *x509_reason(long v)
-{
-	switch (v) {
-	case 9: return "certificate is not yet valid";
-	case 10: return "certificate has expired";
-	case 18: return "self-signed certificate";
-	case 19: return "self-signed certificate in chain";
-	case 20: return "unable to get local issuer certificate";
-	case 21: return "unable to verify the first certificate";
-	case 62: return "host name mismatch";
-	case 64: return "IP address mismatch";
-	default: return "certificate verify failed";
-	}
-}
-
-void conn_tls_error_text(CURL *h, const struct conn_watch *w, CURLcode code,
-                         char *dst, size_t dstlen)
-{
-	const char *why = conn_error_text(w, code);
-	long verify = 0;
-
-	if (curl_easy_getinfo(h, CURLINFO_SSL_VERIFYRESULT, &verify) == CURLE_OK && verify != 0 &&
-	    !strstr(why, "certificate"))
-		snprintf(dst, dstlen, "SSL certificate problem: %s (X509 error %ld)", x509_reason(verify), verify);
-	else
-		snprintf(dst, dstlen, "%s", why);
-}
-
-static const char B64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-bool conn_sasl_challenge_text(const char *line, char *dst, size_t dstlen)
-{
-	unsigned bits = 0, nbits = 0;
-	size_t n = 0, len;
-
-	if (strncmp(line, "334 ", 4) == 0)
-		line += 4;
-	else if (strncmp(line, "+ ", 2) == 0)
-		line += 2;
-	else
-		return false;
-	/* Only a whole, padded base64 word counts: "+ idling" is not one. */
-	len = strspn(line, B64);
-	if (dstlen == 0 || len == 0 || strlen(line) % 4 != 0 ||
-	    len + strspn(line + len, "=") != strlen(line))
-		return false;
-	for (; *line != '\0' && *line != '=' && n + 1 < dstlen; line++) {
-		bits = (bits << 6) | (unsigned)(strchr(B64, *line) - B64);
-		nbits += 6;
-		if (nbits >= 8) {
-			unsigned char c = (unsigned char)(bits >> (nbits - 8));
-			nbits -= 8;
-			bits &= (1u << nbits) - 1;
-			dst[n++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
-		}
-	}
-	dst[n] = '\0';
-	return n > 0;
 }
 
 void conn_trace_line(const struct conn_watch *w, const char *dir, const char *line)
@@ -246,10 +186,45 @@ static void note_smtp_reply(struct conn_watch *w, const char *line)
 	w->reply_open = coded && line[3] == '-';
 }
 
+/* SMTP: the extensions of an EHLO reply line the transaction uses. */
+static void note_ehlo_caps(struct conn_watch *w, const char *line, size_t len)
+{
+	static const struct { const char *word; unsigned bit; } caps[] = {
+		{ "DSN", CONN_EHLO_DSN }, { "SIZE", CONN_EHLO_SIZE },
+		{ "SMTPUTF8", CONN_EHLO_SMTPUTF8 }, { "8BITMIME", CONN_EHLO_8BITMIME },
+	};
+
+	if (len < 5)
+		return;
+	for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
+		size_t n = strlen(caps[i].word);
+		if (strncasecmp(line + 4, caps[i].word, n) == 0 && (line[4 + n] == '\0' || line[4 + n] == ' '))
+			w->ehlo_caps |= caps[i].bit;
+	}
+}
+
+/* The login's end: SMTP's final reply to AUTH (not a 334 challenge, not a
+ * line of a longer reply), IMAP's tagged one. */
+static void note_auth_end(struct conn_watch *w, const char *line, size_t len)
+{
+	bool done;
+
+	if (!w->t_auth_ns || w->t_auth_done_ns)
+		return;
+	if (w->proto == CONN_SMTP)
+		done = len >= 4 && line[3] == ' ' && strncmp(line, "334", 3) != 0;
+	else
+		done = line[0] != '*' && line[0] != '+';
+	if (done)
+		w->t_auth_done_ns = clock_mono_ns();
+}
+
 static void on_server_line(struct conn_watch *w, const char *line)
 {
-	size_t len;
+	size_t len = strlen(line);
 
+	if (!w->t_greeting_ns)
+		w->t_greeting_ns = clock_mono_ns();
 	w->greeting_seen = true;
 	if (w->proto == CONN_IMAP && !w->quit_sent)
 		note_login_capabilities(w, line);
@@ -258,18 +233,19 @@ static void on_server_line(struct conn_watch *w, const char *line)
 	if (w->quit_sent)
 		return;
 	w->answered = true;
+	note_auth_end(w, line, len);
 	if (w->proto != CONN_SMTP) {
 		snprintf(w->last_reply, sizeof(w->last_reply), "%s", line);
 		return;
 	}
 	note_smtp_reply(w, line);
 	/* Lines shorter than "250" are garbage; nothing past their end is read. */
-	len = strlen(line);
 	if (len >= 3 && isdigit((unsigned char)line[0]) && isdigit((unsigned char)line[1]) &&
 	    isdigit((unsigned char)line[2]))
 		w->last_code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
 	if (strcasecmp(w->last_verb, "EHLO") == 0) {
 		w->ehlo_seen = true;
+		note_ehlo_caps(w, line, len);
 		if (len >= 9 && (strncasecmp(line + 3, "-AUTH", 5) == 0 ||
 		                 strncasecmp(line + 3, " AUTH", 5) == 0) &&
 		    (line[8] == ' ' || line[8] == '=')) {
@@ -279,8 +255,6 @@ static void on_server_line(struct conn_watch *w, const char *line)
 		if (len >= 4 && line[0] == '2' && line[3] == ' ')
 			on_ehlo_done(w);
 	}
-	if (w->body_sent && w->t_final_reply_ns == 0)
-		w->t_final_reply_ns = clock_mono_ns();
 }
 
 static void on_client_line(struct conn_watch *w, const char *line)
@@ -302,9 +276,15 @@ static void on_client_line(struct conn_watch *w, const char *line)
 		snprintf(w->last_verb, sizeof(w->last_verb), "%s", verb);
 		w->answered = false;
 	}
+	if (!sasl_data && strcasecmp(verb, "STARTTLS") == 0 && !w->t_starttls_ns)
+		w->t_starttls_ns = clock_mono_ns();
+	if (!sasl_data && !w->t_auth_ns && (strcasecmp(verb, "AUTH") == 0 || strcasecmp(verb, "LOGIN") == 0 ||
+	                                    strcasecmp(verb, "AUTHENTICATE") == 0))
+		w->t_auth_ns = clock_mono_ns();
 	if (w->proto == CONN_SMTP && strcasecmp(w->last_verb, "EHLO") == 0) {
 		w->auth_offered = false;
 		w->auth_mechs[0] = '\0';
+		w->ehlo_caps = 0;
 		w->ehlo_seen = false;
 	}
 	conn_redact_client_line(w->proto, line, shown, sizeof(shown));
@@ -331,8 +311,12 @@ static void on_text(struct conn_watch *w, const char *line)
 	const char *p = strstr(line, "SSL connection using ");
 
 	note_expiry(w, line);
+	if (!w->t_connect_ns && strncmp(line, "Connected to ", 13) == 0)
+		w->t_connect_ns = clock_mono_ns();
 	if (p) {
 		w->tls_up = true;
+		if (!w->t_tls_ns)
+			w->t_tls_ns = clock_mono_ns();
 		nth_word(p + strlen("SSL connection using "), 0, w->tls_version,
 		         sizeof(w->tls_version));
 	}
@@ -377,63 +361,9 @@ void conn_watch_feed(struct conn_watch *w, curl_infotype type, const char *data,
 	case CURLINFO_HEADER_OUT:
 		each_line(w, data, size, on_client_line);
 		break;
-	case CURLINFO_DATA_OUT:
-		if (w->proto == CONN_SMTP) {
-			w->body_sent = true;
-			if (log_trace_enabled())
-				log_debug("%s > (%zu bytes of message data)", w->label, size);
-		}
-		break;
 	default:
 		break;
 	}
-}
-
-bool conn_is_tls_error(CURLcode c)
-{
-	switch (c) {
-	case CURLE_SSL_CONNECT_ERROR:
-	case CURLE_PEER_FAILED_VERIFICATION:
-	case CURLE_USE_SSL_FAILED:
-	case CURLE_SSL_CERTPROBLEM:
-	case CURLE_SSL_CIPHER:
-	case CURLE_SSL_CACERT_BADFILE:
-	case CURLE_SSL_ENGINE_NOTFOUND:
-	case CURLE_SSL_ENGINE_SETFAILED:
-	case CURLE_SSL_ISSUER_ERROR:
-	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-	case CURLE_SSL_INVALIDCERTSTATUS:
-	case CURLE_SSL_CRL_BADFILE:
-	case CURLE_SSL_SHUTDOWN_FAILED:
-		return true;
-	default:
-		return false;
-	}
-}
-
-bool conn_local_resource_error(CURLcode code, const struct conn_watch *w,
-                               char *dst, size_t dstlen)
-{
-	const char *why = conn_error_text(w, code);
-
-	if (code == CURLE_OUT_OF_MEMORY)
-		snprintf(dst, dstlen, "local resources: out of memory");
-	else if (w->socket_errno)
-		snprintf(dst, dstlen, "local resources: no socket: %s (open-file limit too low for this many routes?)",
-		         strerror(w->socket_errno));
-	else if (strstr(why, strerror(EMFILE)) || strstr(why, strerror(ENFILE)) ||
-	         strstr(why, strerror(ENOMEM)) || strstr(why, strerror(ENOBUFS)))
-		snprintf(dst, dstlen, "local resources: %s (open-file limit too low for this many routes?)", why);
-	else if (code == CURLE_SSL_CACERT_BADFILE || code == CURLE_SSL_CRL_BADFILE)
-		snprintf(dst, dstlen, "local CA file cannot be loaded: %s", why);
-	else
-		return false;
-	return true;
-}
-
-const char *conn_error_text(const struct conn_watch *w, CURLcode code)
-{
-	return w->errbuf[0] ? w->errbuf : curl_easy_strerror(code);
 }
 
 void conn_watch_init(struct conn_watch *w, enum conn_proto proto, const char *route_name)
@@ -493,6 +423,7 @@ CURL *conn_easy_new(const struct conn_params *p, struct conn_watch *watch,
 	}
 	watch->errbuf[0] = '\0';
 	watch->fd = CURL_SOCKET_BAD;
+	watch->t_start_ns = clock_mono_ns();   /* added to the multi right after */
 	watch->needs_auth = watch->proto == CONN_SMTP && p->username != NULL;
 	watch->tls_wanted = p->tls != TLS_NONE;
 	SET(CURLOPT_URL, url);

@@ -26,6 +26,22 @@
 
 enum conn_proto { CONN_SMTP, CONN_IMAP };
 
+/* SMTP extensions the transaction uses, from the last EHLO reply. */
+enum {
+	CONN_EHLO_DSN = 1u << 0,
+	CONN_EHLO_SIZE = 1u << 1,
+	CONN_EHLO_SMTPUTF8 = 1u << 2,
+	CONN_EHLO_8BITMIME = 1u << 3,
+};
+
+/* The steps of a connect and login (SPEC §11), in ns; -1: not reached. */
+struct conn_steps {
+	int64_t connect;           /* name resolution + TCP connect */
+	int64_t greeting;          /* connected (TLS up, for implicit TLS) -> first server line */
+	int64_t tls;               /* the handshake, with the STARTTLS exchange where used */
+	int64_t auth;              /* the AUTH / LOGIN exchange */
+};
+
 #define CONN_LINE_MAX 2048         /* longest dialogue line the watch reads whole */
 
 struct conn_watch {
@@ -45,9 +61,16 @@ struct conn_watch {
 	bool ehlo_seen;            /* an EHLO reply was read */
 	bool auth_offered;         /* SMTP: the last EHLO reply listed AUTH */
 	char auth_mechs[96];       /* SMTP: the mechanisms it listed */
-	bool body_sent;            /* SMTP: message data went out */
 	bool quit_sent;            /* QUIT/LOGOUT sent: later replies are not news */
-	int64_t t_final_reply_ns;  /* SMTP: monotonic time of the reply to the body */
+	/* Where the time went (monotonic ns, 0: not reached), SPEC §11. */
+	int64_t t_start_ns;        /* the transfer was handed to libcurl */
+	int64_t t_connect_ns;      /* libcurl said "Connected to" (name resolved, TCP up) */
+	int64_t t_greeting_ns;     /* the first server line */
+	int64_t t_starttls_ns;     /* STARTTLS sent */
+	int64_t t_tls_ns;          /* the TLS handshake done */
+	int64_t t_auth_ns;         /* AUTH / LOGIN / AUTHENTICATE sent */
+	int64_t t_auth_done_ns;    /* ... its final answer read */
+	unsigned ehlo_caps;        /* SMTP: CONN_EHLO_* of the last EHLO reply */
 	bool needs_auth;           /* SMTP: a username is set, so AUTH must happen */
 	bool tls_wanted;           /* the leg uses TLS (implicit or STARTTLS) */
 	bool stopped_no_auth;      /* SMTP: cut right after an EHLO without AUTH */
@@ -119,6 +142,10 @@ void conn_trace_line(const struct conn_watch *w, const char *dir,
 /* What the debug callback does with one chunk of libcurl's dialogue:
  * tracks the dialogue in w and traces it.  Exposed for the fuzzer. */
 void conn_watch_feed(struct conn_watch *w, curl_infotype type, const char *data, size_t size);
+
+/* The steps of h's connect and login so far, from libcurl's connect time
+ * and the watch's stamps. */
+void conn_steps(CURL *h, const struct conn_watch *w, struct conn_steps *out);
 
 /* Is this libcurl error a TLS failure (handshake, certificate, STARTTLS
  * refused or not offered)?  Both legs classify with it. */

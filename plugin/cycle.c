@@ -44,7 +44,7 @@ struct cycle {
 	struct server_slot *slots;
 	size_t n_slots;
 	size_t (*route_slots)[2];  /* per route: its SMTP and IMAP slot */
-	struct curl_waitfd *fds;   /* caller's extra fds, then up to three per probe */
+	struct curl_waitfd *fds;   /* caller's extra fds, then up to four per probe */
 	size_t *fd_owner;          /* fds[k] belongs to probes[fd_owner[k]] */
 	unsigned fds_cap;
 };
@@ -182,7 +182,7 @@ struct cycle *cycle_start(const struct config *cfg, cycle_emit_fn emit, void *ct
 	c->done = calloc(c->n, sizeof(*c->done));
 	c->slots = calloc(2 * c->n, sizeof(*c->slots));
 	c->route_slots = calloc(c->n, sizeof(*c->route_slots));
-	c->fds_cap = 3 * (unsigned)c->n + 8;   /* inbox, junk and bounce per route, + caller's */
+	c->fds_cap = 4 * (unsigned)c->n + 8;   /* SMTP, inbox, junk and bounce per route, + caller's */
 	c->fds = calloc(c->fds_cap, sizeof(*c->fds));
 	c->fd_owner = calloc(c->fds_cap, sizeof(*c->fd_owner));
 	if (!c->multi || !c->probes || !c->emitted || !c->done || !c->slots ||
@@ -277,7 +277,7 @@ int cycle_run(struct cycle *c, struct curl_waitfd *extra, unsigned n_extra,
 	int running, done, finished;
 	CURLMcode mc;
 
-	if (n_extra > c->fds_cap - 3 * c->n) {
+	if (n_extra > c->fds_cap - 4 * c->n) {
 		log_error("internal: too many extra fds");
 		return -1;
 	}

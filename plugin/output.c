@@ -256,6 +256,9 @@ static void format_influx(struct out *o, const char *measurement, const struct r
 		lp_float(o, &first, "smtp_time", d);
 	if (span(res->t_smtp_done, res->t_found, &d))
 		lp_float(o, &first, "delivery_time", d);
+	for (int i = 0; i < STEP_N; i++)
+		if (res->step[i] >= 0)
+			lp_float(o, &first, step_field_name(i), res->step[i]);
 	if (res->tries >= 0)
 		lp_int(o, &first, "tries", res->tries);
 	if (res->smtp_code >= 0)
@@ -379,6 +382,8 @@ static void format_json(struct out *o, const struct route *r, const struct probe
 	json_span(o, "smtp_duration", res->t_smtp_start, res->t_smtp_done);
 	json_span(o, "delivery_duration", res->t_smtp_done, res->t_found);
 	json_span(o, "imap_duration", res->t_imap_start, res->t_end);
+	for (int i = 0; i < STEP_N; i++)
+		json_num(o, step_field_name(i), res->step[i] >= 0, res->step[i]);
 	json_int(o, "smtp_code", res->smtp_code >= 0, res->smtp_code);
 	json_str(o, "error", res->result == RESULT_SUCCESS || !res->error[0] ? NULL : res->error);
 	json_str(o, "mailbox", res->mailbox[0] ? res->mailbox : NULL);

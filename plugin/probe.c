@@ -20,7 +20,7 @@
  * budget (budget_bounce_wait_until); a bounce watch that fails or is late
  * costs a warning and the probe goes on without it.
  */
-#include "probe.h"
+#include "probe_int.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -28,44 +28,21 @@
 #include <string.h>
 #include <time.h>
 
-#include "budget.h"
-#include "imap/imap.h"
-#include "leg_token.h"
 #include "log.h"
 #include "message.h"
-#include "probe_id.h"
-#include "smtp.h"
 #include "secret_file.h"
 #include "verdict.h"
 
-enum stage { ST_IMAP_PREP, ST_SMTP, ST_WATCH, ST_CLEANUP, ST_DONE };
-
-struct probe {
-	const struct route *route;
-	CURLM *multi;
-	enum stage stage;
-	bool ready;
-	struct budget budget;
-	struct probe_result res;
-	struct imap_leg *leg[IMAP_ROLES];   /* NULL: not opened (not needed yet, or gave up) */
-	int64_t junk_moved_ns;      /* the inbox leg saw the junk mailbox grow */
-	uint32_t junk_moved_next;   /* its UIDNEXT then */
-	bool junk_opened;           /* a junk leg was tried this cycle */
-	int64_t inbox_ready_ns;     /* the inbox was ready, the bounce watch not yet */
-	struct smtp_send *smtp;
-	struct leg_token imap_token, smtp_token;   /* OAuth2 tokens on their way */
-	char msgid_local[PROBE_ID_LOCAL_MAX];
-	char *msg;
-	size_t msg_len;
-};
-
-#define INBOX(p) ((p)->leg[IMAP_ROLE_INBOX])
-#define JUNK(p) ((p)->leg[IMAP_ROLE_JUNK])
-#define BOUNCE(p) ((p)->leg[IMAP_ROLE_BOUNCE])
 
 static double offset(const struct probe *p, int64_t t)
 {
 	return budget_offset(&p->budget, t);
+}
+
+/* A step's time in seconds (SPEC §11); one not reached has none. */
+static double seconds(int64_t ns)
+{
+	return ns >= 0 ? (double)ns / (double)NS_PER_S : -1;
 }
 
 /* What the IMAP legs add to the line once the verdict is in. */
@@ -75,6 +52,10 @@ static void collect_legs(struct probe *p)
 
 	if (INBOX(p)) {
 		const struct imap_outcome *o = imap_outcome(INBOX(p));
+		p->res.step[STEP_IMAP_CONNECT] = seconds(o->steps.connect);
+		p->res.step[STEP_IMAP_TLS] = seconds(o->steps.tls);
+		p->res.step[STEP_IMAP_LOGIN] = seconds(o->steps.auth);
+		p->res.step[STEP_IMAP_SELECT] = seconds(o->select_ns);
 		if (o->logged_in)
 			p->res.tries = o->tries;
 		if (o->scanned)
@@ -178,7 +159,7 @@ bool probe_owns(const struct probe *p, CURL *easy)
 	for (int i = 0; i < IMAP_ROLES; i++)
 		if (p->leg[i] && imap_easy(p->leg[i]) == easy)
 			return true;
-	return p->smtp && smtp_send_easy(p->smtp) == easy;
+	return p->smtp && smtp_easy(p->smtp) == easy;
 }
 
 /* Record a leg's TLS version and the seconds its certificate has left
@@ -198,8 +179,9 @@ static void send_smtp(struct probe *p, char *token, int64_t now)
 {
 	char err[RESULT_ERROR_MAX];
 
-	p->smtp = smtp_send_start(p->multi, p->route, token, p->msg, p->msg_len,
-	                          budget_left_ms(&p->budget, now), err, sizeof(err));
+	(void)now;
+	p->smtp = smtp_open(p->multi, p->route, token, p->res.token, p->msg, p->msg_len, &p->budget,
+	                    err, sizeof(err));
 	secret_free(token);
 	if (!p->smtp)
 		conclude(p, RESULT_INTERNAL_ERROR, now, err);
@@ -251,24 +233,26 @@ static void token_arrived(struct probe *p, bool imap, int64_t now)
 	}
 }
 
-static void smtp_done(struct probe *p, CURLcode code)
+/* The SMTP leg has its verdict: the message accepted, or why not. */
+static void smtp_done(struct probe *p, const struct smtp_outcome *o)
 {
-	struct smtp_outcome o;
 	int64_t now = clock_mono_ns();
 
-	smtp_send_finish(p->smtp, code, &o);
+	p->smtp_read = true;
 	note_tls(p->res.smtp_tls_version, &p->res.smtp_cert_known, &p->res.smtp_cert_expiry,
-	         o.tls_version, o.cert_not_after);
-	/* Free at once: the SMTP socket is cut before libcurl can park it. */
-	smtp_send_free(p->smtp);
-	p->smtp = NULL;
-	p->res.smtp_code = o.code;
-	snprintf(p->res.smtp_status, sizeof(p->res.smtp_status), "%s", o.status);
-	if (!o.ok) {
-		conclude(p, o.result, now, o.error);
+	         o->tls_version, o->cert_not_after);
+	p->res.step[STEP_SMTP_CONNECT] = seconds(o->steps.connect);
+	p->res.step[STEP_SMTP_GREETING] = seconds(o->steps.greeting);
+	p->res.step[STEP_SMTP_TLS] = seconds(o->steps.tls);
+	p->res.step[STEP_SMTP_AUTH] = seconds(o->steps.auth);
+	p->res.step[STEP_SMTP_SEND] = seconds(o->send_ns);
+	p->res.smtp_code = o->code;
+	snprintf(p->res.smtp_status, sizeof(p->res.smtp_status), "%s", o->status);
+	if (!o->ok) {
+		conclude(p, o->result, now, o->error);
 		return;
 	}
-	p->res.t_smtp_done = offset(p, o.t_done_ns);
+	p->res.t_smtp_done = offset(p, o->t_done_ns);
 	p->res.t_imap_search_start = offset(p, now);
 	p->stage = ST_WATCH;
 	imap_peek_junk(INBOX(p), !JUNK(p));
@@ -352,8 +336,8 @@ static void inbox_ready(struct probe *p, int64_t now)
 
 void probe_on_done(struct probe *p, CURL *easy, CURLcode code)
 {
-	if (p->smtp && smtp_send_easy(p->smtp) == easy) {
-		smtp_done(p, code);
+	if (p->smtp && smtp_easy(p->smtp) == easy) {
+		smtp_connected(p->smtp, code);
 		return;
 	}
 	for (int i = 0; i < IMAP_ROLES; i++) {
@@ -431,6 +415,12 @@ static void on_deadline(struct probe *p, int64_t now)
 		conclude(p, imap ? RESULT_IMAP_AUTH_FAILED : RESULT_SMTP_AUTH_FAILED, now, why);
 		return;
 	}
+	if (p->stage == ST_SMTP && p->smtp && smtp_awaiting(p->smtp, &since, &what)) {
+		/* Our own transaction: its stall is ours to call, at the deadline. */
+		snprintf(why, sizeof(why), "%s: no answer from the server in time", what);
+		conclude(p, RESULT_SMTP_REJECTED, now, why);
+		return;
+	}
 	if (p->stage == ST_SMTP || (INBOX(p) && imap_state(INBOX(p)) == IMAP_CONNECTING)) {
 		if (now < deadline + BUDGET_BACKSTOP_NS)
 			return;   /* let libcurl report its own, more precise, timeout */
@@ -481,21 +471,22 @@ static void read_legs(struct probe *p, int64_t now)
 		open_junk(p, now);
 }
 
-static bool any_found(const struct probe *p)
-{
-	return (INBOX(p) && imap_found(INBOX(p))) || (JUNK(p) && imap_found(JUNK(p)));
-}
 
-/* The deadline's verdict waits while a look at news the server gave in
- * time is answered (within the cleanup bound): what it finds came in time. */
-static int64_t verdict_due(const struct probe *p)
-{
-	int64_t deadline = p->budget.deadline_ns;
 
-	if ((INBOX(p) && imap_news_in_check(INBOX(p), deadline)) ||
-	    (JUNK(p) && imap_news_in_check(JUNK(p), deadline)))
-		return deadline + BUDGET_PAST_NS;
-	return deadline;
+/* The SMTP leg: its verdict taken once, the leg freed once its QUIT is over. */
+static void step_smtp(struct probe *p, int64_t now)
+{
+	struct smtp_outcome o;
+
+	smtp_step(p->smtp, now);
+	if (!p->smtp_read && !p->ready && smtp_outcome(p->smtp, &o))
+		smtp_done(p, &o);
+	if (p->ready && !p->smtp_read)
+		smtp_abandon(p->smtp);
+	if (smtp_closed(p->smtp) && (p->smtp_read || p->ready)) {
+		smtp_free(p->smtp);
+		p->smtp = NULL;
+	}
 }
 
 void probe_step(struct probe *p, int64_t now)
@@ -509,9 +500,11 @@ void probe_step(struct probe *p, int64_t now)
 	for (int i = 0; i < IMAP_ROLES; i++)
 		if (p->leg[i])
 			imap_step(p->leg[i], now);
+	if (p->smtp)
+		step_smtp(p, now);
 	read_legs(p, now);
 	/* A found probe's header block is on its way: its leg bounds the wait. */
-	if (!p->ready && now >= verdict_due(p) && !any_found(p))
+	if (!p->ready && now >= probe_verdict_due(p) && !probe_any_found(p))
 		on_deadline(p, now);
 	for (int i = 0; i < IMAP_ROLES; i++)
 		all_closed &= !p->leg[i] || imap_closed(p->leg[i]);
@@ -524,49 +517,9 @@ const struct probe_result *probe_result(const struct probe *p) { return &p->res;
 const struct route *probe_route(const struct probe *p) { return p->route; }
 bool probe_finished(const struct probe *p) { return p->stage == ST_DONE; }
 
-void probe_io_ready(struct probe *p, curl_socket_t fd)
-{
-	bool want_write;
 
-	for (int i = 0; i < IMAP_ROLES; i++)
-		if (p->leg[i] && imap_wait_fd(p->leg[i], &want_write) == fd)
-			imap_io_ready(p->leg[i]);
-}
 
-void probe_wait_fds(const struct probe *p, struct curl_waitfd *fds,
-                    unsigned *n, unsigned max)
-{
-	for (int i = 0; i < IMAP_ROLES && *n < max; i++) {
-		bool want_write;
-		curl_socket_t fd = p->leg[i] ? imap_wait_fd(p->leg[i], &want_write) : CURL_SOCKET_BAD;
-		if (fd == CURL_SOCKET_BAD)
-			continue;
-		fds[*n].fd = fd;
-		fds[*n].events = CURL_WAIT_POLLIN | (want_write ? CURL_WAIT_POLLOUT : 0);
-		fds[*n].revents = 0;
-		(*n)++;
-	}
-}
 
-static int64_t earliest(int64_t a, int64_t b)
-{
-	return a && (b == 0 || a < b) ? a : b;
-}
-
-int64_t probe_next_timer(const struct probe *p)
-{
-	int64_t t = p->ready || any_found(p) ? 0 : verdict_due(p);
-
-	if (!p->ready && (p->stage == ST_SMTP || leg_token_waiting(&p->imap_token) ||
-	                  (INBOX(p) && imap_state(INBOX(p)) == IMAP_CONNECTING)))
-		t = p->budget.deadline_ns + BUDGET_BACKSTOP_NS;
-	for (int i = 0; i < IMAP_ROLES; i++)
-		if (p->leg[i])
-			t = earliest(imap_next_timer(p->leg[i]), t);
-	if (!p->ready && p->inbox_ready_ns && p->stage == ST_IMAP_PREP)
-		t = earliest(budget_bounce_wait_until(&p->budget, p->inbox_ready_ns), t);
-	return t;
-}
 
 void probe_free(struct probe *p)
 {
@@ -574,7 +527,7 @@ void probe_free(struct probe *p)
 		return;
 	leg_token_end(&p->imap_token);
 	leg_token_end(&p->smtp_token);
-	smtp_send_free(p->smtp);
+	smtp_free(p->smtp);
 	for (int i = 0; i < IMAP_ROLES; i++)
 		imap_free(p->leg[i]);
 	free(p->msg);

@@ -30,6 +30,17 @@ bool result_from_name(const char *name, enum result_class *r)
 	return false;
 }
 
+const char *step_field_name(enum step_field f)
+{
+	static const char *const step_names[] = {
+#define STEP_NAME(id, name) [id] = name,
+		STEP_FIELDS(STEP_NAME)
+#undef STEP_NAME
+	};
+
+	return (unsigned)f < STEP_N ? step_names[f] : "";
+}
+
 void result_init(struct probe_result *r, int64_t cycle_start_ns)
 {
 	memset(r, 0, sizeof(*r));
@@ -42,4 +53,6 @@ void result_init(struct probe_result *r, int64_t cycle_start_ns)
 	r->smtp_code = -1;
 	r->late = -1;
 	r->hops = r->plain_hops = -1;
+	for (int i = 0; i < STEP_N; i++)
+		r->step[i] = -1;
 }

@@ -37,6 +37,29 @@ bool result_from_name(const char *name, enum result_class *r);
 
 #define RESULT_ERROR_MAX 256     /* error text, truncated, secrets never included */
 
+/* The step times of SPEC §11, one table for the result and the output:
+ * X(id, field name). */
+#define STEP_FIELDS(X) \
+	X(STEP_SMTP_CONNECT, "smtp_connect_time") \
+	X(STEP_SMTP_GREETING, "smtp_greeting_time") \
+	X(STEP_SMTP_TLS, "smtp_tls_time") \
+	X(STEP_SMTP_AUTH, "smtp_auth_time") \
+	X(STEP_SMTP_SEND, "smtp_send_time") \
+	X(STEP_IMAP_CONNECT, "imap_connect_time") \
+	X(STEP_IMAP_TLS, "imap_tls_time") \
+	X(STEP_IMAP_LOGIN, "imap_login_time") \
+	X(STEP_IMAP_SELECT, "imap_select_time")
+
+enum step_field {
+#define STEP_ID(id, name) id,
+	STEP_FIELDS(STEP_ID)
+#undef STEP_ID
+	STEP_N
+};
+
+/* "smtp_connect_time", ...; never NULL. */
+const char *step_field_name(enum step_field f);
+
 struct probe_result {
 	enum result_class result;      /* as observed */
 	bool success;                  /* result is what the route expects (SPEC §8) */
@@ -75,6 +98,9 @@ struct probe_result {
 	int hops, plain_hops;
 	bool has_transit;
 	double transit_time;
+
+	/* Each step's time in seconds (SPEC §11); < 0: not reached. */
+	double step[STEP_N];
 
 	/* Bounces (SPEC §8). */
 	char dsn_status[16];           /* "" none */

@@ -27,16 +27,24 @@ static void add_uid(uint32_t *uids, size_t *n, size_t max, uint32_t uid)
 /* A fetched report this route proves is about one of its probes: the
  * report and the probe's send time (Unix seconds).  False for anything
  * else, which is remembered as not ours and never touched. */
-static bool proved_report(struct imap_session *s, const struct imap_fetch *f, struct dsn_report *d,
-                          int64_t *stamp)
+static bool proved_report(struct imap_session *s, const struct imap_fetch *f, const char *current,
+                          struct dsn_report *d, int64_t *stamp)
 {
 	const struct route *r = session_route(s);
 
 	if (!f->has_body || !f->has_uid || strncasecmp(f->section, "BODY[]", 6) != 0)
 		return false;
-	if (dsn_read(f->body, f->body_len, r->to, d) && d->probe_token[0] &&
-	    probe_id_verify(r->ledger, d->probe_token, d->message_id, stamp))
+	if (!dsn_read(f->body, f->body_len, r->to, d))
+		d->is_dsn = false;
+	else if (d->probe_token[0] && probe_id_verify(r->ledger, d->probe_token, d->message_id, stamp))
 		return true;
+	else if (current && d->envid[0] && strcmp(d->envid, current) == 0) {
+		/* Its Original-Envelope-Id is this probe's token (sent as ENVID):
+		 * 128 bits nobody else knows, even without returned headers. */
+		snprintf(d->probe_token, sizeof(d->probe_token), "%s", current);
+		*stamp = (int64_t)time(NULL);
+		return true;
+	}
 	ledger_note_foreign(r->ledger, session_selected(s)->uidvalidity, f->uid);
 	return false;
 }
@@ -90,7 +98,7 @@ static bool judge_old(void *ctx, struct imap_session *s, struct sweep *w, const 
 
 	(void)ctx;
 	(void)w;
-	return proved_report(s, f, &d, &stamp) && report_due(s, &d, stamp);
+	return proved_report(s, f, NULL, &d, &stamp) && report_due(s, &d, stamp);
 }
 
 void bounce_init(struct bounce *b, struct dsn_outcome *out)
@@ -122,7 +130,7 @@ static void on_report(struct imap_session *s, void *ctx, const struct imap_event
 	struct dsn_report d;
 	int64_t stamp;
 
-	if (ev->kind != IMAP_EV_FETCH || !proved_report(s, &ev->fetch, &d, &stamp))
+	if (ev->kind != IMAP_EV_FETCH || !proved_report(s, &ev->fetch, b->token, &d, &stamp))
 		return;
 	if (strcmp(d.probe_token, b->token) == 0) {
 		add_uid(b->about, &b->n_about, SESSION_UIDS_MAX, ev->fetch.uid);

@@ -12,7 +12,8 @@
  * (dsn.c): the delivery-status part and the returned headers come first.
  * A report counts only with proof: its returned headers carry a token and
  * Message-ID that verify under the route's key (probe_id.h) and the
- * token is this probe's; it is about this probe's failure only when its
+ * token is this probe's, or its Original-Envelope-Id is this probe's token
+ * (the SMTP leg sends it as ENVID where the server offers DSN); it is about this probe's failure only when its
  * recipient is the probe's `to` (a report about another recipient, a
  * `redirect :copy` elsewhere, is deleted with the probe but never counts).
  * Reports nobody can prove ours are never touched, and never fetched again

@@ -56,6 +56,11 @@ fail:
 	return NULL;
 }
 
+void session_steps(const struct imap_session *s, struct conn_steps *out)
+{
+	conn_steps(s->easy, &s->watch, out);
+}
+
 CURL *session_easy(const struct imap_session *s)
 {
 	return s->easy;

@@ -44,6 +44,7 @@
 
 #include "budget.h"
 #include "config.h"
+#include "conn.h"
 #include "headers.h"
 #include "result.h"
 
@@ -93,6 +94,8 @@ struct imap_outcome {
 	int64_t cert_not_after;     /* 0: unknown */
 	struct imap_evidence ev;    /* once found */
 	struct dsn_outcome dsn;     /* bounce role */
+	struct conn_steps steps;    /* connect, TLS, login (ns, -1: not reached) */
+	int64_t select_ns;          /* SELECT of the watched mailbox, -1: not reached */
 	bool scanned;               /* earlier probes were examined */
 	int late;                   /* of those, late arrivals counted now */
 };

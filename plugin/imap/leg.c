@@ -70,6 +70,7 @@ struct imap_leg *imap_open(CURLM *multi, const struct route *r, enum imap_role r
 	l->role = role;
 	l->budget = budget;
 	l->prep.role = role;
+	l->prep.select_ns = -1;
 	bounce_init(&l->bounce, &l->res.dsn);
 	if (!encode_names(l, err, errlen)) {
 		free(l);
@@ -168,6 +169,8 @@ const struct imap_outcome *imap_outcome(struct imap_leg *l)
 	l->res.used_idle = l->watch.used_idle;
 	snprintf(l->res.tls_version, sizeof(l->res.tls_version), "%s", session_tls_version(l->s));
 	l->res.cert_not_after = session_cert_not_after(l->s);
+	session_steps(l->s, &l->res.steps);
+	l->res.select_ns = l->prep.select_ns;
 	return &l->res;
 }
 

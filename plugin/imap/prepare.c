@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "clock.h"
 #include "log.h"
 
 static void select_mailbox(struct prepare *p, struct imap_session *s);
@@ -187,6 +188,7 @@ static void after_select(struct imap_session *s, void *ctx, const struct imap_re
 	}
 	p->uidnext = sel->uidnext;
 	p->exists = sel->exists;
+	p->select_ns = r->now - p->select_sent_ns;
 	if (p->uidnext == 0 && sel->exists > 0) {
 		/* No [UIDNEXT] in SELECT (Courier): the highest UID tells it. */
 		session_cmd(s, &top_uid_handler, p, "UID FETCH * (UID)");
@@ -199,6 +201,7 @@ static const struct session_handler select_handler = { .on_done = after_select }
 
 static void select_mailbox(struct prepare *p, struct imap_session *s)
 {
+	p->select_sent_ns = clock_mono_ns();
 	session_select(s, p->mailbox, &select_handler, p);
 }
 

@@ -42,6 +42,7 @@ struct prepare {
 	char allmail[SESSION_MAILBOX_MAX];  /* Gmail: \All, "" unknown */
 	uint32_t uidnext;                   /* of the selected mailbox; at least 1 */
 	uint32_t exists;                    /* its count at SELECT */
+	int64_t select_sent_ns, select_ns;  /* SELECT went out; how long it took, -1: not yet */
 	uint32_t junk_next;                 /* the junk mailbox's UIDNEXT, 0: unknown */
 	uint32_t junk_messages;             /* ... how many messages it holds */
 	uint32_t junk_validity;             /* ... its UIDVALIDITY, 0: unknown */

@@ -47,6 +47,7 @@
 #include <curl/curl.h>
 
 #include "config.h"
+#include "conn.h"
 #include "imap_parse.h"
 #include "result.h"
 
@@ -179,6 +180,8 @@ bool session_failed(const struct imap_session *s, enum result_class *r, const ch
 bool session_closed(const struct imap_session *s);
 bool session_connecting(const struct imap_session *s);
 bool session_logging_out(const struct imap_session *s);
+/* The steps of libcurl's connect and login (SPEC §11). */
+void session_steps(const struct imap_session *s, struct conn_steps *out);
 /* TLS details libcurl reported for the connection. */
 const char *session_tls_version(const struct imap_session *s);
 int64_t session_cert_not_after(const struct imap_session *s);

@@ -1,0 +1,201 @@
+/*
+ * handover.c - the SMTP leg's start and end (see smtp.h): libcurl connects,
+ * says EHLO, starts TLS and authenticates (CONNECT_ONLY); a failure is
+ * classified from where the dialogue got to (conn_watch), not only from the
+ * CURLcode, because libcurl reports very different failures with the same
+ * code (a refused AUTH and a dropped connection are both a receive error).
+ */
+#include "leg_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include "clock.h"
+#include "log.h"
+
+
+struct smtp_leg *smtp_open(CURLM *multi, const struct route *r, const char *bearer,
+                           const char *token, const char *msg, size_t len,
+                           const struct budget *budget, char *err, size_t errlen)
+{
+	struct smtp_leg *l = calloc(1, sizeof(*l));
+	struct conn_params p = {
+		.scheme_plain = "smtp", .scheme_tls = "smtps", .proto_list = "smtp,smtps",
+		.host = r->smtp_host, .port = r->smtp_port, .tls = r->smtp_tls,
+		.username = r->smtp_username, .password = r->smtp_password,
+		.bearer = bearer, .auth = r->smtp_auth,
+		.route = r, .timeout_ms = budget_left_ms(budget, clock_mono_ns()),
+	};
+
+	if (!l) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	l->multi = multi;
+	l->route = r;
+	l->budget = budget;
+	l->token = token;
+	l->msg = msg;
+	l->msg_len = len;
+	l->fd = CURL_SOCKET_BAD;
+	l->out.send_ns = -1;
+	conn_watch_init(&l->watch, CONN_SMTP, r->name);
+	l->easy = conn_easy_new(&p, &l->watch, err, errlen);
+	if (!l->easy)
+		goto fail;
+	if (curl_easy_setopt(l->easy, CURLOPT_CONNECT_ONLY, 1L) != CURLE_OK) {
+		snprintf(err, errlen, "libcurl refused CONNECT_ONLY");
+		goto fail;
+	}
+	if (conn_multi_add(multi, l->easy, err, errlen) != 0)
+		goto fail;
+	l->added = true;
+	return l;
+fail:
+	smtp_free(l);
+	return NULL;
+}
+
+CURL *smtp_easy(const struct smtp_leg *l)
+{
+	return l->easy;
+}
+
+/* Which command a failure belongs to, in words a reader of `error` knows. */
+static const char *verb_phase(const char *verb)
+{
+	if (strcasecmp(verb, "EHLO") == 0 || strcasecmp(verb, "HELO") == 0) return "EHLO";
+	if (strcasecmp(verb, "STARTTLS") == 0) return "STARTTLS";
+	if (strcasecmp(verb, "AUTH") == 0) return "AUTH";
+	return verb;
+}
+
+/* AUTH refused, or no mechanism to use: the words. */
+static void auth_failure(struct smtp_leg *l, CURLcode code, const char *why)
+{
+	const struct conn_watch *w = &l->watch;
+	const struct route *r = l->route;
+	char said[160];
+
+	if (r->smtp_username && w->ehlo_seen && !w->auth_offered)
+		smtp_conclude(l, false, RESULT_SMTP_AUTH_FAILED, "server offers no AUTH");
+	else if (code == CURLE_LOGIN_DENIED && strcasecmp(w->last_verb, "AUTH") != 0)
+		/* libcurl found no mechanism to use and sent nothing: not a
+		 * refused password, whatever "Login denied" suggests. */
+		smtp_conclude(l, false, RESULT_SMTP_AUTH_FAILED,
+		              "no usable AUTH mechanism: smtp_auth = %s, the server offers %s",
+		              r->smtp_auth ? r->smtp_auth : "AUTO", w->auth_mechs);
+	else if (w->last_code == 334 && conn_sasl_challenge_text(w->last_reply, said, sizeof(said)))
+		smtp_conclude(l, false, RESULT_SMTP_AUTH_FAILED, "AUTH refused: %s", said);
+	else if (w->last_code >= 400)
+		smtp_conclude(l, false, RESULT_SMTP_AUTH_FAILED, "AUTH refused: %.230s", w->last_reply);
+	else
+		smtp_conclude(l, false, RESULT_SMTP_AUTH_FAILED, "%s", why);
+}
+
+/* Before the greeting, or a greeting that was no welcome. */
+static void greeting_failure(struct smtp_leg *l, CURLcode code, const char *why)
+{
+	const struct conn_watch *w = &l->watch;
+
+	if (!w->greeting_seen)
+		smtp_conclude(l, false, l->route->smtp_tls == TLS_IMPLICIT && code == CURLE_OPERATION_TIMEDOUT
+		              ? RESULT_SMTP_TLS_FAILED : RESULT_SMTP_CONNECT_FAILED,
+		              "%s%s", code == CURLE_OPERATION_TIMEDOUT ? "no greeting: " : "", why);
+	else
+		/* A greeting came but was not a welcome: 421, garbage, or a close. */
+		smtp_conclude(l, false, RESULT_SMTP_CONNECT_FAILED, "greeting: %.230s", w->last_reply);
+}
+
+static void classify(struct smtp_leg *l, CURLcode code)
+{
+	const struct conn_watch *w = &l->watch;
+	const char *why = conn_error_text(w, code);
+	bool timed_out = code == CURLE_OPERATION_TIMEDOUT;
+	char said[RESULT_ERROR_MAX];
+
+	if (conn_local_resource_error(code, w, said, sizeof(said)))
+		smtp_conclude(l, false, RESULT_INTERNAL_ERROR, "%s", said);
+	else if (w->stopped_no_auth)
+		smtp_conclude(l, false, RESULT_SMTP_AUTH_FAILED, "server offers no AUTH: stopped after EHLO");
+	else if (code == CURLE_COULDNT_RESOLVE_HOST || code == CURLE_COULDNT_CONNECT)
+		smtp_conclude(l, false, RESULT_SMTP_CONNECT_FAILED, "%s", why);
+	else if (conn_is_tls_error(code)) {
+		conn_tls_error_text(l->easy, w, code, said, sizeof(said));
+		smtp_conclude(l, false, RESULT_SMTP_TLS_FAILED, "%s", said);
+	} else if (timed_out && strcasecmp(w->last_verb, "STARTTLS") == 0 && !w->tls_up)
+		/* The server said go ahead, then never finished the handshake. */
+		smtp_conclude(l, false, RESULT_SMTP_TLS_FAILED, "TLS handshake after STARTTLS timed out");
+	else if (timed_out && w->greeting_seen && w->last_verb[0])
+		/* SPEC: a dialogue that times out is smtp_rejected, whatever step. */
+		smtp_conclude(l, false, RESULT_SMTP_REJECTED, "%s: no answer from the server in time",
+		              verb_phase(w->last_verb));
+	else if (strcasecmp(w->last_verb, "AUTH") == 0 && !w->answered && code != CURLE_LOGIN_DENIED)
+		/* No reply to AUTH: the connection was lost, nothing refused. */
+		smtp_conclude(l, false, RESULT_SMTP_REJECTED, "connection lost after AUTH: %s", why);
+	else if (code == CURLE_LOGIN_DENIED || strcasecmp(w->last_verb, "AUTH") == 0 ||
+	         (l->route->smtp_username && w->ehlo_seen && !w->auth_offered &&
+	          (l->route->smtp_tls == TLS_NONE || w->tls_up)))
+		auth_failure(l, code, why);
+	else if (!w->greeting_seen || w->last_verb[0] == '\0')
+		greeting_failure(l, code, why);
+	else if (w->last_code >= 400 && w->last_reply[0])
+		smtp_conclude(l, false, RESULT_SMTP_REJECTED, "%s refused: %.220s", verb_phase(w->last_verb),
+		              w->last_reply);
+	else
+		smtp_conclude(l, false, RESULT_SMTP_REJECTED, "%s: %s", verb_phase(w->last_verb), why);
+}
+
+void smtp_connected(struct smtp_leg *l, CURLcode code)
+{
+	if (code != CURLE_OK) {
+		l->state = SMTP_CLOSED;
+		classify(l, code);
+		return;
+	}
+	if (curl_easy_getinfo(l->easy, CURLINFO_ACTIVESOCKET, &l->fd) != CURLE_OK ||
+	    l->fd == CURL_SOCKET_BAD) {
+		l->state = SMTP_CLOSED;
+		smtp_conclude(l, false, RESULT_INTERNAL_ERROR, "libcurl gave no SMTP socket");
+		return;
+	}
+	/* libcurl skips AUTH silently where the server offers none: the
+	 * message never goes out unauthenticated. */
+	if (l->route->smtp_username && !l->watch.auth_offered) {
+		l->state = SMTP_CLOSED;
+		smtp_conclude(l, false, RESULT_SMTP_AUTH_FAILED, "server offers no AUTH");
+		return;
+	}
+	smtp_transaction_start(l);
+}
+
+bool smtp_outcome(const struct smtp_leg *l, struct smtp_outcome *out)
+{
+	if (!l->done)
+		return false;
+	*out = l->out;
+	return true;
+}
+
+void smtp_free(struct smtp_leg *l)
+{
+	if (!l)
+		return;
+	if (l->easy) {
+		/* Cut the socket first: libcurl's own disconnect would send QUIT
+		 * and wait for the answer, blocking every other route. */
+		curl_socket_t fd = l->fd;
+		if (fd == CURL_SOCKET_BAD)
+			curl_easy_getinfo(l->easy, CURLINFO_ACTIVESOCKET, &fd);
+		if (fd != CURL_SOCKET_BAD)
+			shutdown(fd, SHUT_RDWR);
+		if (l->added)
+			curl_multi_remove_handle(l->multi, l->easy);
+		curl_easy_cleanup(l->easy);
+	}
+	free(l->outbuf);
+	free(l);
+}
