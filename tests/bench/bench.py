@@ -23,10 +23,21 @@ mailboxes) and measures:
 5. soak (SOAK_CYCLES, default 1000; `make soak` runs 10 000): one process,
    many cycles, RSS and open file descriptors every 1/10th of the run.
 
-BENCH_BASELINE=PATH runs sections 1-4 with that binary too (an older build),
-for a before/after table.  Prints tables and writes them to
+6. peers (issue 22): --once with held deliveries and the default junk watch,
+   this build beside the baseline and the original Python script
+   (BENCH_ORIGINAL=PATH to its end2end.py; not part of this repository):
+   lag, CPU per probe, IMAP sessions and commands per probe;
+7. steady streaming: one process, a delivery held and released 1.0 s after
+   it was queued, every cycle: lag and IMAP commands per cycle from the
+   fifth cycle on (the watch has learnt the route's delivery time);
+8. profile: where the instructions of one --once probe and of one streaming
+   cycle go (valgrind --tool=callgrind), by library and by step.
+
+BENCH_BASELINE=PATH runs sections 1-4, 6 and 7 with that binary too (an older
+build), for a before/after table.  Prints tables and writes them to
 bench/RESULTS.md.  Environment: BENCH_PROBES (default 30), SOAK_CYCLES,
-BENCH_SKIP (comma list of lag,store,check,routes,scale,soak).  Section
+BENCH_SKIP (comma list of lag,store,check,routes,scale,soak,peers,steady,
+profile).  Section
 "check": what one look for the probe costs (SEARCH HEADER vs FETCH).
 """
 import json
@@ -43,6 +54,7 @@ import time
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BIN = os.path.join(ROOT, "mail-e2e")
 BASELINE = os.environ.get("BENCH_BASELINE")
+ORIGINAL = os.environ.get("BENCH_ORIGINAL")
 STACK = os.path.join(ROOT, "tests", "mailstack", "mailstack.sh")
 PROBES = int(os.environ.get("BENCH_PROBES", "30"))
 SOAK = int(os.environ.get("SOAK_CYCLES", "1000"))
@@ -228,30 +240,6 @@ def store_section(env, tmp):
     say()
 
 
-def peak_fds_child(args, binary, limit):
-    """Run to completion under an open-file limit, sampling its open fds.
-    Output goes to files (a thousand lines would fill a pipe we do not read
-    while sampling); the child is reaped by wait4 for its rusage."""
-    import resource
-    set_limit = (lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))) if limit else None
-    with tempfile.TemporaryFile() as fo, tempfile.TemporaryFile() as fe:
-        t0 = time.monotonic()
-        p = subprocess.Popen([binary] + args, stdin=subprocess.DEVNULL, stdout=fo, stderr=fe,
-                             preexec_fn=set_limit)
-        peak = 0
-        while True:
-            pid, status, ru = os.wait4(p.pid, os.WNOHANG)
-            if pid:
-                break
-            peak = max(peak, fds_of(p.pid))
-            time.sleep(0.05)
-        wall = time.monotonic() - t0
-        fo.seek(0)
-        fe.seek(0)
-        return (fo.read().decode(), fe.read().decode(), wall, ru.ru_utime + ru.ru_stime,
-                ru.ru_maxrss, peak)
-
-
 def check_cost_section(env):
     """What one look for the probe costs Dovecot: SEARCH HEADER against
     FETCH of the new messages' header field, in a mailbox of 2000."""
@@ -299,7 +287,7 @@ def check_cost_section(env):
 def scale_section(env, tmp, env_default):
     say("## Scale under ulimit -n 1024 (routes share the 100 mailboxes; server_concurrency default 20)")
     say()
-    say("| binary | server | routes | successes | other results | wall s | CPU ms per route | peak fds | peak RSS MiB | RSS KiB per route |")
+    say("| binary | server | routes | successes | other results | wall s | CPU ms per route | peak fds | peak RSS MiB (own VmHWM) | RSS KiB per route |")
     say("|---|---|---|---|---|---|---|---|---|---|")
     for name, binary in binaries():
         for label, e, sizes in (("stack", env, (10, 100, 400, 1000)),
@@ -308,7 +296,7 @@ def scale_section(env, tmp, env_default):
                 text = "".join(route(e, f"n{i:04d}", f"user{(i % 100) + 1:03d}", timeout="60s")
                                for i in range(n))
                 conf = write_conf(tmp, text, f"scale-{name}-{label}-{n}.conf")
-                out, err, wall, cpu, maxrss, peak = peak_fds_child(["-c", conf, "--once"], binary, 1024)
+                out, err, wall, cpu, maxrss, peak = hwm_child(["-c", conf, "--once"], binary, 1024)
                 results = {}
                 for m in re.finditer(r",result=([a-z_]+)", out):
                     results[m.group(1)] = results.get(m.group(1), 0) + 1
@@ -390,6 +378,246 @@ def soak_bench(env, tmp):
     return rows
 
 
+
+# --- issue 22: peers, steady streaming, profile ---------------------------------
+
+def hwm_child(args, binary, limit=None, stdin=subprocess.DEVNULL):
+    """Run to completion; the program's own peak RSS (VmHWM of its address
+    space, sampled: a child's ru_maxrss would include what a forking Python
+    had) and its peak open fds, CPU from wait4."""
+    import resource
+    set_limit = (lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))) if limit else None
+    with tempfile.TemporaryFile() as fo, tempfile.TemporaryFile() as fe:
+        t0 = time.monotonic()
+        p = subprocess.Popen([binary] + args, stdin=stdin, stdout=fo, stderr=fe, preexec_fn=set_limit)
+        hwm = peak = 0
+        while True:
+            pid, status, ru = os.wait4(p.pid, os.WNOHANG)
+            if pid:
+                break
+            hwm = max(hwm, vm_hwm(p.pid))
+            peak = max(peak, fds_of(p.pid))
+            time.sleep(0.02)
+        wall = time.monotonic() - t0
+        fo.seek(0)
+        fe.seek(0)
+        return fo.read().decode(), fe.read().decode(), wall, ru.ru_utime + ru.ru_stime, hwm, peak
+
+
+def vm_hwm(pid):
+    try:
+        for line in open(f"/proc/{pid}/status"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except (FileNotFoundError, ProcessLookupError):
+        pass
+    return 0
+
+
+def release_after(env, seconds, t_end=10):
+    """Wait for a message in the hold queue, then release it `seconds` after
+    it was queued (or a random 0.2-3 s when seconds is None)."""
+    t0 = time.monotonic()
+    while held_count(env) == 0 and time.monotonic() - t0 < t_end:
+        time.sleep(0.01)
+    queued = time.monotonic()
+    wait = random.uniform(0.2, 3.0) if seconds is None else seconds
+    time.sleep(max(0.0, queued + wait - time.monotonic()))
+    subprocess.run([STACK, "release", env["MS_DIR"]], capture_output=True)
+
+
+def imap_lines(err):
+    return re.findall(r"^D! \S+/(?:imap|junk) > .*$", err, re.M)
+
+
+def imap_logins(err):
+    return len(re.findall(r"^D! \S+/(?:imap|junk) > \S+ (?:LOGIN|AUTHENTICATE)\b", err, re.M))
+
+
+def once_held(env, tmp, binary, name, n):
+    """n --once probes to held@ with the default junk watch."""
+    conf = write_conf(tmp, route(env, "peer", "held", poll="2s", timeout="15s", delete="false"),
+                      f"peer-{name}.conf")
+    lags, cpus, cmds, sessions = [], [], [], []
+    for i in range(n):
+        c = Child(["-c", conf, "--once", "--format", "json", "--trace"], binary)
+        release_after(env, None)
+        out, err, wall, cpu, maxrss = c.finish()
+        try:
+            res = json.loads(out.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            continue
+        d = delivery_ns(env, "held", res["hash"]) if res.get("success") else None
+        if d is None:
+            continue
+        lags.append((iso_ns(res["found"]) - d) / 1e6)
+        cpus.append(cpu * 1000)
+        cmds.append(len(imap_lines(err)))
+        sessions.append(imap_logins(err))
+    return lags, cpus, cmds, sessions
+
+
+def original_held(env, n):
+    """The original script (BENCH_ORIGINAL), n probes to held@ (polling every
+    2 s, as it does by default); its own found time against the Maildir."""
+    lags, cpus = [], []
+    envv = dict(os.environ, SSL_CERT_FILE=env["MS_CA"])
+    for i in range(n):
+        args = ["python3", ORIGINAL, "--email-from", f"alice@{env['MS_DOMAIN']}",
+                "--email-to", f"held@{env['MS_DOMAIN']}", "--smtp-host", "127.0.0.1",
+                "--smtp-port", env["MS_SUBMISSION_PORT"], "--smtp-username", "alice",
+                "--smtp-password", env["MS_PASSWORD_alice"], "--imap-host", env["MS_IMAP_HOST"],
+                "--imap-port", env["MS_IMAP_PORT"], "--imap-username", "held",
+                "--imap-password", env["MS_PASSWORD_held"], "--max-checks", "10"]
+        t0 = time.monotonic()
+        p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=envv)
+        release_after(env, None)
+        out, err = p.communicate(timeout=60)
+        cpu = cpu_children_delta()
+        try:
+            res = json.loads(out.decode().strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            say(f"  original {i}: no JSON: {err.decode()[-200:]}")
+            continue
+        if not res.get("success"):
+            continue
+        d = delivery_ns(env, "held", res["hash"])
+        if d is None:
+            continue
+        from datetime import datetime, timezone
+        end = datetime.fromisoformat(res["end"]).astimezone(timezone.utc)   # local time in the script
+        lags.append((int(end.timestamp() * 1e9) - d) / 1e6)
+        cpus.append(cpu * 1000)
+    return lags, cpus
+
+
+_children_cpu = [0.0]
+
+
+def cpu_children_delta():
+    """CPU of the children reaped since the last call (the original script
+    is reaped by communicate(), not by our wait4)."""
+    import resource
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    total = ru.ru_utime + ru.ru_stime
+    delta = total - _children_cpu[0]
+    _children_cpu[0] = total
+    return delta
+
+
+def peers_section(env, tmp):
+    n = max(PROBES // 3, 10)
+    say(f"## Peers: --once, held deliveries released after a random 0.2-3 s ({n} probes each; default junk watch)")
+    say()
+    say("| probe | lag p50 ms | lag p95 ms | CPU/probe ms p50 | CPU vs original | IMAP sessions/probe p50 | IMAP commands/probe p50 | p95 | max |")
+    say("|---|---|---|---|---|---|---|---|---|")
+    rows = []
+    for name, binary in binaries():
+        rows.append((name,) + once_held(env, tmp, binary, name, n))
+    orig_cpu = None
+    if ORIGINAL:
+        cpu_children_delta()
+        lags, cpus = original_held(env, n)
+        if cpus:
+            orig_cpu = pct(cpus, 50)
+            say(f"| original script | {pct(lags, 50):.1f} | {pct(lags, 95):.1f} | {orig_cpu:.1f} | 1.00 | 1 | (not traced) | | |")
+    for name, lags, cpus, cmds, sessions in rows:
+        if not lags:
+            say(f"| {name} | no successful probe | | | | | | | |")
+            continue
+        ratio = f"{pct(cpus, 50) / orig_cpu:.2f}" if orig_cpu else "-"
+        say(f"| {name} | {pct(lags, 50):.1f} | {pct(lags, 95):.1f} | {pct(cpus, 50):.1f} | {ratio} | "
+            f"{pct(sessions, 50):.0f} | {pct(cmds, 50):.0f} | {pct(cmds, 95):.0f} | {max(cmds)} |")
+    say()
+
+
+def steady_run(env, tmp, binary, name, cycles=12):
+    conf = write_conf(tmp, route(env, "steady", "held", poll="2s", timeout="15s", delete="false"),
+                      f"steady-{name}.conf")
+    p = subprocess.Popen([binary, "-c", conf, "--format", "json", "--trace"], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    import threading
+    err = []
+    threading.Thread(target=lambda: [err.append(l.decode(errors="replace")) for l in p.stderr],
+                     daemon=True).start()
+    rows = []
+    for i in range(cycles):
+        mark = len(err)
+        p.stdin.write(b"\n")
+        p.stdin.flush()
+        release_after(env, 1.0)
+        line = p.stdout.readline().decode()
+        time.sleep(0.5)         # its cleanup is in the trace
+        try:
+            res = json.loads(line)
+        except ValueError:
+            rows.append((None, None))
+            continue
+        d = delivery_ns(env, "held", res["hash"]) if res.get("success") else None
+        lag = (iso_ns(res["found"]) - d) / 1e6 if d else None
+        rows.append((lag, len(imap_lines("".join(err[mark:])))))
+    p.stdin.close()
+    p.wait(timeout=30)
+    return rows
+
+
+def steady_section(env, tmp):
+    say("## Steady streaming: held and released 1.0 s after queueing, every cycle (one process, 12 cycles)")
+    say()
+    say("| binary | cycles | lag p50 ms | lag max ms | IMAP commands/cycle p50 | max | commands per cycle, all cycles |")
+    say("|---|---|---|---|---|---|---|")
+    for name, binary in binaries():
+        rows = steady_run(env, tmp, binary, name)
+        late = [r for r in rows[4:] if r[0] is not None]
+        every = " ".join(str(c) if c is not None else "-" for _, c in rows)
+        if late:
+            say(f"| {name} | 5-12 | {pct([l for l, _ in late], 50):.1f} | {max(l for l, _ in late):.1f} | "
+                f"{pct([c for _, c in late], 50):.0f} | {max(c for _, c in late)} | {every} |")
+        else:
+            say(f"| {name} | 5-12 | no successful probe | | | | {every} |")
+    say()
+
+
+PROFILE_PARTS = (
+    ("start-up: the dynamic linker", r"dl-|rtld|_dl_"),
+    ("TLS handshakes (SSL_connect)", r"\bSSL_connect\b"),
+    ("TLS contexts (SSL_CTX_new)", r"\bSSL_CTX_new\b"),
+    ("certificate parsing (d2i_X509)", r"\bd2i_X509\b"),
+    ("randomness set-up (RAND_status)", r"\bRAND_status\b"),
+    ("libcurl set-up (curl_global_init)", r"curl_global_init"),
+    ("libcurl's verbose text (Curl_infof)", r"Curl_infof"),
+    ("mail-e2e's dialogue tracking (conn_watch_feed)", r"conn_watch_feed"),
+    ("the IMAP engine (session_step)", r"session_step"),
+)
+
+
+def profile_section(env, tmp):
+    if not shutil.which("valgrind") or not shutil.which("callgrind_annotate"):
+        say("## Profile: valgrind not found")
+        return
+    say("## Profile: instructions of one probe (valgrind --tool=callgrind, this build)")
+    say()
+    conf = write_conf(tmp, route(env, "prof", "carol", poll="2s", timeout="15s"), "prof.conf")
+    out = os.path.join(tmp, "callgrind.out")
+    subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", BIN, "-c", conf, "--once"],
+                   capture_output=True, timeout=300)
+    ann = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=100", out],
+                         capture_output=True, text=True).stdout
+    total = re.search(r"([\d,]+) \(100\.0%\)\s+PROGRAM TOTALS", ann)
+    total = int(total.group(1).replace(",", "")) if total else 0
+    say(f"One --once probe (local delivery, junk watch on): {total / 1e6:.1f} M instructions.")
+    say()
+    say("| part (inclusive) | M instructions | share |")
+    say("|---|---|---|")
+    for label, rx in PROFILE_PARTS:
+        best = 0
+        for m in re.finditer(r"^\s*([\d,]+) \([ \d.]+%\)\s+(\S+)", ann, re.M):
+            if re.search(rx, m.group(2)):
+                best = max(best, int(m.group(1).replace(",", "")))
+        if total:
+            say(f"| {label} | {best / 1e6:.1f} | {best * 100 / total:.0f}% |")
+    say()
+
 def main():
     if not os.access(BIN, os.X_OK):
         sys.exit("bench: build ./mail-e2e first (make)")
@@ -404,6 +632,12 @@ def main():
         say(f"# mail-e2e benchmarks ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
             f"{os.cpu_count()} cores, Postfix + Dovecot on loopback, TLS on both legs)")
         say()
+        if "peers" not in SKIP:
+            peers_section(env, tmp)
+        if "steady" not in SKIP:
+            steady_section(env, tmp)
+        if "profile" not in SKIP:
+            profile_section(env, tmp)
         if "lag" not in SKIP:
             lag_section(env, tmp)
         if "store" not in SKIP:

@@ -11,9 +11,11 @@ line it sees so tests can assert on the dialogue.
 Script lines (blank lines and '#' comments ignored):
 
     user NAME PASSWORD                 credentials accepted (default bob / secret)
-    smtp greeting TEXT|none|close|garbage
+    smtp greeting TEXT|none|close|garbage|delay SECONDS [TEXT]
     imap greeting TEXT|none|close|garbage
-    smtp omit STARTTLS|AUTH            leave a capability out of EHLO
+    smtp omit STARTTLS|AUTH|DSN        leave a capability out of EHLO (DSN is offered by
+                                       default; FakeMail.envelope keeps the last MAIL and
+                                       RCPT lines as sent)
     imap omit IDLE|STARTTLS|UIDPLUS    ... out of CAPABILITY
     smtp mechs MECH...                 AUTH mechanisms offered (default PLAIN LOGIN)
     imap mechs MECH...                 AUTH= capabilities offered (default PLAIN)
@@ -52,6 +54,8 @@ Script lines (blank lines and '#' comments ignored):
                                        message (Final-Recipient RCPT, default the envelope
                                        recipient; its headers returned, then PAD bytes of
                                        returned body) lands in INBOX when the delivery would
+    dsn-envid-only                     that report returns no headers: only its
+                                       Original-Envelope-Id (the MAIL FROM's ENVID) says what it is about
     dsn-noise N                        N reports about probes of nobody's (tokens that prove
                                        nothing) land in INBOX just before that report
     preload-reports N [SIZE]           N such reports of SIZE bytes are in INBOX from the start
@@ -189,6 +193,7 @@ class Script:
         self.add_headers = []   # header lines the "delivery" puts on top
         self.dsn = None         # (action, rcpt or None, pad)
         self.dsn_noise = 0
+        self.dsn_envid_only = False
         self.preload_reports = (0, 0)
         self.cert = {"smtp": "valid", "imap": "valid"}
         for raw in text.splitlines():
@@ -231,6 +236,8 @@ class Script:
                 self.add_headers += [line.split(None, 2)[2]] * int(w[1])
             elif w[0] == "dsn":
                 self.dsn = (w[1], w[2] if len(w) > 2 else None, int(w[3]) if len(w) > 3 else 0)
+            elif w[0] == "dsn-envid-only":
+                self.dsn_envid_only = True
             elif w[0] == "dsn-noise":
                 self.dsn_noise = int(w[1])
             elif w[0] == "preload-reports":
@@ -329,6 +336,7 @@ class FakeMail:
         self.counts = {}
         self.count_lock = threading.Lock()
         self.report_bytes = 0
+        self.envelope = []
         for i in range(self.script.preload_reports[0]):
             self.mailbox.add(dsn_report("failed", "someone@elsewhere.test", "f" * 32,
                                         f"<1.{i}.mail-e2e@elsewhere.test>", "Subject: x",
@@ -454,6 +462,11 @@ class FakeMail:
 
     def _greet(self, c, proto, default):
         g = self.script.greeting[proto]
+        if g and g.startswith("delay "):
+            # A greet pause (Postfix's postscreen, a tarpit), then the usual.
+            _, secs, *rest = g.split(None, 2)
+            time.sleep(float(secs))
+            g = rest[0] if rest else None
         if g == "none":
             while not self.stopping:
                 time.sleep(0.2)
@@ -477,6 +490,8 @@ class FakeMail:
                 continue
             if verb in ("EHLO", "HELO"):
                 caps = ["250-fakemail", "250-PIPELINING", "250-8BITMIME", "250-SIZE 10240000"]
+                if "DSN" not in s.omit["smtp"]:
+                    caps.append("250-DSN")
                 if not tls and "STARTTLS" not in s.omit["smtp"]:
                     caps.append("250-STARTTLS")
                 if "AUTH" not in s.omit["smtp"] and s.mechs:
@@ -491,8 +506,10 @@ class FakeMail:
             elif verb == "AUTH":
                 self._smtp_auth(c, line)
             elif verb == "MAIL":
+                self.envelope = [line]
                 c.send("250 2.1.0 ok")
             elif verb == "RCPT":
+                self.envelope.append(line)
                 c.send("250 2.1.5 ok")
             elif verb == "DATA":
                 c.send("354 go ahead")
@@ -594,8 +611,10 @@ class FakeMail:
             action, rcpt, pad = self.script.dsn
             head = text.split("\r\n\r\n", 1)[0]
             to = re.search(r"^To:\s*(\S+)", head, re.M | re.I)
+            envid = re.search(r"\bENVID=(\S+)", self.envelope[0] if self.envelope else "")
             report = dsn_report(action, rcpt or (to.group(1).strip("<>") if to else "bob@fake.test"),
-                                "", "", head, pad)
+                                "", "", "Subject: (no headers returned)" if self.script.dsn_envid_only else head,
+                                pad, envid.group(1) if envid else "")
 
         def later():
             if how == "twice-apart":

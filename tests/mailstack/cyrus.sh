@@ -257,6 +257,8 @@ daemon_smtp_ports = $P_SMTP : $P_SUB : $P_SMTPS
 local_interfaces = <; $HOST.$P_SMTP ; $HOST.$P_SUB ; $HOST.$P_SMTPS
 tls_on_connect_ports = $P_SMTPS
 tls_advertise_hosts = *
+# DSN (RFC 3461): the probe sends RET, ENVID and NOTIFY where it is offered.
+dsn_advertise_hosts = *
 tls_certificate = $d/tls/server.pem
 tls_privatekey = $d/tls/server.key
 # AUTH only over TLS.

@@ -12,7 +12,8 @@
 #
 # DIR must be short (unix socket paths are limited to 108 bytes), e.g.
 # $(mktemp -d /tmp/me2e.XXXXXX).  Ports: MS_PORT_BASE (default 20000) + 25,
-# 587, 465 (SMTP plain, submission, smtps) and + 143, 144, 993, 142 (IMAP
+# 587, 465 (SMTP plain, submission, smtps), 588 (submission behind a 1 s
+# greet pause: smtpd_client_restrictions = sleep 1) and + 143, 144, 993, 142 (IMAP
 # with STARTTLS on 127.0.0.5, the same without IDLE on 127.0.0.6, IMAPS on
 # 127.0.0.1, IMAP without TLS on 127.0.0.1).  Users: alice bob carol held junky sweep, and user001..userNNN when
 # MS_EXTRA_USERS=NNN; mail to held@ stays in Postfix's hold queue until
@@ -29,6 +30,7 @@ BASE=${MS_PORT_BASE:-20000}
 P_SMTP=$((BASE + 25)) P_SUB=$((BASE + 587)) P_SMTPS=$((BASE + 465))
 P_IMAP=$((BASE + 143)) P_NOIDLE=$((BASE + 144)) P_IMAPS=$((BASE + 993))
 P_IMAP_PLAIN=$((BASE + 142))
+P_SUB_PAUSE=$((BASE + 588))  # submission behind a 1 s greet pause (postscreen-style)
 P_OAUTH2=$((BASE + 80))   # token introspection endpoint for Dovecot's oauth2 passdb
 IMAP_HOST=127.0.0.5     # not the client's address: STARTTLS is really required (gotcha 6)
 NOIDLE_HOST=127.0.0.6
@@ -244,6 +246,13 @@ CONF
   -o smtpd_sasl_auth_enable=yes
   -o smtpd_tls_auth_only=yes
   -o smtpd_recipient_restrictions=check_recipient_access,texthash:$e/hold,permit_sasl_authenticated,reject
+127.0.0.1:$P_SUB_PAUSE inet n - n - - smtpd
+  -o smtpd_tls_security_level=encrypt
+  -o smtpd_sasl_auth_enable=yes
+  -o smtpd_tls_auth_only=yes
+  -o { smtpd_client_restrictions = sleep 1 }
+  -o smtpd_delay_reject=no
+  -o smtpd_recipient_restrictions=check_recipient_access,texthash:$e/hold,permit_sasl_authenticated,reject
 127.0.0.1:$P_SMTPS inet n - n - - smtpd
   -o smtpd_tls_wrappermode=yes
   -o smtpd_sasl_auth_enable=yes
@@ -335,7 +344,7 @@ CONF
 		{ show_logs "$d"; cmd_stop "$d"; die "postfix did not start"; }
 	local hp
 	for hp in "127.0.0.1 $P_OAUTH2" "$IMAP_HOST $P_IMAP" "$NOIDLE_HOST $P_NOIDLE" "127.0.0.1 $P_IMAPS" "127.0.0.1 $P_IMAP_PLAIN" \
-		"127.0.0.1 $P_SMTP" "127.0.0.1 $P_SUB" "127.0.0.1 $P_SMTPS"; do
+		"127.0.0.1 $P_SMTP" "127.0.0.1 $P_SUB" "127.0.0.1 $P_SUB_PAUSE" "127.0.0.1 $P_SMTPS"; do
 		# shellcheck disable=SC2086
 		wait_port $hp 20 || { show_logs "$d"; cmd_stop "$d"; die "port $hp never opened"; }
 	done
@@ -348,6 +357,7 @@ CONF
 		echo "MS_CERT=$d/tls/server.pem"
 		echo "MS_SMTP_PORT=$P_SMTP"
 		echo "MS_SUBMISSION_PORT=$P_SUB"
+		echo "MS_SUBMISSION_PAUSE_PORT=$P_SUB_PAUSE"
 		echo "MS_SMTPS_PORT=$P_SMTPS"
 		echo "MS_IMAP_HOST=$IMAP_HOST"
 		echo "MS_IMAP_PORT=$P_IMAP"

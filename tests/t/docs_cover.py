@@ -62,6 +62,11 @@ written |= set(re.findall(r'^\tX\(\w+,\s*"([a-z]+)"', auth_h, re.M))   # verdict
 json_keys = set(re.findall(r'\bjson_(?:str|int|num|span|time)\(o, "([a-z_0-9]+)"', output_c))
 json_keys |= set(re.findall(r'\{\\"([a-z_]+)\\":', output_c)) | {"success"}
 json_keys |= set(re.findall(r'^\tX\(\w+,\s*"([a-z]+)"', auth_h, re.M))
+# The step times: one table in result.h feeds both formats.
+steps = set(re.findall(r'^\tX\(STEP_\w+,\s*"([a-z_]+)"\)', read("plugin/result.h"), re.M))
+T.eq(len(steps), 9, "the nine step fields of SPEC §11 are read from result.h's STEP_FIELDS")
+written |= steps
+json_keys |= steps
 T.ok(len(written) >= 30 and {"probe", "result", "success", "error", "spf"} <= written,
      f"{len(written)} tags and fields read from output.c (line protocol)", sorted(written))
 T.ok(len(json_keys) >= 35 and {"probe", "hash", "total_duration", "dkim"} <= json_keys,

@@ -164,6 +164,19 @@ static void with_evidence(struct probe_result *r)
 	r->transit_time = 2.5;
 }
 
+/* The steps of SPEC §11: some reached, one not (no AUTH on this leg). */
+static void with_steps(struct probe_result *r)
+{
+	r->step[STEP_SMTP_CONNECT] = 0.0004;
+	r->step[STEP_SMTP_GREETING] = 1.0002;
+	r->step[STEP_SMTP_TLS] = 0.0031;
+	r->step[STEP_SMTP_SEND] = 0.012;
+	r->step[STEP_IMAP_CONNECT] = 0.0003;
+	r->step[STEP_IMAP_TLS] = 0.004;
+	r->step[STEP_IMAP_LOGIN] = 0.0091;
+	r->step[STEP_IMAP_SELECT] = 0.0015;
+}
+
 /* expect = smtp_rejected, and the server did refuse: a success. */
 static void as_expected_refusal(struct probe_result *r)
 {
@@ -225,6 +238,9 @@ static const struct line_case lines[] = {
 	  "\"start_time_imap_search\":\"2026-11-23T20:52:31.761549Z\",\"found\":\"2026-11-23T20:52:34.760549Z\","
 	  "\"end\":\"2026-11-23T20:52:34.760549Z\",\"tries\":1,\"total_duration\":3.153000,\"queue_time\":null,"
 	  "\"smtp_duration\":0.103000,\"delivery_duration\":3.000000,\"imap_duration\":3.152000,"
+	  "\"smtp_connect_time\":null,\"smtp_greeting_time\":null,\"smtp_tls_time\":null,\"smtp_auth_time\":null,"
+	  "\"smtp_send_time\":null,\"imap_connect_time\":null,\"imap_tls_time\":null,\"imap_login_time\":null,"
+	  "\"imap_select_time\":null,"
 	  "\"smtp_code\":250,\"error\":\"delivered to the junk mailbox\",\"mailbox\":\"junk\",\"late\":2,"
 	  "\"smtp_cert_expiry\":null,\"imap_cert_expiry\":null,"
 	  "\"smtp_tls_version\":null,\"imap_tls_version\":null,\"from\":\"alice@a.test\",\"to\":\"bob@b.test\","
@@ -236,6 +252,13 @@ static const struct line_case lines[] = {
 	  "imap_server=[::1]:143,result=success,spf=pass,dkim=fail,dmarc=pass success=1i,result_code=0i,"
 	  "total_time=3.153000,smtp_time=0.103000,delivery_time=3.000000,tries=1i,smtp_code=250i,hops=3i,"
 	  "plain_hops=1i,transit_time=2.500000,smtp_status=\"2.0.0\" 1795467151607549382\n" },
+	{ "influx steps, smtp_auth_time not reached", FORMAT_INFLUX, with_steps,
+	  "mail_e2e,probe=out\\ bound,from=alice@a.test,to=bob@b.test,smtp_server=smtp.a.test:587,"
+	  "imap_server=[::1]:143,result=success success=1i,result_code=0i,"
+	  "total_time=3.153000,smtp_time=0.103000,delivery_time=3.000000,smtp_connect_time=0.000400,"
+	  "smtp_greeting_time=1.000200,smtp_tls_time=0.003100,smtp_send_time=0.012000,"
+	  "imap_connect_time=0.000300,imap_tls_time=0.004000,imap_login_time=0.009100,"
+	  "imap_select_time=0.001500,tries=1i,smtp_code=250i 1795467151607549382\n" },
 	{ "influx expected refusal", FORMAT_INFLUX, as_expected_refusal,
 	  "mail_e2e,probe=out\\ bound,from=alice@a.test,to=bob@b.test,smtp_server=smtp.a.test:587,"
 	  "imap_server=[::1]:143,result=smtp_rejected success=1i,result_code=5i,total_time=0.200000,"
@@ -257,6 +280,9 @@ static const struct line_case lines[] = {
 	  "\"start_time_imap_search\":\"2026-11-23T20:52:31.761549Z\",\"found\":\"2026-11-23T20:52:34.760549Z\","
 	  "\"end\":\"2026-11-23T20:52:34.760549Z\",\"tries\":1,\"total_duration\":3.153000,\"queue_time\":null,"
 	  "\"smtp_duration\":0.103000,\"delivery_duration\":3.000000,\"imap_duration\":3.152000,"
+	  "\"smtp_connect_time\":null,\"smtp_greeting_time\":null,\"smtp_tls_time\":null,\"smtp_auth_time\":null,"
+	  "\"smtp_send_time\":null,\"imap_connect_time\":null,\"imap_tls_time\":null,\"imap_login_time\":null,"
+	  "\"imap_select_time\":null,"
 	  "\"smtp_code\":250,\"error\":null,\"mailbox\":null,\"late\":null,\"smtp_cert_expiry\":null,\"imap_cert_expiry\":null,"
 	  "\"smtp_tls_version\":null,\"imap_tls_version\":null,\"from\":\"alice@a.test\",\"to\":\"bob@b.test\","
 	  "\"smtp_server\":\"smtp.a.test:587\",\"imap_server\":\"[::1]:143\","
@@ -268,7 +294,7 @@ static const struct line_case lines[] = {
 	  "\"start_time_smtp\":null,\"start_time_imap\":\"2026-11-23T20:52:31.608549Z\","
 	  "\"start_time_imap_search\":null,\"found\":null,\"end\":\"2026-11-23T20:52:31.609549Z\","
 	  "\"tries\":null,\"total_duration\":0.002000,\"queue_time\":null,\"smtp_duration\":null,\"delivery_duration\":null,"
-	  "\"imap_duration\":0.001000,\"smtp_code\":null,\"error\":\"Couldn't connect to server\",\"mailbox\":null,\"late\":null,"
+	  "\"imap_duration\":0.001000,\"smtp_connect_time\":null,\"smtp_greeting_time\":null,\"smtp_tls_time\":null,\"smtp_auth_time\":null,\"smtp_send_time\":null,\"imap_connect_time\":null,\"imap_tls_time\":null,\"imap_login_time\":null,\"imap_select_time\":null,\"smtp_code\":null,\"error\":\"Couldn't connect to server\",\"mailbox\":null,\"late\":null,"
 	  "\"smtp_cert_expiry\":null,\"imap_cert_expiry\":null,\"smtp_tls_version\":null,\"imap_tls_version\":null,"
 	  "\"from\":\"alice@a.test\",\"to\":\"bob@b.test\",\"smtp_server\":\"smtp.a.test:587\","
 	  "\"imap_server\":\"[::1]:143\","
