@@ -14,6 +14,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 
+#include "auth_hints.h"
 #include "clock.h"
 #include "conn.h"
 #include "log.h"
@@ -195,6 +196,7 @@ void smtp_send_finish(struct smtp_send *s, CURLcode code, struct smtp_outcome *o
 		o->result = RESULT_SUCCESS;
 	} else {
 		classify(s, code, o);
+		auth_hint_add(s->watch.last_reply, o->error, sizeof(o->error));
 	}
 	/* The reply that decided the leg: the one to the message data, or a
 	 * refusal; a TLS or connection failure has none. */
