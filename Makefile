@@ -65,6 +65,7 @@ UNIT_test_secret_file = plugin/secret_file.c
 UNIT_test_oauth2_form = plugin/oauth2_form.c plugin/oauth2_reply.c plugin/json.c plugin/sha256.c plugin/secret_file.c
 UNIT_test_oauth2_client = plugin/oauth2.c plugin/oauth2_http.c plugin/conn.c plugin/conn_fail.c plugin/smtp_reply.c plugin/oauth2_form.c plugin/oauth2_reply.c plugin/json.c plugin/sha256.c plugin/secret_file.c plugin/log.c plugin/clock.c
 UNIT_test_oauth2_loopback = plugin/oauth2_loopback.c plugin/clock.c
+UNIT_test_auth_hints  = plugin/auth_hints.c
 UNIT_test_spam        = plugin/spam.c plugin/spam_flag.c plugin/mail_header.c
 UNIT_test_dnsbl       = plugin/dnsbl.c plugin/mail_header.c
 UNIT_test_transitions = plugin/transitions.c plugin/result.c plugin/log.c

@@ -1,14 +1,18 @@
 /*
  * config_print.c - --check-config's listing (see config.h: config_print):
  * every route with its effective values, never a secret (passwords and
- * client secrets show as "(set)" or "(from FILE)").
+ * client secrets show as "(set)" or "(from FILE)"), and one W! line on
+ * stderr for each thing a first run still lacks.
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "auth_methods.h"
+#include "log.h"
 #include "result.h"
 
 static const char *tls_name(enum tls_mode m)
@@ -70,6 +74,22 @@ static void print_more(FILE *out, const struct route *r)
 	}
 }
 
+/* A first run from sample.conf (issue 19): the refresh-token file comes
+ * from --oauth2-login, and the providers want a scope.  Valid either way,
+ * so warnings, not errors. */
+static void oauth2_advice(const struct config *cfg, const struct route *r)
+{
+	if (!r->oauth2_token_url)
+		return;
+	if (r->oauth2_refresh_token_file && access(r->oauth2_refresh_token_file, F_OK) != 0 && errno == ENOENT)
+		log_warn("[%s] oauth2_refresh_token_file %s does not exist yet: run `mail-e2e -c %s "
+		         "--oauth2-login %s` once, on a terminal", r->name, r->oauth2_refresh_token_file,
+		         cfg->path, r->name);
+	if (!r->oauth2_scope)
+		log_warn("[%s] oauth2_scope is not set: Microsoft and Google need one (README, OAuth2, "
+		         "has the values)", r->name);
+}
+
 void config_print(const struct config *cfg, FILE *out)
 {
 	char b1[DURATION_TEXT_MAX + 2];
@@ -115,5 +135,6 @@ void config_print(const struct config *cfg, FILE *out)
 		        r->imap_junk_mailbox ? r->imap_junk_mailbox : "(\\Junk from LIST)",
 		        r->junk_is_failure ? "true" : "false");
 		print_more(out, r);
+		oauth2_advice(cfg, r);
 	}
 }

@@ -90,10 +90,11 @@ static CURLM *multi_for(const struct config *cfg)
 {
 	unsigned long long stamp = ca_stamp(cfg);
 
-	if (shared_multi && stamp != shared_ca_stamp) {
+	if (shared_multi && stamp != shared_ca_stamp && oauth2_busy()) {
+		log_debug("a CA file changed on disk: loaded again once the token request under way ends");
+	} else if (shared_multi && stamp != shared_ca_stamp) {
 		log_info("a CA file changed on disk: loading it again");
-		oauth2_shutdown();   /* its requests and tokens go with the handle */
-		curl_multi_cleanup(shared_multi);
+		curl_multi_cleanup(shared_multi);   /* nothing of the token cache is on it */
 		shared_multi = NULL;
 	}
 	if (!shared_multi) {
@@ -103,8 +104,50 @@ static CURLM *multi_for(const struct config *cfg)
 	return shared_multi;
 }
 
-void cycle_global_cleanup(void)
+/* Advance the token requests alone (no cycle runs): one wait of at most
+ * wait_ms on the handle and the caller's fds, then their news. */
+static int drive_tokens(struct curl_waitfd *extra, unsigned n_extra, int wait_ms)
 {
+	CURLMcode mc = curl_multi_wait(shared_multi, extra, n_extra, wait_ms, NULL);
+	CURLMsg *m;
+	int running, left;
+
+	if (mc == CURLM_OK)
+		mc = curl_multi_perform(shared_multi, &running);
+	if (mc != CURLM_OK) {
+		log_error("curl_multi_wait: %s", curl_multi_strerror(mc));
+		return -1;
+	}
+	while ((m = curl_multi_info_read(shared_multi, &left)))
+		if (m->msg == CURLMSG_DONE && oauth2_owns(m->easy_handle))
+			oauth2_on_done(m->easy_handle, m->data.result);
+	return 0;
+}
+
+bool cycle_background(struct curl_waitfd *extra, unsigned n_extra, int max_wait_ms)
+{
+	if (!shared_multi || !oauth2_busy())
+		return false;
+	for (unsigned i = 0; i < n_extra; i++)
+		extra[i].revents = 0;
+	/* A failed wait: the caller's own poll takes over at once. */
+	return drive_tokens(extra, n_extra, max_wait_ms) == 0;
+}
+
+void cycle_global_cleanup(int64_t finish_by_ns)
+{
+	int64_t now = clock_mono_ns();
+
+	if (shared_multi && oauth2_busy() && now < finish_by_ns) {
+		log_info("a token refresh is under way: waiting up to %.1fs for it to finish",
+		         (double)(finish_by_ns - now) / (double)NS_PER_S);
+		while (oauth2_busy() && (now = clock_mono_ns()) < finish_by_ns &&
+		       drive_tokens(NULL, 0, (int)((finish_by_ns - now) / NS_PER_MS) + 1) == 0)
+			;
+	}
+	if (oauth2_busy())
+		log_warn("exit with a token refresh unfinished: if its provider rotated the refresh "
+		         "token, the next refresh may fail invalid_grant");
 	oauth2_shutdown();
 	if (shared_multi)
 		curl_multi_cleanup(shared_multi);

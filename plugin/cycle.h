@@ -18,6 +18,7 @@
 #define MAIL_E2E_CYCLE_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <curl/curl.h>
 
 #include "config.h"
@@ -36,7 +37,17 @@ bool cycle_finished(const struct cycle *c);
 unsigned cycle_pending(const struct cycle *c);
 void cycle_free(struct cycle *c);
 
-/* At exit, after the last cycle_free(): the process's multi handle. */
-void cycle_global_cleanup(void);
+/* While no cycle runs: when an OAuth2 token request is still under way on
+ * the process's multi handle (a refresh whose route gave up waiting, see
+ * oauth2.h), wait at most max_wait_ms for it and for the caller's fds
+ * (revents filled as curl_multi_wait does), advance it, and return true.
+ * false at once when there is nothing to drive: the caller waits its own
+ * way. */
+bool cycle_background(struct curl_waitfd *extra, unsigned n_extra, int max_wait_ms);
+
+/* At exit, after the last cycle_free(): a token request still under way
+ * may finish until finish_by_ns (monotonic; a past time: not at all),
+ * then the token cache and the process's multi handle go. */
+void cycle_global_cleanup(int64_t finish_by_ns);
 
 #endif

@@ -29,12 +29,14 @@
 
 #include <curl/curl.h>
 
+#include "budget.h"
 #include "clock.h"
 #include "config.h"
 #include "cycle.h"
 #include "log.h"
 #include "oauth2_login.h"
 #include "output.h"
+#include "parse.h"
 #include "transitions.h"
 #include "wipe_alloc.h"
 
@@ -50,6 +52,7 @@ struct options {
 	bool once, check_config, trace;
 	int format;             /* -1: from the file */
 	const char *oauth2_login;   /* --oauth2-login ROUTE, or NULL */
+	int oauth2_port;            /* --oauth2-port PORT, 0: a free one */
 };
 
 struct runner {
@@ -64,6 +67,9 @@ struct runner {
 static int sig_pipe[2] = { -1, -1 };
 
 static volatile sig_atomic_t stop_requested;
+
+/* Set where the streaming loop ends normally: see finish_by(). */
+static int64_t stream_end_by;
 
 static void on_signal(int sig)
 {
@@ -107,7 +113,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: mail-e2e [-c FILE] [--once] [--format influx|json] [--check-config]\n"
-		"                [--oauth2-login ROUTE]\n"
+		"                [--oauth2-login ROUTE [--oauth2-port PORT]]\n"
 		"                [--trace] [--version] [--help]\n"
 		"\n"
 		"Sends a tagged message over SMTP, finds it over IMAP, reports the times.\n"
@@ -119,6 +125,7 @@ static void usage(FILE *f)
 		"  --format influx|json        output format (overrides the file)\n"
 		"  --check-config              validate the file, print the routes, exit 0 or 78\n"
 		"  --oauth2-login ROUTE        one-time OAuth2 consent for ROUTE, on a terminal\n"
+		"  --oauth2-port PORT          the browser's redirect to 127.0.0.1:PORT (for ssh -L)\n"
 		"  --trace                     protocol dialogue on stderr (D! lines, secrets hidden)\n"
 		"  --version, --help           print and exit\n"
 		"\n"
@@ -151,6 +158,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "check-config", no_argument, NULL, 'k' },
 		{ "trace", no_argument, NULL, 't' },
 		{ "oauth2-login", required_argument, NULL, 'L' },
+		{ "oauth2-port", required_argument, NULL, 'P' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -167,6 +175,12 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case 'k': o->check_config = true; break;
 		case 't': o->trace = true; break;
 		case 'L': o->oauth2_login = optarg; break;
+		case 'P':
+			if (parse_port(optarg, &o->oauth2_port) != 0) {
+				log_error("--oauth2-port: expected a port 1-65535, got '%.40s'", optarg);
+				return EXIT_USAGE;
+			}
+			break;
 		case 'f':
 			if (strcmp(optarg, "influx") == 0)
 				o->format = FORMAT_INFLUX;
@@ -193,6 +207,10 @@ static int parse_args(int argc, char **argv, struct options *o)
 	}
 	if (optind < argc) {
 		log_error("unexpected argument: %.60s", argv[optind]);
+		return EXIT_USAGE;
+	}
+	if (o->oauth2_port && !o->oauth2_login) {
+		log_error("--oauth2-port goes with --oauth2-login");
 		return EXIT_USAGE;
 	}
 	return -1;   /* go on */
@@ -461,7 +479,7 @@ static int run_stream(struct runner *run)
 				cycle_free(c);
 				return 1;
 			}
-		} else {
+		} else if (!cycle_background(fds, n, wait_budget_ms(&st, cfg, now))) {
 			idle_wait(fds, n, wait_budget_ms(&st, cfg, now));
 		}
 		note_inputs(&st, fds, n, c != NULL);
@@ -473,12 +491,36 @@ static int run_stream(struct runner *run)
 	if (c && cycle_pending(c) > 0)
 		log_warn("shutting down: %u route(s) abandoned mid-probe", cycle_pending(c));
 	cycle_free(c);
+	stream_end_by = st.eof ? st.eof_at + cfg->shutdown_grace_ms * NS_PER_MS : INT64_MAX;
 	return run->output_dead ? 1 : 0;
 }
 
-/* --oauth2-login ROUTE: the route's consent, instructions on stderr. */
-static int oauth2_login(const struct config *cfg, const char *name)
+/* Until when a token refresh still under way may finish at exit (its reply
+ * may hold the only copy of a rotated refresh token), within what the
+ * process promises: --once ends within the longest timeout + 1 s, end of
+ * stdin within shutdown_grace, SIGTERM and SIGINT within a second. */
+static int64_t finish_by(const struct config *cfg, bool once, int64_t t0)
 {
+	int64_t now = clock_mono_ns(), by = stream_end_by;
+
+	if (once) {
+		long longest = 0;
+		for (size_t i = 0; i < cfg->n_routes; i++)
+			if (cfg->routes[i].timeout_ms > longest)
+				longest = cfg->routes[i].timeout_ms;
+		by = t0 + longest * NS_PER_MS + BUDGET_ONCE_SLACK_NS;
+	}
+	if (stop_requested && by > now + NS_PER_S)
+		by = now + NS_PER_S;
+	return by;
+}
+
+/* --oauth2-login ROUTE: the route's consent, instructions on stderr;
+ * SIGINT and SIGTERM end it (the signal pipe wakes its waits). */
+static int oauth2_login(const struct config *cfg, const char *name, int port)
+{
+	struct oauth2_login_opts lo = { port, sig_pipe[0], &stop_requested };
+
 	for (size_t i = 0; i < cfg->n_routes; i++) {
 		const struct route *r = &cfg->routes[i];
 		if (strcmp(r->name, name) != 0)
@@ -488,7 +530,7 @@ static int oauth2_login(const struct config *cfg, const char *name)
 			          "oauth2_refresh_token_file", name);
 			return 1;
 		}
-		return oauth2_login_run(r, stderr);
+		return oauth2_login_run(r, stderr, &lo);
 	}
 	log_error("--oauth2-login: no route [%.60s] in %s", name, cfg->path);
 	return EXIT_USAGE;
@@ -500,6 +542,7 @@ int main(int argc, char **argv)
 	struct config cfg;
 	struct runner run = { 0 };
 	char err[512];
+	int64_t t0;
 	int rc;
 
 	rc = parse_args(argc, argv, &opt);
@@ -531,7 +574,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (opt.oauth2_login) {
-		rc = oauth2_login(&cfg, opt.oauth2_login);
+		rc = oauth2_login(&cfg, opt.oauth2_login, opt.oauth2_port);
 		curl_global_cleanup();
 		config_free(&cfg);
 		return rc;
@@ -540,6 +583,7 @@ int main(int argc, char **argv)
 	run.format = cfg.format;
 	run.all_success = true;
 	raise_open_file_limit();
+	t0 = clock_mono_ns();
 	if (!opt.once && !(run.story = transitions_new(cfg.n_routes))) {
 		log_error("out of memory");
 		rc = 1;
@@ -547,7 +591,7 @@ int main(int argc, char **argv)
 		rc = opt.once ? run_once(&run) : run_stream(&run);
 	}
 	transitions_free(run.story);
-	cycle_global_cleanup();
+	cycle_global_cleanup(finish_by(&cfg, opt.once, t0));
 	curl_global_cleanup();
 	config_free(&cfg);
 	return rc;

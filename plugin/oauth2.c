@@ -2,13 +2,18 @@
  * oauth2.c - see oauth2.h.  Two lists: the cache entries (one per account,
  * for the process's life) and the requests (one per fetch; it outlives its
  * entry's interest until its last wait is freed, so every route that waited
- * reads the same result).
+ * reads the same result).  A refresh-token request also outlives its waits:
+ * once sent, the endpoint may have rotated the refresh token already, and
+ * the reply that carries the new one must be read and stored, or every
+ * later refresh fails invalid_grant for ever (issue 19).
  */
 #include "oauth2.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "log.h"
@@ -27,6 +32,8 @@ struct oauth2_req {
 	char *sent_refresh;         /* the refresh token sent, or NULL */
 	bool sent_unsaved;          /* ... and it was the entry's unsaved one */
 	char *secret;               /* client secret, to scrub error texts */
+	char *route;                /* the route that started it, for the next step */
+	bool finish_alone;          /* a refresh grant: runs on with no one waiting */
 	int64_t started_ns;
 	int state;                  /* 0 under way, 1 token, -1 failed */
 	char *token;                /* state 1 */
@@ -50,6 +57,7 @@ struct oauth2_entry {
 
 struct oauth2_wait {
 	struct oauth2_req *req;
+	int64_t started_ns, deadline_ns;   /* the route's own bound */
 };
 
 static struct oauth2_entry *entries;
@@ -139,12 +147,16 @@ static void prefer_unsaved(struct oauth2_entry *e, char **tok, bool *from_memory
 	}
 }
 
-static int read_refresh(struct oauth2_entry *e, char **tok, bool *from_memory, char *err, size_t errlen)
+static int read_refresh(struct oauth2_entry *e, const struct route *r, char **tok, bool *from_memory,
+                        char *err, size_t errlen)
 {
 	int rc;
 
 	*from_memory = false;
 	rc = secret_file_read(e->refresh_file, SECRET_REFRESH_TOKEN, tok, err, errlen);
+	if (rc < 0 && access(e->refresh_file, F_OK) != 0 && errno == ENOENT)
+		snprintf(err, errlen, "no refresh token yet (%s does not exist): run --oauth2-login %s once, "
+		         "on a terminal", e->refresh_file, r->name);
 	if (rc < 0)
 		return -1;
 	if (rc > 0 && !e->warned_group) {
@@ -176,6 +188,8 @@ static void req_release(struct oauth2_req *q)
 	secret_free(q->sent_refresh);
 	secret_free(q->secret);
 	q->sent_refresh = q->secret = NULL;
+	free(q->route);
+	q->route = NULL;
 }
 
 static void req_free(struct oauth2_req *q)
@@ -193,7 +207,7 @@ static int req_form(struct oauth2_entry *e, const struct route *r, struct oauth2
 	*from_memory = false;
 	oauth2_form_init(f);
 	if (e->refresh_file) {
-		if (read_refresh(e, rt, from_memory, err, errlen) != 0)
+		if (read_refresh(e, r, rt, from_memory, err, errlen) != 0)
 			return -1;
 		oauth2_form_add(f, "grant_type", "refresh_token");
 		oauth2_form_add(f, "refresh_token", *rt);
@@ -225,10 +239,18 @@ static struct oauth2_req *req_start(CURLM *multi, struct oauth2_entry *e, const 
 	q->sent_refresh = rt;
 	q->sent_unsaved = from_memory;
 	q->secret = r->oauth2_client_secret ? strdup(r->oauth2_client_secret) : NULL;
+	q->route = strdup(r->name);
 	q->multi = multi;
+	q->finish_alone = e->refresh_file != NULL;
+	if (q->finish_alone && timeout_ms < OAUTH2_FINISH_MS)
+		timeout_ms = OAUTH2_FINISH_MS;   /* the route's wait keeps the route's bound */
 	q->easy = oauth2_http_new(&q->http, "token endpoint", r, r->oauth2_token_url, &f, timeout_ms, err, errlen);
-	if (!q->easy || (r->oauth2_client_secret && !q->secret))
+	if (!q->easy)
 		goto fail;
+	if ((r->oauth2_client_secret && !q->secret) || !q->route) {
+		snprintf(err, errlen, "token endpoint: out of memory");
+		goto fail;
+	}
 	mc = curl_multi_add_handle(multi, q->easy);
 	if (mc != CURLM_OK) {
 		snprintf(err, errlen, "token endpoint: curl_multi_add_handle: %s", curl_multi_strerror(mc));
@@ -289,6 +311,8 @@ int oauth2_token(CURLM *multi, const struct route *r, long timeout_ms, char **to
 		return -1;
 	}
 	wait->req = e->req;
+	wait->started_ns = clock_mono_ns();
+	wait->deadline_ns = wait->started_ns + (int64_t)(timeout_ms > 0 ? timeout_ms : 1) * NS_PER_MS;
 	e->req->waiters++;
 	*w = wait;
 	return 0;
@@ -351,6 +375,10 @@ static void finish(struct oauth2_req *q, CURL *easy, CURLcode code)
 	log_debug("oauth2 < HTTP %ld (%zu bytes)", status, q->http.reply_len);
 	if (oauth2_reply_parse(status, q->http.reply ? q->http.reply : "", q->http.reply_len,
 	                       &rep, q->err, sizeof(q->err)) != 0) {
+		char said[sizeof(q->err)];
+		memcpy(said, q->err, sizeof(said));
+		if (rep.error[0])
+			oauth2_error_words(rep.error, q->sent_refresh != NULL, q->route, said, q->err, sizeof(q->err));
 		oauth2_reply_free(&rep);
 		return;
 	}
@@ -379,12 +407,21 @@ void oauth2_on_done(CURL *easy, CURLcode code)
 	if (q->state < 0) {
 		oauth2_redact(q->err, q->sent_refresh);
 		oauth2_redact(q->err, q->secret);
-		oauth2_redact(q->err, q->http.user);
-		oauth2_redact(q->err, q->http.password);
+		oauth2_redact(q->err, q->http.password);   /* the secret as Basic sends it */
+	}
+	if (q->waiters == 0) {   /* its routes gave up waiting: say how it ended */
+		if (q->state > 0)
+			log_info("oauth2: the token refresh for %s finished after its route stopped waiting; "
+			         "its token is cached", q->route);
+		else
+			log_warn("oauth2: the token refresh for %s, finished after its route stopped waiting, "
+			         "failed: %s", q->route, q->err);
 	}
 	req_release(q);
 	if (q->entry && q->entry->req == q)
 		q->entry->req = NULL;
+	if (q->waiters == 0)
+		req_free(q);
 }
 
 int oauth2_wait_result(struct oauth2_wait *w, char **token, char *err, size_t errlen)
@@ -394,8 +431,13 @@ int oauth2_wait_result(struct oauth2_wait *w, char **token, char *err, size_t er
 		snprintf(err, errlen, "token client: no request");
 		return -1;
 	}
-	if (w->req->state == 0)
+	if (w->req->state == 0 && clock_mono_ns() < w->deadline_ns)
 		return 0;
+	if (w->req->state == 0) {
+		snprintf(err, errlen, "token endpoint: timed out after %.1fs",
+		         (double)(clock_mono_ns() - w->started_ns) / (double)NS_PER_S);
+		return -1;
+	}
 	if (w->req->state < 0) {
 		snprintf(err, errlen, "%s", w->req->err);
 		return -1;
@@ -417,9 +459,24 @@ void oauth2_wait_free(struct oauth2_wait *w)
 	free(w);
 	if (--q->waiters > 0)
 		return;
+	if (q->state == 0 && q->easy && q->finish_alone) {
+		/* Stays the entry's request: a route that asks meanwhile joins
+		 * it rather than send a refresh token it may have replaced. */
+		log_debug("oauth2: no route waits for the token refresh any more; it goes on (at most %ds)",
+		          OAUTH2_FINISH_MS / 1000);
+		return;
+	}
 	if (q->entry && q->entry->req == q)
 		q->entry->req = NULL;
 	req_free(q);
+}
+
+bool oauth2_busy(void)
+{
+	for (struct oauth2_req *q = reqs; q; q = q->next)
+		if (q->easy)
+			return true;
+	return false;
 }
 
 void oauth2_token_refused(const struct route *r, const char *token)
@@ -437,6 +494,27 @@ void oauth2_cycle_begin(void)
 	for (struct oauth2_entry *e = entries; e; e = e->next)
 		if (e->token && (e->one_cycle || clock_mono_ns() >= e->good_until_ns))
 			drop_token(e);
+}
+
+/* At exit, a rotated refresh token the file would not take is lost with
+ * the process: one last try, else say so. */
+static void last_save(struct oauth2_entry *e)
+{
+	char why[512], *now = NULL;
+	bool file_unchanged;
+
+	if (!e->unsaved)
+		return;
+	file_unchanged = secret_file_read(e->refresh_file, SECRET_REFRESH_TOKEN, &now, why, sizeof(why)) >= 0 &&
+	                 strcmp(now, e->unsaved_base) == 0;
+	secret_free(now);
+	if (!file_unchanged)
+		return;   /* someone wrote the file since: it wins */
+	if (secret_file_replace(e->refresh_file, e->unsaved, why, sizeof(why)) >= 0)
+		log_info("oauth2: stored the new refresh token in %s", e->refresh_file);
+	else
+		log_error("oauth2: the new refresh token for %s is lost at exit (%s): if the next start fails "
+		          "with invalid_grant, run --oauth2-login again", e->refresh_file, why);
 }
 
 void oauth2_shutdown(void)
@@ -457,6 +535,7 @@ void oauth2_shutdown(void)
 	while (entries) {
 		struct oauth2_entry *e = entries;
 		entries = e->next;
+		last_save(e);
 		drop_token(e);
 		drop_unsaved(e);
 		free(e->key);

@@ -33,8 +33,10 @@
  *    safe), release it with oauth2_wait_free().  timeout_ms bounds a
  *    request this call starts (a joined request keeps its own bound).
  *    -1: err holds one line (refresh-token file unreadable, no token URL,
- *    the request could not be started).  *token and *w are NULL unless set
- *    as above.
+ *    the request could not be started; a missing refresh-token file says
+ *    "no refresh token yet (FILE does not exist): run --oauth2-login ROUTE
+ *    once, on a terminal").  *token and *w are NULL unless set as above.
+ *    timeout_ms also bounds the caller's wait (oauth2_wait_result()).
  *  - oauth2_owns(easy): is easy one of the token requests?  The cycle asks
  *    for each CURLMSG_DONE and then calls oauth2_on_done(easy, result),
  *    which removes easy from its multi handle and cleans it up (the caller
@@ -42,21 +44,37 @@
  *    and makes every wait of that request ready.
  *  - oauth2_wait_result(): 1: *token set (caller frees with secret_free());
  *    0: still under way; -1: the request failed, err says why (oauth2_reply.h
- *    texts: "invalid_grant: Token has been expired or revoked.", "token
- *    endpoint: HTTP 500", "token endpoint: timed out after 10.0s", ...).
- *    The result stays: every later call returns the same (a fresh copy of
- *    the token each time).
+ *    texts, an endpoint's error code in plain words first: "refresh token
+ *    expired or revoked: run --oauth2-login ROUTE again (invalid_grant:
+ *    Token has been expired or revoked.)", "token endpoint: HTTP 500",
+ *    "token endpoint: timed out after 10.0s", ...), or the wait's own
+ *    bound passed with the request still under way ("token endpoint: timed
+ *    out after 10.0s": the route gets its line on time).  A result once
+ *    given stays: every later call returns the same (a fresh copy of the
+ *    token each time).
  *  - oauth2_wait_free(w): the route is done with w (NULL is fine).  The
- *    last wait of a request still under way aborts that request (a route's
- *    timeout bounds its token request).
+ *    last wait of a client-credentials request still under way aborts it.
+ *    A refresh-token request runs on without waits (issue 19: once sent,
+ *    the endpoint may have rotated the refresh token, and only its reply
+ *    carries the new one), bounded by OAUTH2_FINISH_MS or the route's
+ *    timeout if longer; it stays the account's request, so a route that
+ *    asks meanwhile joins it, and when it ends its token is cached, its
+ *    refresh token stored, and one I! (or W!) line says so.  The caller
+ *    keeps driving the multi handle while oauth2_busy().
+ *  - oauth2_busy(): a request is on the multi handle (the handle must not
+ *    be cleaned up before it ends, unless by oauth2_shutdown()).
  *  - oauth2_token_refused(r, token): the mail server refused token; the
  *    account's cached token is dropped if it is that token (NULL: whatever
  *    is cached), so the next oauth2_token() fetches a new one.
  *  - oauth2_cycle_begin(): call at the start of every cycle: drops tokens
  *    without expires_in and expired ones.
- *  - oauth2_shutdown(): aborts requests under way (call it before the
- *    multi handle is cleaned up), wipes and frees every entry.  Waits still
- *    held stay valid (they report -1 "shut down") until freed.
+ *  - oauth2_shutdown(): at exit: aborts requests under way (call it before
+ *    the multi handle is cleaned up; let them finish first while
+ *    oauth2_busy(), as long as the exit may wait), makes one last attempt
+ *    to store a rotated refresh token the file did not take (else an E!
+ *    line says it is lost), wipes and frees every entry.  Waits still held
+ *    stay valid (they report -1 "shut down") until freed.  Nothing else
+ *    drops the cache: a new multi handle (a CA file changed) keeps it.
  *  - err texts and logs never hold a token or a secret: the endpoint's
  *    error_description is scrubbed of the refresh token and client secret.
  */
@@ -70,6 +88,9 @@
 #include "config.h"
 
 #define OAUTH2_EARLY_S 60   /* reuse a token until this long before it expires */
+/* A refresh-token request, once sent, may run this long (or the route's
+ * timeout, if longer) with no route waiting for it. */
+#define OAUTH2_FINISH_MS 60000
 
 struct oauth2_wait;
 
@@ -79,6 +100,7 @@ bool oauth2_owns(CURL *easy);
 void oauth2_on_done(CURL *easy, CURLcode code);
 int oauth2_wait_result(struct oauth2_wait *w, char **token, char *err, size_t errlen);
 void oauth2_wait_free(struct oauth2_wait *w);
+bool oauth2_busy(void);
 void oauth2_token_refused(const struct route *r, const char *token);
 void oauth2_cycle_begin(void);
 void oauth2_shutdown(void);

@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -17,24 +18,46 @@
 
 #include "clock.h"
 
-int oauth2_loopback_listen(struct oauth2_loopback *lb, char *err, size_t errlen)
+struct loopback_conn {
+	int fd;                  /* -1: free */
+	unsigned long order;     /* lb->accepted when it came: the oldest goes first */
+	size_t len;
+	char buf[LOOPBACK_HEAD_MAX];
+};
+
+int oauth2_loopback_listen(struct oauth2_loopback *lb, int port, char *err, size_t errlen)
 {
 	struct sockaddr_in a;
 	socklen_t alen = sizeof(a);
+	int one = 1;
 
 	lb->port = 0;
-	lb->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	lb->accepted = 0;
+	lb->conns = calloc(LOOPBACK_CONNS, sizeof(*lb->conns));
+	lb->fd = lb->conns ? socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0) : -1;
 	if (lb->fd < 0) {
-		snprintf(err, errlen, "cannot make a socket: %s", strerror(errno));
+		snprintf(err, errlen, "cannot make a socket: %s", lb->conns ? strerror(errno) : "out of memory");
+		oauth2_loopback_close(lb);
+		return -1;
+	}
+	for (size_t i = 0; i < LOOPBACK_CONNS; i++)
+		lb->conns[i].fd = -1;
+	/* A fixed port used a minute ago may still hold TIME_WAIT sockets. */
+	if (port != 0 && setsockopt(lb->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0) {
+		snprintf(err, errlen, "cannot set SO_REUSEADDR: %s", strerror(errno));
+		oauth2_loopback_close(lb);
 		return -1;
 	}
 	memset(&a, 0, sizeof(a));
 	a.sin_family = AF_INET;
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	a.sin_port = 0;
-	if (bind(lb->fd, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(lb->fd, 8) != 0 ||
+	a.sin_port = htons((unsigned short)port);
+	if (bind(lb->fd, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(lb->fd, 16) != 0 ||
 	    getsockname(lb->fd, (struct sockaddr *)&a, &alen) != 0) {
-		snprintf(err, errlen, "cannot listen on 127.0.0.1: %s", strerror(errno));
+		if (port)
+			snprintf(err, errlen, "cannot listen on 127.0.0.1:%d: %s", port, strerror(errno));
+		else
+			snprintf(err, errlen, "cannot listen on 127.0.0.1: %s", strerror(errno));
 		oauth2_loopback_close(lb);
 		return -1;
 	}
@@ -42,11 +65,27 @@ int oauth2_loopback_listen(struct oauth2_loopback *lb, char *err, size_t errlen)
 	return 0;
 }
 
+/* A connection goes: whatever it sent is wiped first (it may hold a code). */
+static void conn_drop(struct loopback_conn *c)
+{
+	explicit_bzero(c->buf, sizeof(c->buf));
+	c->len = 0;
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+}
+
 void oauth2_loopback_close(struct oauth2_loopback *lb)
 {
 	if (lb->fd >= 0)
 		close(lb->fd);
 	lb->fd = -1;
+	if (lb->conns) {
+		for (size_t i = 0; i < LOOPBACK_CONNS; i++)
+			conn_drop(&lb->conns[i]);
+		free(lb->conns);
+	}
+	lb->conns = NULL;
 }
 
 static int hexval(char c)
@@ -205,16 +244,14 @@ void oauth2_loopback_answer(struct oauth2_redirect *rd, int status, const char *
 	rd->fd = -1;
 }
 
-struct conn {
-	int fd;
-	size_t len;
-	char buf[LOOPBACK_HEAD_MAX];
-};
-
-static void take(struct oauth2_loopback *lb, struct conn *c, unsigned *evict)
+/* Take one waiting connection; with every slot taken, the one accepted
+ * longest ago goes (4 slots in round robin let the next few connections of
+ * another local process push out the browser's before it sent its
+ * request; now it outlives LOOPBACK_CONNS - 1 newer ones). */
+static void take(struct oauth2_loopback *lb)
 {
+	struct loopback_conn *c = lb->conns, *slot = NULL;
 	int fd = accept(lb->fd, NULL, NULL);
-	size_t i;
 
 	if (fd < 0)
 		return;
@@ -222,18 +259,21 @@ static void take(struct oauth2_loopback *lb, struct conn *c, unsigned *evict)
 		close(fd);
 		return;
 	}
-	for (i = 0; i < LOOPBACK_CONNS && c[i].fd >= 0; i++)
-		;
-	if (i == LOOPBACK_CONNS) {   /* all busy: the oldest spare goes */
-		i = (*evict)++ % LOOPBACK_CONNS;
-		close(c[i].fd);
+	for (size_t i = 0; i < LOOPBACK_CONNS; i++) {
+		if (c[i].fd < 0) {
+			slot = &c[i];
+			break;
+		}
+		if (!slot || c[i].order < slot->order)
+			slot = &c[i];
 	}
-	c[i].fd = fd;
-	c[i].len = 0;
+	conn_drop(slot);
+	slot->fd = fd;
+	slot->order = lb->accepted++;
 }
 
-/* Read what came on c; 1: it was the redirect (moved into rd), else 0. */
-static int serve(struct conn *c, struct oauth2_redirect *rd)
+/* Read what came on c; 1: it was a request to "/" (moved into rd), else 0. */
+static int serve(struct loopback_conn *c, struct oauth2_redirect *rd)
 {
 	ssize_t n = recv(c->fd, c->buf + c->len, sizeof(c->buf) - 1 - c->len, 0);
 	int rc;
@@ -241,8 +281,7 @@ static int serve(struct conn *c, struct oauth2_redirect *rd)
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return 0;
 	if (n <= 0) {
-		close(c->fd);
-		c->fd = -1;
+		conn_drop(c);
 		return 0;
 	}
 	c->len += (size_t)n;
@@ -252,64 +291,66 @@ static int serve(struct conn *c, struct oauth2_redirect *rd)
 			return 0;
 		reply(c->fd, 431, "Request too long", "The request was too long.");
 		c->fd = -1;
+		conn_drop(c);
 		return 0;
 	}
 	rc = oauth2_redirect_parse(c->buf, c->len, rd);
-	explicit_bzero(c->buf, c->len);
 	if (rc == 1) {
 		rd->fd = c->fd;
 		c->fd = -1;
-		return 1;
+	} else {
+		reply(c->fd, rc == 0 ? 404 : 400, rc == 0 ? "Not found" : "Bad request",
+		      rc == 0 ? "Nothing here." : "This is not an authorization response.");
+		c->fd = -1;
 	}
-	reply(c->fd, rc == 0 ? 404 : 400, rc == 0 ? "Not found" : "Bad request",
-	      rc == 0 ? "Nothing here." : "This is not an authorization response.");
-	c->fd = -1;
-	return 0;
+	conn_drop(c);
+	return rc == 1;
 }
 
-int oauth2_loopback_wait(struct oauth2_loopback *lb, long timeout_ms, struct oauth2_redirect *rd,
+/* A signal handler's byte woke us: read it all (the pipe is non-blocking). */
+static void drain(int fd)
+{
+	char buf[64];
+
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+}
+
+int oauth2_loopback_wait(struct oauth2_loopback *lb, long timeout_ms, int wake_fd,
+                         volatile sig_atomic_t *stop, struct oauth2_redirect *rd,
                          char *err, size_t errlen)
 {
-	struct conn c[LOOPBACK_CONNS];
 	int64_t end = clock_mono_ns() + (int64_t)timeout_ms * NS_PER_MS;
-	unsigned evict = 0;
-	int rc = -1;
 
 	rd->fd = -1;
-	for (size_t i = 0; i < LOOPBACK_CONNS; i++)
-		c[i].fd = -1;
 	for (;;) {
-		struct pollfd p[LOOPBACK_CONNS + 1];
+		struct pollfd p[LOOPBACK_CONNS + 2];
 		int64_t left = end - clock_mono_ns();
-		nfds_t n = 1;
 
+		if (stop && *stop)
+			return LOOPBACK_INTERRUPTED;
 		if (left <= 0) {
 			snprintf(err, errlen, "no browser request within %ld s", timeout_ms / 1000);
-			break;
+			return -1;
 		}
-		p[0].fd = lb->fd;
-		p[0].events = POLLIN;
-		for (size_t i = 0; i < LOOPBACK_CONNS; i++) {
-			p[n].fd = c[i].fd;   /* -1: poll skips it */
-			p[n].events = POLLIN;
-			p[n++].revents = 0;
-		}
-		if (poll(p, n, (int)(left / NS_PER_MS < 1000 ? left / NS_PER_MS + 1 : 1000)) < 0 && errno != EINTR) {
+		p[0] = (struct pollfd){ lb->fd, POLLIN, 0 };
+		p[1] = (struct pollfd){ wake_fd, POLLIN, 0 };   /* -1: poll skips it */
+		for (size_t i = 0; i < LOOPBACK_CONNS; i++)
+			p[i + 2] = (struct pollfd){ lb->conns[i].fd, POLLIN, 0 };
+		if (poll(p, LOOPBACK_CONNS + 2, (int)(left / NS_PER_MS < 1000 ? left / NS_PER_MS + 1 : 1000)) < 0 &&
+		    errno != EINTR) {
 			snprintf(err, errlen, "poll: %s", strerror(errno));
-			break;
+			return -1;
 		}
-		for (size_t i = 0; i < LOOPBACK_CONNS && rc != 0; i++)
-			if (c[i].fd >= 0 && (p[i + 1].revents & (POLLIN | POLLHUP | POLLERR)) && serve(&c[i], rd))
-				rc = 0;
-		if (rc == 0)
-			break;
+		if (p[1].revents)
+			drain(wake_fd);
+		/* Requests already sent are read before a new connection can
+		 * take a slot. */
+		for (size_t i = 0; i < LOOPBACK_CONNS; i++)
+			if (lb->conns[i].fd >= 0 && (p[i + 2].revents & (POLLIN | POLLHUP | POLLERR)) &&
+			    serve(&lb->conns[i], rd))
+				return 0;
 		if (p[0].revents & POLLIN)
-			take(lb, c, &evict);
+			take(lb);
 	}
-	for (size_t i = 0; i < LOOPBACK_CONNS; i++)
-		if (c[i].fd >= 0) {
-			close(c[i].fd);
-			c[i].fd = -1;
-		}
-	return rc;
 }

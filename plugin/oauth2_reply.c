@@ -162,7 +162,7 @@ int oauth2_reply_parse(long http_status, const char *body, size_t len,
 	if (get_token(body, len, "refresh_token", &out->refresh_token, err, errlen) != 0)
 		goto fail;
 	if (json_get_number(body, len, "expires_in", &n) == JSON_OK)
-		out->expires_in = n > 0 ? n : 0;
+		out->expires_in = n <= 0 ? 0 : n > OAUTH2_EXPIRES_MAX_S ? OAUTH2_EXPIRES_MAX_S : n;
 	return 0;
 fail:
 	oauth2_reply_free(out);
@@ -179,12 +179,51 @@ void oauth2_reply_free(struct oauth2_reply *r)
 void oauth2_redact(char *text, const char *secret)
 {
 	size_t n = secret ? strlen(secret) : 0;
-	char *p;
+	char *p = text;
 
-	if (n < 4)
+	if (n == 0)
 		return;
-	while ((p = strstr(text, secret)) != NULL) {
+	/* Search on after each replacement: a secret made of '*' (or one
+	 * that "***" completes) must not match its own mask again. */
+	while ((p = strstr(p, secret)) != NULL) {
+		if (n < 3) {
+			memset(p, '*', n);
+			p += n;
+			continue;
+		}
 		memcpy(p, "***", 3);
 		memmove(p + 3, p + n, strlen(p + n) + 1);
+		p += 3;
 	}
+}
+
+/* What an endpoint's error code means to the person who reads the line,
+ * and what to do; the route's name goes between words and after, where
+ * after is set. */
+static const struct {
+	const char *code;
+	bool refresh_only;
+	const char *words, *after;
+} error_words[] = {
+	{ "invalid_grant", true, "refresh token expired or revoked: run --oauth2-login ", " again" },
+	{ "invalid_client", false, "the token endpoint does not accept this client: check oauth2_client_id "
+	  "and oauth2_client_secret_file", NULL },
+	{ "unauthorized_client", false, "the client may not use this grant: check the app registration "
+	  "(README, OAuth2)", NULL },
+	{ "invalid_scope", false, "the token endpoint refused the scope: check oauth2_scope (README, OAuth2)", NULL },
+};
+
+int oauth2_error_words(const char *code, bool refresh, const char *route, const char *said,
+                       char *out, size_t cap)
+{
+	for (size_t i = 0; i < sizeof(error_words) / sizeof(error_words[0]); i++) {
+		if (strcmp(code, error_words[i].code) != 0 || (error_words[i].refresh_only && !refresh))
+			continue;
+		snprintf(out, cap, "%s%s%s (%s)", error_words[i].words,
+		         error_words[i].after ? (route ? route : "ROUTE") : "",
+		         error_words[i].after ? error_words[i].after : "", said);
+		cut_utf8(out);
+		return 1;
+	}
+	return 0;
 }

@@ -13,6 +13,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 
+#include "auth_hints.h"
 #include "log.h"
 
 struct imap_session *session_new(CURLM *multi, const struct session_params *p,
@@ -90,6 +91,8 @@ static bool classify_login(struct imap_session *s, CURLcode code, const char *wh
 		session_fail(s, RESULT_IMAP_AUTH_FAILED, "%s%s",
 		             w->last_reply[0] && login_sent(w) ? "login refused: " : "",
 		             w->last_reply[0] && login_sent(w) ? w->last_reply : why);
+	if (s->failed && s->result == RESULT_IMAP_AUTH_FAILED)   /* plain words, issue 19 */
+		auth_hint_add(w->last_reply, s->error, sizeof(s->error));
 	return true;
 }
 

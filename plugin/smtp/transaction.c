@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "auth_hints.h"
 #include "clock.h"
 #include "log.h"
 #include "smtp_reply.h"
@@ -41,6 +42,9 @@ void smtp_conclude(struct smtp_leg *l, bool ok, enum result_class r, const char 
 		va_start(ap, fmt);
 		vsnprintf(o->error, sizeof(o->error), fmt, ap);
 		va_end(ap);
+		/* Known refusals (Microsoft's SMTP AUTH policy, Google's app
+		 * passwords) get the fix named. */
+		auth_hint_add(w->last_reply, o->error, sizeof(o->error));
 	}
 	o->code = w->last_code > 0 ? w->last_code : -1;
 	if (!o->t_done_ns)

@@ -36,7 +36,11 @@ Script lines (blank lines and '#' comments ignored):
     fail KIND [GRANT] [#N]      KIND: invalid_grant (400), invalid_client (401), 500
                                 (HTML body), stall (no answer, ever), notjson (200, HTML),
                                 noaccess (200, JSON without access_token), delay:SECONDS
-                                (then normal); GRANT: refresh_token, client_credentials,
+                                (then normal), late:SECONDS (handled at once - a refresh
+                                token rotated - but the reply sent SECONDS later), echo (400
+                                invalid_request quoting every form value and the Basic
+                                secret it got, as a careless endpoint might); GRANT:
+                                refresh_token, client_credentials,
                                 authorization_code, device_code (default any); #N: only
                                 the N-th /token request (1-based, all grants counted)
     device-poll REPLY...        the replies to successive device_code polls: pending,
@@ -191,6 +195,8 @@ class Handler(BaseHTTPRequestHandler):
             if self._e["status"] is None:
                 self._e["status"] = status
             self.server.auth.logged(self._e)
+        if self._late:
+            self.server.auth.stop.wait(self._late)
         self.send_response(status)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(data)))
@@ -201,6 +207,8 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
         self.wfile.flush()
 
+    _late = 0
+
     def _json(self, e, status, obj):
         e["status"] = status
         e["reply"] = obj
@@ -210,6 +218,7 @@ class Handler(BaseHTTPRequestHandler):
         self._json(e, status, {"error": error, "error_description": desc})
 
     def do_GET(self):
+        self._late = 0
         e = self._e = self._entry("")
         self.server.auth.record(e)
         if e["path"] == "/authorize":
@@ -220,6 +229,7 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         n = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(min(n, 1 << 20)).decode(errors="replace")
+        self._late = 0
         e = self._e = self._entry(body)
         self.server.auth.record(e)
         if e["path"] == "/token":
@@ -327,6 +337,9 @@ class AuthServer:
             if kind.startswith("delay:"):
                 self.stop.wait(float(kind[6:]))
                 return False
+            if kind.startswith("late:"):
+                h._late = float(kind[5:])
+                return False
             if kind == "stall":
                 e["status"] = "stall"
                 self.logged(e)
@@ -345,6 +358,11 @@ class AuthServer:
                 h._error(e, 400, "invalid_grant", "Token has been expired or revoked.")
             elif kind == "invalid_client":
                 h._error(e, 401, "invalid_client", "The OAuth client was not found.")
+            elif kind == "echo":
+                said = " ".join(f"{k}={v}" for k, v in sorted(e["form"].items()))
+                if e["basic"]:
+                    said += f" secret={e['basic'][1]}"
+                h._error(e, 400, "invalid_request", "got " + said)
             else:
                 raise ValueError(f"unknown fault {kind}")
             return True

@@ -209,16 +209,21 @@ T.ok(re.search(r"I! oauth2-login \[pkce\]: refresh token written to " + re.escap
      "pkce: an I! line says where the token went")
 T.eq(lg.out, b"", "pkce: nothing on stdout")
 
-# 2. A wrong state: the browser is told, nothing exchanged or stored.
+# 2. A wrong state: the browser is told, nothing exchanged or stored, and
+#    the login waits on for the redirect with its own state (issue 19).
 rf = refresh_file("state.refresh")
 auth.reset(BASE + "auth-state wrong\n")
 n0 = auth.count("authorization_code")
 lg = Login(config("state", rf), "state")
 url, redirect, page = browse(lg)
-rc = lg.finish("wrong state")
 T.ok(page and page[0] == 400 and "State mismatch" in page[2], "wrong state: the browser gets 400 'State mismatch'", page)
-T.eq(rc, 1, "wrong state: exit 1")
-T.ok(re.search(r"^E! oauth2-login \[state\]: state mismatch", lg.err, re.M), "wrong state: an E! line says so", lg.err)
+T.ok(lg.wait_for(r"W! oauth2-login \[state\]: refused a redirect without this login's state"),
+     "wrong state: a W! line says so", lg.err)
+T.ok(lg.p.poll() is None, "wrong state: not acted on, the login waits on")
+lg.p.send_signal(signal.SIGTERM)
+rc = lg.finish("wrong state")
+T.ok(rc == 1 and re.search(r"^E! oauth2-login \[state\]: interrupted: nothing written$", lg.err, re.M),
+     "wrong state, then SIGTERM: exit 1, interrupted", lg.err)
 T.ok(auth.count("authorization_code") == n0 and read(rf) == OLD + "\n", "wrong state: no code exchange, the old file kept")
 
 # 3. A tampered challenge: our verifier no longer matches, the fake refuses.

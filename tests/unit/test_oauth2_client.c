@@ -9,7 +9,9 @@
  * in memory and used, the endpoint's error texts, HTTP 500, a stalled
  * endpoint bounded by the timeout, an abandoned request aborted, Basic
  * client authentication with no secret in the body, TLS verification, a
- * refused token dropped, and shutdown with a wait still held.
+ * refused token dropped, shutdown with a wait still held; issue 19: a
+ * refresh whose route stopped waiting runs on and stores its rotated
+ * refresh token (a later route joins it), expires_in 2^63-1 is cut.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -178,6 +180,24 @@ static void drive(struct oauth2_wait **ws, int n, long ms)
 		}
 		if (ready == n)
 			return;
+		curl_multi_poll(multi, NULL, 0, 20, NULL);
+	}
+}
+
+/* Run the multi handle with no wait held, until no token request is left
+ * or ms passed (the cycle does this between cycles: cycle_background()). */
+static void settle(long ms)
+{
+	int64_t end = clock_mono_ns() + ms * NS_PER_MS;
+
+	while (oauth2_busy() && clock_mono_ns() < end) {
+		int running, left;
+		CURLMsg *m;
+
+		curl_multi_perform(multi, &running);
+		while ((m = curl_multi_info_read(multi, &left)) != NULL)
+			if (m->msg == CURLMSG_DONE && oauth2_owns(m->easy_handle))
+				oauth2_on_done(m->easy_handle, m->data.result);
 		curl_multi_poll(multi, NULL, 0, 20, NULL);
 	}
 }
@@ -355,7 +375,9 @@ static void rotation(void)
 	CHECK(fetch(&a, 5000, &t, err, sizeof(err)) == -1 && strstr(err, "chmod 600") && t == NULL,
 	      "a refresh-token file others can read is refused: %s", err);
 	unlink(rfile);
-	CHECK(fetch(&a, 5000, &t, err, sizeof(err)) == -1 && strstr(err, "cannot read"), "a missing file: %s", err);
+	CHECK(fetch(&a, 5000, &t, err, sizeof(err)) == -1 &&
+	      strstr(err, "no refresh token yet (") && strstr(err, "alice.refresh does not exist): run --oauth2-login r once, on a terminal"),
+	      "a missing file says what to do: %s", err);
 	oauth2_shutdown();
 }
 
@@ -366,8 +388,10 @@ static void errors(void)
 	struct oauth2_wait *w;
 	int64_t t0;
 	static const struct { const char *script, *want; } rows[] = {
-		{ "refresh other\n", "invalid_grant: Token has been expired or revoked." },
-		{ "refresh rt-e\nfail invalid_client\n", "invalid_client: The OAuth client was not found." },
+		{ "refresh other\n", "refresh token expired or revoked: run --oauth2-login r again "
+		  "(invalid_grant: Token has been expired or revoked.)" },
+		{ "refresh rt-e\nfail invalid_client\n", "the token endpoint does not accept this client: check "
+		  "oauth2_client_id and oauth2_client_secret_file (invalid_client: The OAuth client was not found.)" },
 		{ "refresh rt-e\nfail 500\n", "token endpoint: HTTP 500" },
 		{ "refresh rt-e\nfail notjson\n", "token endpoint: reply is not JSON" },
 		{ "refresh rt-e\nfail noaccess\n", "token endpoint: reply has no access_token" },
@@ -397,7 +421,20 @@ static void errors(void)
 	{
 		int running = -1;
 		curl_multi_perform(multi, &running);
-		CHECK(running == 0, "the last wait freed: the request is aborted (no transfer left)");
+		CHECK(running == 1 && oauth2_busy(), "the last wait freed: a refresh request, once sent, goes on");
+		oauth2_shutdown();
+		curl_multi_perform(multi, &running);
+		CHECK(running == 0 && !oauth2_busy(), "oauth2_shutdown() aborts it (no transfer left)");
+	}
+	{
+		struct route cc = route("err-client", NULL, NULL, NULL);
+		int running = -1;
+		script("client err-client\nfail stall\n");
+		CHECK(oauth2_token(multi, &cc, 5000, &t, &w, err, sizeof(err)) == 0, "client credentials, stalled: a wait");
+		drive(&w, 1, 300);
+		oauth2_wait_free(w);
+		curl_multi_perform(multi, &running);
+		CHECK(running == 0 && !oauth2_busy(), "client credentials: the last wait freed aborts the request");
 	}
 	a.tls_ca = NULL;
 	script("client err-client\nrefresh rt-e\n");
@@ -431,8 +468,81 @@ static void confidential(void)
 	      "the secret came in HTTP Basic (decoded back exactly), not in the body");
 	oauth2_shutdown();
 	a.oauth2_client_secret = (char *)"wrong-secret";
-	CHECK(fetch(&a, 5000, &t, err, sizeof(err)) == -1 && strcmp(err, "invalid_client: Invalid client secret provided.") == 0,
-	      "a wrong secret: invalid_client (%s)", err);
+	CHECK(fetch(&a, 5000, &t, err, sizeof(err)) == -1 &&
+	      strcmp(err, "the token endpoint does not accept this client: check oauth2_client_id and "
+	             "oauth2_client_secret_file (invalid_client: Invalid client secret provided.)") == 0,
+	      "a wrong secret: invalid_client in plain words (%s)", err);
+	oauth2_shutdown();
+}
+
+/* Issue 19: a refresh whose route stops waiting runs on; its rotated
+ * refresh token is stored, its token cached; a route that asks meanwhile
+ * joins it instead of sending the refresh token it replaced. */
+static void background(void)
+{
+	char rfile[300], buf[256], err[256], first[256], text[400], *t = NULL;
+	struct oauth2_wait *w, *w2;
+	struct route a;
+	int64_t t0;
+	int rc;
+
+	snprintf(rfile, sizeof(rfile), "%s/bg.refresh", dir);
+	write_text(rfile, "rt-bg\n", 0600);
+	a = route("bg-client", NULL, rfile, NULL);
+	script("client bg-client\nrefresh rt-bg\nrotate\naccess bg-\nfail delay:1.5\n");
+	t0 = clock_mono_ns();
+	rc = fetch(&a, 500, &t, err, sizeof(err));
+	CHECK(rc == -1 && strncmp(err, "token endpoint: timed out after 0.", 34) == 0 &&
+	      clock_mono_ns() - t0 < 1200 * NS_PER_MS,
+	      "the route's wait ends at its own bound (0.5 s): %s", err);
+	CHECK(oauth2_busy(), "... while the refresh request goes on");
+	settle(5000);
+	read_text(rfile, buf, sizeof(buf));
+	buf[strcspn(buf, "\n")] = '\0';
+	CHECK(!oauth2_busy() && strncmp(buf, "rt-rotated-", 11) == 0,
+	      "the reply came later: the rotated refresh token is in the file (%s)", buf);
+	snprintf(first, sizeof(first), "%s", buf);
+	CHECK(oauth2_token(multi, &a, 5000, &t, &w, err, sizeof(err)) == 1 && t && strcmp(t, "bg-1") == 0 &&
+	      requests(NULL, "\"refresh_token\": \"rt-bg\"") == 1, "... and its token is cached: no new request");
+	secret_free(t);
+
+	/* A later route joins the refresh under way. */
+	oauth2_token_refused(&a, NULL);
+	snprintf(text, sizeof(text), "client bg-client\nrefresh %s\nrotate\naccess bg-\nfail delay:1.2\n", first);
+	script(text);
+	CHECK(fetch(&a, 300, &t, err, sizeof(err)) == -1 && oauth2_busy(), "second refresh: the first route gave up");
+	rc = oauth2_token(multi, &a, 5000, &t, &w2, err, sizeof(err));
+	CHECK(rc == 0 && w2, "a route asking meanwhile waits for the same request");
+	drive(&w2, 1, 5000);
+	rc = oauth2_wait_result(w2, &t, err, sizeof(err));
+	snprintf(text, sizeof(text), "\"refresh_token\": \"%s\"", first);
+	CHECK(rc == 1 && strcmp(t, "bg-2") == 0 && requests(NULL, text) == 1,
+	      "it gets that request's token (%s), and no request sent the replaced refresh token", rc == 1 ? t : err);
+	secret_free(t);
+	oauth2_wait_free(w2);
+	read_text(rfile, buf, sizeof(buf));
+	buf[strcspn(buf, "\n")] = '\0';
+	CHECK(strncmp(buf, "rt-rotated-", 11) == 0 && strcmp(buf, first) != 0,
+	      "the file holds the latest rotation (%s, after %s)", buf, first);
+	oauth2_shutdown();
+	unlink(rfile);
+}
+
+/* Issue 19: expires_in 2^63-1 overflowed (UBSan aborted; the release build
+ * cached nothing). */
+static void huge_expiry(void)
+{
+	struct route a = route("huge-client", NULL, NULL, NULL);
+	char *t, err[256];
+	int before = requests(NULL, NULL);
+
+	script("client huge-client\naccess huge-\nexpires 9223372036854775807\n");
+	CHECK(fetch(&a, 5000, &t, err, sizeof(err)) == 1 && strcmp(t, "huge-1") == 0, "expires_in 2^63-1: a token");
+	secret_free(t);
+	oauth2_cycle_begin();
+	CHECK(fetch(&a, 5000, &t, err, sizeof(err)) == 1 && strcmp(t, "huge-1") == 0 && requests(NULL, NULL) == before + 1,
+	      "expires_in 2^63-1: cut to a day, the token is cached (one request)");
+	secret_free(t);
 	oauth2_shutdown();
 }
 
@@ -468,6 +578,8 @@ int main(void)
 	rotation();
 	errors();
 	confidential();
+	background();
+	huge_expiry();
 	shutdown_with_wait();
 	oauth2_shutdown();
 	curl_multi_cleanup(multi);

@@ -156,6 +156,15 @@ static const struct reply_row replies[] = {
 	{ "no expires_in", 200, "{\"access_token\":\"t\",\"token_type\":\"bearer\"}", 0, "t", NULL, -1, "" },
 	{ "expires_in garbage counts as none", 200, "{\"access_token\":\"t\",\"expires_in\":\"soon\"}", 0, "t", NULL, -1, "" },
 	{ "negative expires_in is 0", 200, "{\"access_token\":\"t\",\"expires_in\":-5}", 0, "t", NULL, 0, "" },
+	{ "expires_in 2^63-1 is cut to a day", 200, "{\"access_token\":\"t\",\"expires_in\":9223372036854775807}", 0,
+	  "t", NULL, 86400, "" },
+	{ "expires_in a day and a second is cut", 200, "{\"access_token\":\"t\",\"expires_in\":86401}", 0, "t", NULL,
+	  86400, "" },
+	{ "expires_in a day stays", 200, "{\"access_token\":\"t\",\"expires_in\":86400}", 0, "t", NULL, 86400, "" },
+	{ "expires_in as a string of 18 nines is cut", 200, "{\"access_token\":\"t\",\"expires_in\":\"999999999999999999\"}",
+	  0, "t", NULL, 86400, "" },
+	{ "expires_in beyond a long counts as none", 200,
+	  "{\"access_token\":\"t\",\"expires_in\":99999999999999999999}", 0, "t", NULL, -1, "" },
 	{ "refresh_token null", 200, "{\"access_token\":\"t\",\"refresh_token\":null}", 0, "t", NULL, -1, "" },
 	{ "HTTP 201 is success too", 201, "{\"access_token\":\"t\"}", 0, "t", NULL, -1, "" },
 	{ "Google invalid_grant", 400,
@@ -235,9 +244,44 @@ static void reply_edges(void)
 		snprintf(text, sizeof(text), "invalid_grant: refresh token 0.AXoA-secret-rt is bad; 0.AXoA-secret-rt");
 		oauth2_redact(text, "0.AXoA-secret-rt");
 		CHECK(strcmp(text, "invalid_grant: refresh token *** is bad; ***") == 0, "redact: every copy of a secret: %s", text);
-		oauth2_redact(text, "abc");
+		oauth2_redact(text, "xyz");
 		oauth2_redact(text, NULL);
-		CHECK(strcmp(text, "invalid_grant: refresh token *** is bad; ***") == 0, "redact: NULL and short secrets change nothing");
+		oauth2_redact(text, "");
+		CHECK(strcmp(text, "invalid_grant: refresh token *** is bad; ***") == 0, "redact: NULL, \"\" and absent secrets change nothing");
+	}
+	{
+		static const struct { const char *text, *secret, *want; } rows[] = {
+			{ "invalid_client: secret k3y is wrong", "k3y", "invalid_client: secret *** is wrong" },
+			{ "got secret=!# and !#", "!#", "got secret=** and **" },
+			{ "x=Q;Q", "Q", "x=*;*" },
+			{ "star * and **", "*", "star * and **" },
+			{ "***abc***abc", "***abc", "******" },
+			{ "no code here", "code-1-9f", "no code here" },
+		};
+		for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+			char text[80];
+			snprintf(text, sizeof(text), "%s", rows[i].text);
+			oauth2_redact(text, rows[i].secret);
+			CHECK(strcmp(text, rows[i].want) == 0, "redact '%s' from '%s': '%s'", rows[i].secret, rows[i].text, text);
+		}
+	}
+	{
+		char words[200];
+		CHECK(oauth2_error_words("invalid_grant", true, "gmail", "invalid_grant: Token has been expired or revoked.",
+		                         words, sizeof(words)) == 1 &&
+		      strcmp(words, "refresh token expired or revoked: run --oauth2-login gmail again (invalid_grant: Token "
+		             "has been expired or revoked.)") == 0, "words: invalid_grant of a refresh: %s", words);
+		snprintf(words, sizeof(words), "untouched");
+		CHECK(oauth2_error_words("invalid_grant", false, "cc", "invalid_grant: x", words, sizeof(words)) == 0 &&
+		      strcmp(words, "untouched") == 0, "words: invalid_grant of client credentials has none");
+		CHECK(oauth2_error_words("invalid_scope", false, "r", "invalid_scope: AADSTS70011", words, sizeof(words)) == 1 &&
+		      strcmp(words, "the token endpoint refused the scope: check oauth2_scope (README, OAuth2) "
+		             "(invalid_scope: AADSTS70011)") == 0, "words: invalid_scope: %s", words);
+		CHECK(oauth2_error_words("temporarily_unavailable", true, "r", "x", words, sizeof(words)) == 0,
+		      "words: a code withwords plainer words");
+		CHECK(oauth2_error_words("invalid_grant", true, "r", "invalid_grant: \xc3\xa9\xc3\xa9\xc3\xa9", words, 81) == 1 &&
+		      strlen(words) == 79 && strcmp(words + 77, "\xc3\xa9") == 0,
+		      "words: cut to cap, no half UTF-8 character: %s", words);
 	}
 	/* A description cut inside a multi-byte character loses the whole character. */
 	CHECK(oauth2_reply_parse(400, EURO_DESC, strlen(EURO_DESC), &out, err, 7) == -1 &&
