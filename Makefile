@@ -20,8 +20,8 @@ WARNINGS    = -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes \
               -Wmissing-prototypes -Wno-missing-field-initializers
 DEVFLAGS   ?=
 # Lazy (=), so that `make check` / `make demo` can install them first.
-DEPS_CFLAGS = $(shell $(PKG_CONFIG) --cflags libcurl inih)
-DEPS_LIBS   = $(shell $(PKG_CONFIG) --libs libcurl inih) -lm
+DEPS_CFLAGS = $(shell $(PKG_CONFIG) --cflags libcurl inih libcrypto)
+DEPS_LIBS   = $(shell $(PKG_CONFIG) --libs libcurl inih libcrypto) -lm
 ALL_CFLAGS  = -std=c11 -D_DEFAULT_SOURCE -Iplugin $(WARNINGS) $(DEVFLAGS) $(DEPS_CFLAGS) $(CPPFLAGS) $(CFLAGS)
 
 VERSION    := 0.1.0
@@ -53,7 +53,7 @@ UNIT_test_values      = plugin/parse.c
 UNIT_test_output      = plugin/output.c plugin/result.c
 UNIT_test_cfg         = plugin/config.c plugin/config_line.c plugin/config_route.c plugin/config_loader.c plugin/config_print.c plugin/config_keys.c plugin/headers.c plugin/mail_header.c plugin/result.c plugin/parse.c plugin/log.c plugin/probe_id.c plugin/sha256.c plugin/secret_file.c plugin/imap_utf7.c
 UNIT_test_imap_parse  = plugin/imap_parse.c plugin/imap_fetch.c plugin/imap_utf7.c
-UNIT_test_redact      = plugin/conn.c plugin/conn_fail.c plugin/smtp_reply.c plugin/log.c plugin/clock.c
+UNIT_test_redact      = plugin/conn.c plugin/conn_fail.c plugin/conn_mismatch.c plugin/smtp_reply.c plugin/log.c plugin/clock.c
 UNIT_test_probe_id    = plugin/probe_id.c plugin/sha256.c
 UNIT_test_wipe_alloc  = plugin/wipe_alloc.c
 UNIT_test_smtp_reply  = plugin/smtp_reply.c
@@ -63,7 +63,7 @@ UNIT_test_dsn         = plugin/dsn.c plugin/mail_header.c
 UNIT_test_json        = plugin/json.c
 UNIT_test_secret_file = plugin/secret_file.c
 UNIT_test_oauth2_form = plugin/oauth2_form.c plugin/oauth2_reply.c plugin/json.c plugin/sha256.c plugin/secret_file.c
-UNIT_test_oauth2_client = plugin/oauth2.c plugin/oauth2_http.c plugin/conn.c plugin/conn_fail.c plugin/smtp_reply.c plugin/oauth2_form.c plugin/oauth2_reply.c plugin/json.c plugin/sha256.c plugin/secret_file.c plugin/log.c plugin/clock.c
+UNIT_test_oauth2_client = plugin/oauth2.c plugin/oauth2_http.c plugin/conn.c plugin/conn_fail.c plugin/conn_mismatch.c plugin/smtp_reply.c plugin/oauth2_form.c plugin/oauth2_reply.c plugin/json.c plugin/sha256.c plugin/secret_file.c plugin/log.c plugin/clock.c
 UNIT_test_oauth2_loopback = plugin/oauth2_loopback.c plugin/clock.c
 UNIT_test_auth_hints  = plugin/auth_hints.c
 UNIT_test_spam        = plugin/spam.c plugin/spam_flag.c plugin/mail_header.c

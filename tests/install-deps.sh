@@ -20,7 +20,7 @@ ROOT=$(dirname "$HERE")
 
 # The demo: build the program, run a private Postfix + Dovecot
 # (tests/mailstack/mailstack.sh) and the Telegraf stand-in (Python).
-DEMO_PACKAGES="build-essential pkg-config libcurl4-openssl-dev libinih-dev
+DEMO_PACKAGES="build-essential pkg-config libcurl4-openssl-dev libinih-dev libssl-dev
 ca-certificates openssl python3 procps iproute2 postfix dovecot-imapd
 dovecot-lmtpd"
 # The tests add: the sanitizers and valgrind, Sieve for the junk mailbox,

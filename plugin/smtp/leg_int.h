@@ -8,6 +8,7 @@
 #define MAIL_E2E_SMTP_LEG_INT_H
 
 #include "smtp.h"
+#include "conn_mismatch.h"
 
 enum smtp_state {
 	SMTP_CONNECTING,   /* libcurl: connect, EHLO, STARTTLS, AUTH */
@@ -26,6 +27,7 @@ struct smtp_leg {
 	const char *msg;
 	size_t msg_len;
 	struct conn_watch watch;
+	struct conn_mismatch mismatch;   /* is the TLS mode wrong for the port? */
 	curl_socket_t fd;
 	enum smtp_state state;
 	bool may_read;
@@ -43,6 +45,11 @@ struct smtp_leg {
 /* transaction.c, for handover.c: the leg is logged in, speak; and the
  * verdict, whichever half of the dialogue reached it (once). */
 void smtp_transaction_start(struct smtp_leg *l);
+/* ... and, for smtp_step() and smtp_next_timer() (handover.c, which also
+ * names a TLS mode that does not fit the port while libcurl connects), the
+ * dialogue's side of a wake-up and its timer. */
+void smtp_transaction_step(struct smtp_leg *l, int64_t now);
+int64_t smtp_transaction_timer(const struct smtp_leg *l);
 void smtp_conclude(struct smtp_leg *l, bool ok, enum result_class r, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 

@@ -307,7 +307,7 @@ static void pump_in(struct smtp_leg *l, int64_t now)
 
 /* --- the event loop's side ------------------------------------------------- */
 
-void smtp_step(struct smtp_leg *l, int64_t now)
+void smtp_transaction_step(struct smtp_leg *l, int64_t now)
 {
 	if (l->state == SMTP_CONNECTING || l->state == SMTP_CLOSED)
 		return;
@@ -334,7 +334,7 @@ curl_socket_t smtp_wait_fd(const struct smtp_leg *l, bool *want_write)
 	return l->fd;
 }
 
-int64_t smtp_next_timer(const struct smtp_leg *l)
+int64_t smtp_transaction_timer(const struct smtp_leg *l)
 {
 	if (l->state != SMTP_QUIT)
 		return 0;
