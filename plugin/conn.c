@@ -55,7 +55,7 @@ static const char *const smtp_safe[] = {
 static const char *const imap_safe[] = {
 	"CAPABILITY", "STARTTLS", "SELECT", "EXAMINE", "NOOP", "LOGOUT", "IDLE",
 	"UID", "SEARCH", "STORE", "EXPUNGE", "LIST", "STATUS", "CHECK", "ENABLE",
-	"NAMESPACE", NULL
+	"NAMESPACE", "NOTIFY", NULL
 };
 
 size_t conn_redact_client_line(enum conn_proto proto, const char *line,

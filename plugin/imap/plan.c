@@ -167,10 +167,13 @@ static void prepared(void *ctx)
 	}
 	l->uidnext = l->prep.uidnext;
 	l->res.t_ready_ns = now;
-	if (l->role == IMAP_ROLE_JUNK && l->floor && l->floor < l->uidnext)
+	if (l->role == IMAP_ROLE_JUNK && l->floor && l->floor < l->uidnext) {
 		/* Opened after the send: what came since the inbox leg noted
-		 * UIDNEXT is this probe's to check, not the sweep's. */
+		 * UIDNEXT is this probe's to check, not the sweep's, and at once:
+		 * that it came is why this leg was opened. */
 		l->uidnext = l->floor;
+		l->look_first = true;
+	}
 	sweep_begin(l);
 }
 

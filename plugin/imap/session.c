@@ -34,6 +34,7 @@ static const struct { const char *name; unsigned bit; } cap_table[] = {
 	{ "X-GM-EXT-1", IMAP_CAP_GMAIL },   /* Gmail: deleting from INBOX only archives */
 	{ "LIST-STATUS", IMAP_CAP_LIST_STATUS },  /* one LIST names the junk mailbox */
 	{ "SPECIAL-USE", IMAP_CAP_SPECIAL_USE },  /* ... and says its UIDNEXT */
+	{ "NOTIFY", IMAP_CAP_NOTIFY },      /* news of the junk mailbox without peeks */
 };
 
 void session_note_capabilities(struct imap_session *s, const char *text)
@@ -330,7 +331,7 @@ static void on_untagged(struct imap_session *s, const char *text, const struct i
 	ev.truncated = truncated;
 	ev.now = now;
 	read_event(s, text, r, &ev);
-	if (ev.kind == IMAP_EV_EXISTS && s->listen_fn)
+	if ((ev.kind == IMAP_EV_EXISTS || ev.kind == IMAP_EV_STATUS) && s->listen_fn)
 		s->listen_fn(s, s->listen_ctx, &ev);
 	if (s->h && s->h->on_event && s->state == SESSION_OPEN)
 		s->h->on_event(s, s->h_ctx, &ev);

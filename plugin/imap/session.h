@@ -25,7 +25,8 @@
  * selected mailbox's count, UIDNEXT and UIDVALIDITY; COPYUID; BYE) and
  * passes the event on.  A count that grows is news: it sets a flag that
  * stays until session_take_news(), and goes to the listener (at most one,
- * session_listen()) at once, whatever command runs.
+ * session_listen()) at once, whatever command runs; so does an untagged
+ * STATUS (RFC 5465 NOTIFY: news of another mailbox).
  *
  * Time: the engine owns the session's cleanup bound (session_logout's
  * `until`) and one timer for the task in charge (session_timer()); the
@@ -64,6 +65,7 @@ enum {
 	IMAP_CAP_GMAIL = 1u << 3,
 	IMAP_CAP_LIST_STATUS = 1u << 4,
 	IMAP_CAP_SPECIAL_USE = 1u << 5,
+	IMAP_CAP_NOTIFY = 1u << 6,
 };
 
 enum imap_event_kind {

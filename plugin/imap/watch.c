@@ -317,16 +317,20 @@ static void wait_more(struct watch *w, int64_t now)
 
 /* --- the junk mailbox, peeked at ---------------------------------------- */
 
-static void on_peek(struct imap_session *s, void *ctx, const struct imap_event *ev)
+/* The junk mailbox's UIDNEXT, from a peek or from NOTIFY. */
+static void junk_status(struct watch *w, const struct imap_event *ev)
 {
-	struct watch *w = ctx;
-
-	(void)s;
 	if (ev->kind != IMAP_EV_STATUS || !ev->status.has_uidnext)
 		return;
 	w->junk_seen = ev->status.uidnext;
 	if (ev->status.uidnext > w->peek_floor && !w->junk_moved_ns)
 		w->junk_moved_ns = ev->now;
+}
+
+static void on_peek(struct imap_session *s, void *ctx, const struct imap_event *ev)
+{
+	(void)s;
+	junk_status(ctx, ev);
 }
 
 static void after_peek(struct imap_session *s, void *ctx, const struct imap_reply *r)
@@ -373,12 +377,16 @@ static void next_step(struct watch *w, int64_t now, bool after_noop)
 		wait_more(w, now);
 }
 
-/* The server said the count grew, whatever command ran. */
+/* The server said the count grew, whatever command ran; or, with
+ * NOTIFY, that the junk mailbox changed. */
 static void on_news(struct imap_session *s, void *ctx, const struct imap_event *ev)
 {
 	struct watch *w = ctx;
 
-	if (!w->active || (!ev->grew && !ev->first))
+	if (w->active && w->notified && w->peek[0] && ev->kind == IMAP_EV_STATUS &&
+	    strcmp(ev->status.name, w->peek) == 0)
+		junk_status(w, ev);
+	if (!w->active || ev->kind != IMAP_EV_EXISTS || (!ev->grew && !ev->first))
 		return;
 	w->changed = true;
 	w->changed_ns = ev->now;
@@ -387,6 +395,54 @@ static void on_news(struct imap_session *s, void *ctx, const struct imap_event *
 	else if (!session_busy(s))
 		send_check(w, ev->now);   /* asleep: the server told us unasked */
 	/* else the command under way ends in next_step, which sees `changed` */
+}
+
+/* --- NOTIFY: the junk mailbox's news without peeks ------------------------ */
+
+/* RFC 5465: the server tells of new mail in the junk mailbox (an untagged
+ * STATUS) with the answer to any command, IDLE included, so the peeks go.
+ * Not where a learnt window makes peeks rare anyway: it would cost more
+ * than it saves. */
+static bool wants_notify(const struct watch *w)
+{
+	return w->peeking && !w->window.gap && session_has(w->s, IMAP_CAP_NOTIFY);
+}
+
+static void first_look(struct watch *w, int64_t now)
+{
+	if (w->changed)
+		send_check(w, now);
+	else if (!wait_window(w, now))
+		send_noop(w, now);
+}
+
+static void after_notify(struct imap_session *s, void *ctx, const struct imap_reply *r)
+{
+	struct watch *w = ctx;
+
+	if (!w->active)
+		return;
+	if (r->status == IMAP_ST_OK) {
+		w->notified = true;
+		w->peeking = false;
+	} else {
+		log_debug("%s: NOTIFY refused (%s): the junk mailbox is peeked at", session_label(s), r->text);
+		session_drop_cap(s, IMAP_CAP_NOTIFY);
+	}
+	w->changed = w->changed || session_take_news(s, &w->changed_ns);
+	first_look(w, r->now);
+}
+
+static const struct session_handler notify_handler = { .on_done = after_notify };
+
+static void send_notify(struct watch *w)
+{
+	char mbox[SESSION_MAILBOX_MAX * 2 + 4];
+
+	session_quote(w->peek, mbox, sizeof(mbox));
+	session_cmd(w->s, &notify_handler, w,
+	            "NOTIFY SET (selected (MessageNew MessageExpunge)) (mailboxes %s (MessageNew MessageExpunge))",
+	            mbox);
 }
 
 void watch_start(struct watch *w, struct imap_session *s, int64_t now)
@@ -407,11 +463,12 @@ void watch_start(struct watch *w, struct imap_session *s, int64_t now)
 	w->changed = session_take_news(s, &w->changed_ns) || w->look_first;
 	if (w->look_first && !w->changed_ns)
 		w->changed_ns = now;
+	w->notified = false;
 	session_listen(s, on_news, w);
-	if (w->changed)
-		send_check(w, now);
-	else if (!wait_window(w, now))
-		send_noop(w, now);
+	if (wants_notify(w))
+		send_notify(w);
+	else
+		first_look(w, now);
 }
 
 void watch_stop(struct watch *w)

@@ -35,7 +35,10 @@
  * The inbox session also peeks at the junk mailbox (STATUS <junk>
  * (UIDNEXT), at 40 and 250 ms, then every second for 3 s, then every
  * poll_interval; with a window, from its end on; IDLE is left for it), so
- * a probe filed as junk is noticed without a second login.
+ * a probe filed as junk is noticed without a second login.  Where the
+ * server offers NOTIFY (RFC 5465) and no window is learnt, one NOTIFY SET
+ * before the first look replaces the peeks: the junk mailbox's news comes
+ * as an untagged STATUS with any answer.
  *
  * A check other than the token's (the bounce watch's) comes as a `struct
  * watch_check`; it reports back through watch_check_done().
@@ -92,6 +95,7 @@ struct watch {
 	/* state */
 	struct imap_session *s;
 	bool active, changed, idling, idle_refused, peeking, after_window;
+	bool notified;             /* NOTIFY tells of the junk mailbox: no peeks */
 	bool checking;             /* a token check awaits its reply */
 	bool whole_look;           /* the check under way reads whole header blocks */
 	bool no_whole;             /* the server refused that: token fields only */

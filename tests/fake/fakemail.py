@@ -25,7 +25,7 @@ Script lines (blank lines and '#' comments ignored):
     smtp on VERB[#N] ACTION            VERB: EHLO STARTTLS AUTH MAIL RCPT DATA BODY QUIT
     imap on VERB[#N] ACTION            VERB: CAPABILITY STARTTLS LOGIN AUTHENTICATE
                                        LIST SELECT NOOP SEARCH FETCH IDLE DONE STORE EXPUNGE
-                                       MOVE COPY STATUS LOGOUT, and HEADER (a FETCH of
+                                       MOVE COPY STATUS NOTIFY LOGOUT, and HEADER (a FETCH of
                                        BODY.PEEK[HEADER]: whole header blocks) and REPORT
                                        (BODY.PEEK[]); a FETCH rule covers those two as
                                        well where no rule of their own matches
@@ -33,6 +33,9 @@ Script lines (blank lines and '#' comments ignored):
     imap literal                       an untagged response carrying a {n} literal
                                        before each SEARCH result
     imap junk                          LIST shows a mailbox "Junk" marked \\Junk
+    imap notify                        offer NOTIFY (RFC 5465): after a NOTIFY SET naming
+                                       Junk, every NOOP, FETCH, SEARCH and IDLE also says
+                                       '* STATUS "Junk" (...)' when mail came there
     imap gmail                         behave like Gmail: X-GM-EXT-1 and MOVE offered, LIST shows
                                        [Gmail]/Trash (\\Trash) and [Gmail]/All Mail (\\All); mail
                                        lands in INBOX and All Mail; EXPUNGE in INBOX only archives
@@ -185,6 +188,7 @@ class Script:
         self.huge_line = 0
         self.literal = False
         self.junk = False
+        self.notify = False
         self.gmail = False
         self.trailing_blank = False
         self.repeat_exists = False
@@ -222,6 +226,8 @@ class Script:
                 self.literal = True
             elif w[0] == "imap" and w[1] == "junk":
                 self.junk = True
+            elif w[0] == "imap" and w[1] == "notify":
+                self.notify = True
             elif w[0] == "imap" and w[1] == "gmail":
                 self.gmail = True
             elif w[0] == "imap" and w[1] == "trailing-blank":
@@ -647,6 +653,8 @@ class FakeMail:
                 caps.append(cap)
         if self.script.gmail:
             caps += ["X-GM-EXT-1", "MOVE"]
+        if self.script.notify and authed:
+            caps.append("NOTIFY")
         return " ".join(caps)
 
     def _imap(self, c, tls):
@@ -744,6 +752,11 @@ class FakeMail:
             elif cmd == "NOOP":
                 seen = self._announce(c, box, seen)
                 c.send(f"{tag} OK noop")
+            elif cmd == "NOTIFY" and self.script.notify:
+                # Only what the probe asks: the junk mailbox's news.
+                if "JUNK" in line.upper() and "MESSAGENEW" in line.upper():
+                    c.notify_junk = self.boxes["JUNK"].next_uid
+                c.send(f"{tag} OK notify set")
             elif cmd in ("MOVE", "COPY"):
                 seen = self._move(c, box, cmd, args, seen)
                 c.send(f"{tag} OK {cmd.lower()} done")
@@ -781,6 +794,10 @@ class FakeMail:
                 c.send(f"{tag} BAD unknown command")
 
     def _announce(self, c, box, seen):
+        junk = self.boxes["JUNK"]
+        if getattr(c, "notify_junk", None) is not None and junk.next_uid > c.notify_junk:
+            c.notify_junk = junk.next_uid
+            c.send(f'* STATUS "Junk" (MESSAGES {junk.count()} UIDNEXT {junk.next_uid})')
         n = box.count()
         if n > seen or self.script.repeat_exists:
             c.send(f"* {max(n, seen)} EXISTS")

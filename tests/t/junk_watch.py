@@ -70,6 +70,12 @@ for n, script, mailbox, nlogins in want:
              f"cycle {n}: delivery_time {f.get('delivery_time')} within a peek of {JUNK_AT}s")
         T.eq(len([m for m in fake.boxes["JUNK"].msgs if not m[2]]), 0,
              f"cycle {n}: the probe is deleted from the junk mailbox")
+        # The junk session exists because mail came there: it looks at once.
+        conn = re.findall(r'^(imap\d+)< \S+ SELECT "Junk"', said, re.M)
+        cmds = [l.split(" ", 2)[2] for l in said.splitlines() if conn and l.startswith(conn[-1] + "< ")]
+        nxt = cmds[cmds.index('SELECT "Junk"') + 1] if 'SELECT "Junk"' in cmds[:-1] else ""
+        T.ok(nxt.startswith("UID FETCH"), f"cycle {n}: the junk session's first look is a check, no NOOP first",
+             cmds)
 # A server that stalls on a peek is a stalled server, not a late message.
 first_peek = fake.counts.get(("imap", "STATUS"), 0) + 2   # after this cycle's STATUS before the send
 tags, f, said = run_cycle(s, fake, 6, f"deliver delay 20\nimap on STATUS#{first_peek} stall\n")
@@ -103,4 +109,31 @@ T.ok("result=success" in line and "mailbox=inbox" in line, "junk STATUS refused:
 T.ok("W! " in s.err and "junk mailbox not watched" in s.err, "junk STATUS refused: one warning says so",
      s.err[-600:])
 T.eq(logins(fake3.dialogue()), 1, "junk STATUS refused: no second login")
+
+# NOTIFY (RFC 5465): one NOTIFY SET replaces the peeks, the junk mailbox's
+# news comes with the NOOPs' answers; refused, the peeks go on.
+def notify_once(script, what):
+    f4 = FakeMail(USERS + "imap junk\nimap notify\n" + script, tempfile.mkdtemp(prefix="me2e-fake."))
+    cfg4 = write_config(fake_route(f4, "notify", PW, timeout=f"{TIMEOUT}s", check_junk="true"))
+    s4 = Stream(cfg4, ["--once"])
+    code4 = s4.wait_exit(TIMEOUT + 10)
+    line4 = s4.lines[0] if s4.lines else ""
+    T.eq(code4, 0, f"{what}: --once exits 0")
+    T.ok("result=success" in line4 and "mailbox=junk" in line4, f"{what}: found in the junk mailbox", line4)
+    said4 = f4.dialogue()
+    inbox = re.findall(r"^(imap\d+)< \S+ SELECT \"INBOX\"", said4, re.M)
+    cmds = [l.split(" ", 2)[2] for l in said4.splitlines() if inbox and l.startswith(inbox[0] + "< ")]
+    return line4, cmds
+
+
+line, cmds = notify_once(f"deliver junk {JUNK_AT}\n", "NOTIFY offered")
+T.ok(len([c for c in cmds if c.startswith("NOTIFY SET")]) == 1, "NOTIFY offered: one NOTIFY SET", cmds)
+T.ok(not [c for c in cmds if c == 'STATUS "Junk" (UIDNEXT)'], "NOTIFY offered: no STATUS peek at the junk mailbox",
+     cmds)
+T.ok(JUNK_AT - 0.05 <= float(re.search(r"delivery_time=([0-9.]+)", line).group(1) if "delivery_time=" in line
+                             else 0) <= JUNK_AT + 0.5,
+     "NOTIFY offered: delivery_time from the NOOP that told of it", line)
+line, cmds = notify_once(f"deliver junk {JUNK_AT}\nimap on NOTIFY reply NO [CANNOT] not here\n", "NOTIFY refused")
+T.ok(len([c for c in cmds if c == 'STATUS "Junk" (UIDNEXT)']) >= 2, "NOTIFY refused: the junk mailbox is peeked at",
+     cmds)
 sys.exit(T.done())
