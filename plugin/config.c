@@ -19,6 +19,7 @@
 #include "config.h"
 #include "config_keys.h"
 #include "config_line.h"
+#include "config_rep.h"
 
 #include <errno.h>
 #include <ini.h>
@@ -339,6 +340,8 @@ static int set_measurement(struct config *cfg, const char *key, const char *valu
 		return -1;
 	}
 	free(cfg->measurement);
+	free(cfg->resolver);
+	free(cfg->dnssec_trust_anchor);
 	cfg->measurement = copy;
 	return 0;
 }
@@ -386,6 +389,7 @@ static const struct {
 } process_setters[] = {
 	{ "format", set_format }, { "measurement", set_measurement }, { "interval", set_duration },
 	{ "shutdown_grace", set_duration }, { "server_concurrency", set_concurrency },
+	{ "resolver", config_set_resolver }, { "dnssec_trust_anchor", config_set_trust_anchor },
 };
 
 /* One [defaults] pair: a process-wide key set, or a route key checked
@@ -559,5 +563,7 @@ void config_free(struct config *cfg)
 	free(cfg->routes);
 	free(cfg->path);
 	free(cfg->measurement);
+	free(cfg->resolver);
+	free(cfg->dnssec_trust_anchor);
 	memset(cfg, 0, sizeof(*cfg));
 }

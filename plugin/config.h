@@ -103,6 +103,13 @@ struct route {
 	                           * must be "pass"; default none */
 	int expect;               /* enum result_class this route should get (SPEC §8), default success */
 
+	/* Spam verdicts and DNSBL listings (SPEC §13; config_rep.c). */
+	bool has_max_spam_score;  /* max_spam_score set: spam_flagged applies */
+	double max_spam_score;
+	int spam_filter_from;     /* enum spam_filter (spam.h); 0: any */
+	char *dnsbl;              /* zones, comma-separated as written; NULL: no lookup */
+	int dnsbl_hop;            /* the n-th Received header from the top; 0: unset */
+
 	/* Process-lifetime memory of this route's probes (probe_id.h); owned,
 	 * allocated by config_load, wiped by config_free.  Not const through a
 	 * const route on purpose: every cycle updates it. */
@@ -117,6 +124,8 @@ struct config {
 	long shutdown_grace_ms;   /* default 3000 */
 	char interval_text[DURATION_TEXT_MAX], shutdown_grace_text[DURATION_TEXT_MAX];   /* as written */
 	long server_concurrency;  /* routes per server (host:port) at once, default 20 */
+	char *resolver;           /* "IP[:port]" every own lookup asks (SPEC §12, §13); NULL: the system's */
+	char *dnssec_trust_anchor;   /* file of DS/DNSKEY records; NULL: the system's root key */
 
 	struct route *routes;     /* in file order */
 	size_t n_routes;          /* >= 1 after a successful load */

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "auth_methods.h"
+#include "config_rep.h"
 #include "log.h"
 #include "result.h"
 
@@ -54,6 +55,7 @@ static void print_more(FILE *out, const struct route *r)
 			sep = ", ";
 		}
 	fprintf(out, "%s\n", r->require_auth ? "" : "(none)");
+	config_print_rep(out, r);
 	if (r->oauth2_token_url) {
 		fprintf(out, "  oauth2_token_url = %s\n  oauth2_client_id = %s\n", r->oauth2_token_url,
 		        r->oauth2_client_id);
@@ -101,6 +103,7 @@ void config_print(const struct config *cfg, FILE *out)
 	        cfg->interval_text[0] && !cfg->interval_ms ? " (off)" : "");
 	fprintf(out, "shutdown_grace = %s\nserver_concurrency = %ld\n",
 	        written(cfg->shutdown_grace_text, b1, sizeof(b1)), cfg->server_concurrency);
+	config_print_lookup(out, cfg);
 	for (size_t i = 0; i < cfg->n_routes; i++) {
 		const struct route *r = &cfg->routes[i];
 		fprintf(out, "\n[%s]\n  from = %s\n  to = %s\n", r->name, r->from, r->to);

@@ -32,6 +32,7 @@
 #include "message.h"
 #include "secret_file.h"
 #include "verdict.h"
+#include "verdict_spam.h"
 
 
 static double offset(const struct probe *p, int64_t t)
@@ -370,9 +371,10 @@ static void junk_failed(struct probe *p, int64_t now)
 static void on_found(struct probe *p, enum imap_role where)
 {
 	const struct imap_outcome *o = imap_outcome(p->leg[where]);
-	bool junk = where == IMAP_ROLE_JUNK;
+	const struct route *r = p->route;
+	bool junk = where == IMAP_ROLE_JUNK, auth_ok, flagged;
 	struct imap_leg *other = junk ? INBOX(p) : JUNK(p);
-	char why[RESULT_ERROR_MAX];
+	char why[RESULT_ERROR_MAX], spam_why[RESULT_ERROR_MAX];
 	int64_t t_found = o->t_found_ns;
 
 	snprintf(p->res.mailbox, sizeof(p->res.mailbox), "%s", junk ? "junk" : "inbox");
@@ -384,14 +386,21 @@ static void on_found(struct probe *p, enum imap_role where)
 	          junk ? "the junk mailbox" : "the inbox", o->tries, o->used_idle ? "IDLE" : "polling");
 	if (other)
 		imap_finish(other, o->t_found_ns, o->t_found_ns + BUDGET_FINISH_NS);
-	if (!o->ev.read && p->route->require_auth) {
+	auth_ok = verdict_from_evidence(r, &o->ev, &p->res, why, sizeof(why));
+	flagged = verdict_spam(r, &o->ev, &p->res, spam_why, sizeof(spam_why));
+	/* Verdict order: verdict_spam.h. */
+	if (!o->ev.read && (r->require_auth || r->has_max_spam_score)) {
 		/* Not a verdict on the probe: the server would not say. */
-		log_warn("%s: require_auth not checked: the probe's headers could not be read", p->route->name);
-		conclude(p, junk && p->route->junk_is_failure ? RESULT_JUNK : RESULT_SUCCESS, t_found,
+		log_warn("%s: %s not checked: the probe's headers could not be read", r->name,
+		         !r->has_max_spam_score ? "require_auth" : !r->require_auth ? "max_spam_score"
+		         : "require_auth and max_spam_score");
+		conclude(p, junk && r->junk_is_failure ? RESULT_JUNK : RESULT_SUCCESS, t_found,
 		         junk ? "delivered to the junk mailbox" : NULL);
-	} else if (!verdict_from_evidence(p->route, &o->ev, &p->res, why, sizeof(why))) {
+	} else if (!auth_ok) {
 		conclude(p, RESULT_AUTH_FAILED, t_found, why);
-	} else if (junk && p->route->junk_is_failure) {
+	} else if (flagged) {
+		conclude(p, RESULT_SPAM_FLAGGED, t_found, spam_why);
+	} else if (junk && r->junk_is_failure) {
 		snprintf(why, sizeof(why), "delivered to the junk mailbox");
 		conclude(p, RESULT_JUNK, t_found, why);
 	} else {

@@ -1,0 +1,49 @@
+/*
+ * config_rep.h - the keys of SPEC §13 (spam verdicts, DNSBL) and the
+ * process-wide lookup keys of §12 they use (resolver, dnssec_trust_anchor):
+ * how each value is checked and stored, and how --check-config shows them.
+ * Private to the configuration (config_keys.c's table, config.c's process
+ * setters, config_print.c).
+ *
+ * Contract: each rule checks value and stores it in r or cfg (strings are
+ * copied with strdup and owned by the struct; config_free() frees them);
+ * 0, or -1 with why (cap bytes) in words fit for "FILE:LINE: [section]
+ * key: why".  An empty value of max_spam_score or dnsbl_hop means unset,
+ * so a route can drop a [defaults] value; an empty dnsbl is no zone.
+ */
+#ifndef MAIL_E2E_CONFIG_REP_H
+#define MAIL_E2E_CONFIG_REP_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "config.h"
+
+#define CONFIG_DNSBL_ZONES_MAX 16     /* zones in one dnsbl list */
+#define CONFIG_DNSBL_TEXT_MAX 1000    /* bytes of the whole list */
+#define CONFIG_DNSBL_HOP_MAX 100
+
+struct keydef;
+
+/* Route keys, with config_keys.c's rule signature (k is not used: each
+ * rule knows its own fields). */
+int config_rule_spam_score(struct route *r, const struct keydef *k, const char *value, char *why, size_t cap);
+int config_rule_spam_filter(struct route *r, const struct keydef *k, const char *value, char *why, size_t cap);
+int config_rule_dnsbl(struct route *r, const struct keydef *k, const char *value, char *why, size_t cap);
+int config_rule_dnsbl_hop(struct route *r, const struct keydef *k, const char *value, char *why, size_t cap);
+
+/* Process keys: resolver "IP" or "IP:port" ("[IPv6]:port", a bare IPv6
+ * address); dnssec_trust_anchor a readable file. */
+int config_set_resolver(struct config *cfg, const char *key, const char *value, char *why, size_t cap);
+int config_set_trust_anchor(struct config *cfg, const char *key, const char *value, char *why, size_t cap);
+
+/* --check-config's lines: the route's keys (two-blank indent) and the
+ * process's. */
+void config_print_rep(FILE *out, const struct route *r);
+void config_print_lookup(FILE *out, const struct config *cfg);
+
+/* The trust anchor used when dnssec_trust_anchor is unset (Debian's
+ * dns-root-data). */
+#define CONFIG_SYSTEM_TRUST_ANCHOR "/usr/share/dns/root.key"
+
+#endif
