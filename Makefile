@@ -20,8 +20,8 @@ WARNINGS    = -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes \
               -Wmissing-prototypes -Wno-missing-field-initializers
 DEVFLAGS   ?=
 # Lazy (=), so that `make check` / `make demo` can install them first.
-DEPS_CFLAGS = $(shell $(PKG_CONFIG) --cflags libcurl inih)
-DEPS_LIBS   = $(shell $(PKG_CONFIG) --libs libcurl inih) -lm
+DEPS_CFLAGS = $(shell $(PKG_CONFIG) --cflags libcurl inih libunbound)
+DEPS_LIBS   = $(shell $(PKG_CONFIG) --libs libcurl inih libunbound) -lm
 ALL_CFLAGS  = -std=c11 -D_DEFAULT_SOURCE -Iplugin $(WARNINGS) $(DEVFLAGS) $(DEPS_CFLAGS) $(CPPFLAGS) $(CFLAGS)
 
 VERSION    := 0.1.0

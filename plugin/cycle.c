@@ -24,8 +24,11 @@
 #include "log.h"
 #include "oauth2.h"
 #include "probe.h"
+#include "resolve.h"
 
 #define SERVER_KEY_MAX 300
+/* SMTP, inbox, junk and bounce sessions, and the DNS lookups (resolve.c). */
+#define FDS_PER_ROUTE 5
 
 struct server_slot {
 	char key[SERVER_KEY_MAX];   /* "host:port" */
@@ -44,7 +47,7 @@ struct cycle {
 	struct server_slot *slots;
 	size_t n_slots;
 	size_t (*route_slots)[2];  /* per route: its SMTP and IMAP slot */
-	struct curl_waitfd *fds;   /* caller's extra fds, then up to four per probe */
+	struct curl_waitfd *fds;   /* caller's extra fds, then up to FDS_PER_ROUTE per probe */
 	size_t *fd_owner;          /* fds[k] belongs to probes[fd_owner[k]] */
 	unsigned fds_cap;
 };
@@ -149,6 +152,7 @@ void cycle_global_cleanup(int64_t finish_by_ns)
 		log_warn("exit with a token refresh unfinished: if its provider rotated the refresh "
 		         "token, the next refresh may fail invalid_grant");
 	oauth2_shutdown();
+	resolve_shutdown();
 	if (shared_multi)
 		curl_multi_cleanup(shared_multi);
 	shared_multi = NULL;
@@ -209,12 +213,15 @@ static int start_waiting(struct cycle *c, bool with_cycle)
 struct cycle *cycle_start(const struct config *cfg, cycle_emit_fn emit, void *ctx)
 {
 	struct cycle *c = calloc(1, sizeof(*c));
+	char err[100];
 
 	if (!c)
 		return NULL;
 	c->real0 = clock_real_ns();
 	c->mono0 = clock_mono_ns();
 	oauth2_cycle_begin();
+	if (resolve_configure(cfg->resolver, cfg->dnssec_trust_anchor, err, sizeof(err)) != 0)
+		log_warn("DNS lookups: %s", err);
 	c->cfg = cfg;
 	c->emit = emit;
 	c->ctx = ctx;
@@ -225,7 +232,7 @@ struct cycle *cycle_start(const struct config *cfg, cycle_emit_fn emit, void *ct
 	c->done = calloc(c->n, sizeof(*c->done));
 	c->slots = calloc(2 * c->n, sizeof(*c->slots));
 	c->route_slots = calloc(c->n, sizeof(*c->route_slots));
-	c->fds_cap = 4 * (unsigned)c->n + 8;   /* SMTP, inbox, junk and bounce per route, + caller's */
+	c->fds_cap = FDS_PER_ROUTE * (unsigned)c->n + 8;   /* + caller's */
 	c->fds = calloc(c->fds_cap, sizeof(*c->fds));
 	c->fd_owner = calloc(c->fds_cap, sizeof(*c->fd_owner));
 	if (!c->multi || !c->probes || !c->emitted || !c->done || !c->slots ||
@@ -320,7 +327,7 @@ int cycle_run(struct cycle *c, struct curl_waitfd *extra, unsigned n_extra,
 	int running, done, finished;
 	CURLMcode mc;
 
-	if (n_extra > c->fds_cap - 4 * c->n) {
+	if (n_extra > c->fds_cap - FDS_PER_ROUTE * c->n) {
 		log_error("internal: too many extra fds");
 		return -1;
 	}

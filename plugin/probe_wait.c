@@ -31,6 +31,7 @@ void probe_io_ready(struct probe *p, curl_socket_t fd)
 			imap_io_ready(p->leg[i]);
 	if (p->smtp && smtp_wait_fd(p->smtp, &want_write) == fd)
 		smtp_io_ready(p->smtp);
+	dnsbl_run_io(&p->dnsbl, (int)fd);
 }
 
 void probe_wait_fds(const struct probe *p, struct curl_waitfd *fds,
@@ -44,6 +45,12 @@ void probe_wait_fds(const struct probe *p, struct curl_waitfd *fds,
 			continue;
 		fds[*n].fd = fd;
 		fds[*n].events = CURL_WAIT_POLLIN | (want_write ? CURL_WAIT_POLLOUT : 0);
+		fds[*n].revents = 0;
+		(*n)++;
+	}
+	if (dnsbl_run_fd(&p->dnsbl) >= 0 && *n < max) {
+		fds[*n].fd = dnsbl_run_fd(&p->dnsbl);
+		fds[*n].events = CURL_WAIT_POLLIN;
 		fds[*n].revents = 0;
 		(*n)++;
 	}
@@ -66,6 +73,7 @@ int64_t probe_next_timer(const struct probe *p)
 			t = earliest(imap_next_timer(p->leg[i]), t);
 	if (p->smtp)
 		t = earliest(smtp_next_timer(p->smtp), t);
+	t = earliest(dnsbl_run_timer(&p->dnsbl), t);
 	if (!p->ready && p->inbox_ready_ns && p->stage == ST_IMAP_PREP)
 		t = earliest(budget_bounce_wait_until(&p->budget, p->inbox_ready_ns), t);
 	return t;
