@@ -45,10 +45,6 @@ int config_rule_spam_score(struct route *r, const struct keydef *k, const char *
 	(void)k;
 	double d;
 
-	if (!*value) {
-		r->has_max_spam_score = false;
-		return 0;
-	}
 	if (!spam_score_parse(value, &d))
 		return refuse("expected a number such as 5 or 4.5 (at most 9 digits before the point)",
 		              value, why, cap);
@@ -62,7 +58,7 @@ int config_rule_spam_filter(struct route *r, const struct keydef *k, const char 
 	(void)k;
 	enum spam_filter f;
 
-	if (!spam_filter_parse(value, &f))
+	if (!*value || !spam_filter_parse(value, &f))
 		return refuse("expected spamassassin, rspamd, microsoft or any", value, why, cap);
 	r->spam_filter_from = (int)f;
 	return 0;
@@ -73,6 +69,10 @@ int config_rule_dnsbl(struct route *r, const struct keydef *k, const char *value
 	(void)k;
 	char b[200];
 
+	if (!*value) {
+		snprintf(why, cap, "empty");
+		return -1;
+	}
 	if (strlen(value) > CONFIG_DNSBL_TEXT_MAX) {
 		snprintf(why, cap, "too long: at most %d characters", CONFIG_DNSBL_TEXT_MAX);
 		return -1;
@@ -85,11 +85,6 @@ int config_rule_dnsbl(struct route *r, const struct keydef *k, const char *value
 		snprintf(why, cap, "%zu zones: at most %d", dnsbl_zone_count(value), CONFIG_DNSBL_ZONES_MAX);
 		return -1;
 	}
-	if (dnsbl_zone_count(value) == 0) {
-		free(r->dnsbl);
-		r->dnsbl = NULL;
-		return 0;
-	}
 	return keep(&r->dnsbl, value, why, cap);
 }
 
@@ -98,10 +93,6 @@ int config_rule_dnsbl_hop(struct route *r, const struct keydef *k, const char *v
 	(void)k;
 	long hop;
 
-	if (!*value) {
-		r->dnsbl_hop = 0;
-		return 0;
-	}
 	if (parse_count(value, 1, CONFIG_DNSBL_HOP_MAX, &hop) != 0) {
 		char text[80];
 		snprintf(text, sizeof(text), "expected a Received header's place from the top, 1 to %d",

@@ -8,8 +8,8 @@
  * Contract: each rule checks value and stores it in r or cfg (strings are
  * copied with strdup and owned by the struct; config_free() frees them);
  * 0, or -1 with why (cap bytes) in words fit for "FILE:LINE: [section]
- * key: why".  An empty value of max_spam_score or dnsbl_hop means unset,
- * so a route can drop a [defaults] value; an empty dnsbl is no zone.
+ * key: why".  An empty value is an error, as for every key (README: there
+ * is no "unset" for an inherited default).
  */
 #ifndef MAIL_E2E_CONFIG_REP_H
 #define MAIL_E2E_CONFIG_REP_H

@@ -21,7 +21,7 @@ ROOT=$(dirname "$HERE")
 # The demo: build the program, run a private Postfix + Dovecot
 # (tests/mailstack/mailstack.sh) and the Telegraf stand-in (Python).
 DEMO_PACKAGES="build-essential pkg-config libcurl4-openssl-dev libinih-dev
-ca-certificates openssl python3 procps iproute2 postfix dovecot-imapd
+libunbound-dev dns-root-data ca-certificates openssl python3 procps iproute2 postfix dovecot-imapd
 dovecot-lmtpd"
 # The tests add: the sanitizers and valgrind, Sieve for the junk mailbox,
 # groff for the man pages, a real InfluxDB and promtool (Prometheus) for the
