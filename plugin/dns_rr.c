@@ -92,8 +92,19 @@ bool dns_parse_server(const char *s, char *ip, size_t cap, int *port)
 }
 
 /* An uncompressed wire-format name at rd[*at] as text without the
- * trailing dot; *at moves past it. */
+ * trailing dot; *at moves past it.  name is "" on failure. */
+static bool wire_name_(const unsigned char *rd, size_t len, size_t *at, char *name, size_t cap);
+
 static bool wire_name(const unsigned char *rd, size_t len, size_t *at, char *name, size_t cap)
+{
+	if (wire_name_(rd, len, at, name, cap))
+		return true;
+	if (cap)
+		name[0] = '\0';
+	return false;
+}
+
+static bool wire_name_(const unsigned char *rd, size_t len, size_t *at, char *name, size_t cap)
 {
 	size_t o = 0, i = *at;
 
@@ -152,8 +163,10 @@ bool dns_rr_txt(const unsigned char *rd, size_t len, char *text, size_t cap)
 	text[0] = '\0';
 	while (i < len) {
 		size_t n = rd[i++];
-		if (n > len - i || o + n >= cap)
+		if (n > len - i || o + n >= cap) {
+			text[0] = '\0';
 			return false;
+		}
 		for (size_t k = 0; k < n; k++) {
 			unsigned char c = rd[i + k];
 			text[o++] = c >= 0x20 && c < 0x7f ? (char)c : '?';

@@ -27,6 +27,8 @@ declare -A SOURCES=(
 	[json]="tests/fuzz/fuzz_json.c plugin/json.c"
 	[spam]="tests/fuzz/fuzz_spam.c plugin/spam.c plugin/spam_flag.c plugin/mail_header.c"
 	[dnsbl]="tests/fuzz/fuzz_dnsbl.c plugin/dnsbl.c plugin/mail_header.c"
+	[mta_sts]="tests/fuzz/fuzz_mta_sts.c plugin/mta_sts.c plugin/dns_rr.c"
+	[dns_rr]="tests/fuzz/fuzz_dns_rr.c plugin/dns_rr.c"
 )
 
 failed=0
@@ -64,7 +66,7 @@ run_target() {
 for t in "${!SOURCES[@]}"; do
 	run_target "$t" "${SOURCES[$t]}" "$ASAN_FLAGS" "$SECONDS_PER_TARGET" "$t"
 done
-for t in imap smtp_trace headers dsn json spam dnsbl; do
+for t in imap smtp_trace headers dsn json spam dnsbl mta_sts dns_rr; do
 	run_target "$t" "${SOURCES[$t]}" "$MSAN_FLAGS" $(( (SECONDS_PER_TARGET + 1) / 2 )) "$t-msan"
 done
 exit $failed
