@@ -3,10 +3,8 @@
  */
 #include "config_rep.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "dnsbl.h"
 #include "parse.h"
@@ -103,28 +101,6 @@ int config_rule_dnsbl_hop(struct route *r, const struct keydef *k, const char *v
 	return 0;
 }
 
-int config_set_resolver(struct config *cfg, const char *key, const char *value, char *why, size_t cap)
-{
-	char ip[64];
-	int port;
-
-	(void)key;
-	if (parse_ip_port(value, 53, ip, sizeof(ip), &port) != 0)
-		return refuse("expected IP or IP:port (IPv6: [IP]:port)", value, why, cap);
-	return keep(&cfg->resolver, value, why, cap);
-}
-
-int config_set_trust_anchor(struct config *cfg, const char *key, const char *value, char *why, size_t cap)
-{
-	(void)key;
-	if (access(value, R_OK) != 0) {
-		snprintf(why, cap, "cannot read %.200s: %s", value,
-		         strerror(errno));
-		return -1;
-	}
-	return keep(&cfg->dnssec_trust_anchor, value, why, cap);
-}
-
 /* A score as written back: "5", "4.5", "-0.25" (six decimals at most,
  * trailing zeros dropped). */
 static const char *score_text(double d, char *buf, size_t cap)
@@ -155,13 +131,4 @@ void config_print_rep(FILE *out, const struct route *r)
 		fprintf(out, "  dnsbl_hop = %d\n", r->dnsbl_hop);
 	else if (r->dnsbl)
 		fprintf(out, "  dnsbl_hop = (the topmost Received header with a public address)\n");
-}
-
-void config_print_lookup(FILE *out, const struct config *cfg)
-{
-	fprintf(out, "resolver = %s\n", cfg->resolver ? cfg->resolver : "(the system's, /etc/resolv.conf)");
-	if (cfg->dnssec_trust_anchor)
-		fprintf(out, "dnssec_trust_anchor = %s\n", cfg->dnssec_trust_anchor);
-	else
-		fprintf(out, "dnssec_trust_anchor = (the system's root key, %s)\n", CONFIG_SYSTEM_TRUST_ANCHOR);
 }

@@ -1,11 +1,11 @@
 /*
- * config_rep.h - the keys of SPEC §13 (spam verdicts, DNSBL) and the
- * process-wide lookup keys of §12 they use (resolver, dnssec_trust_anchor):
- * how each value is checked and stored, and how --check-config shows them.
- * Private to the configuration (config_keys.c's table, config.c's process
- * setters, config_print.c).
+ * config_rep.h - the route keys of SPEC §13 (spam verdicts, DNSBL): how
+ * each value is checked and stored, and how --check-config shows them.
+ * Private to the configuration (config_keys.c's table, config_print.c).
+ * The lookups go through the process keys of §12, resolver and
+ * dnssec_trust_anchor (config_mx.c).
  *
- * Contract: each rule checks value and stores it in r or cfg (strings are
+ * Contract: each rule checks value and stores it in r (strings are
  * copied with strdup and owned by the struct; config_free() frees them);
  * 0, or -1 with why (cap bytes) in words fit for "FILE:LINE: [section]
  * key: why".  An empty value is an error, as for every key (README: there
@@ -32,18 +32,7 @@ int config_rule_spam_filter(struct route *r, const struct keydef *k, const char 
 int config_rule_dnsbl(struct route *r, const struct keydef *k, const char *value, char *why, size_t cap);
 int config_rule_dnsbl_hop(struct route *r, const struct keydef *k, const char *value, char *why, size_t cap);
 
-/* Process keys: resolver "IP" or "IP:port" ("[IPv6]:port", a bare IPv6
- * address); dnssec_trust_anchor a readable file. */
-int config_set_resolver(struct config *cfg, const char *key, const char *value, char *why, size_t cap);
-int config_set_trust_anchor(struct config *cfg, const char *key, const char *value, char *why, size_t cap);
-
-/* --check-config's lines: the route's keys (two-blank indent) and the
- * process's. */
+/* --check-config's lines for the route's keys (two-blank indent). */
 void config_print_rep(FILE *out, const struct route *r);
-void config_print_lookup(FILE *out, const struct config *cfg);
-
-/* The trust anchor used when dnssec_trust_anchor is unset (Debian's
- * dns-root-data). */
-#define CONFIG_SYSTEM_TRUST_ANCHOR "/usr/share/dns/root.key"
 
 #endif

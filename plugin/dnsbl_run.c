@@ -6,8 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "dns.h"
 #include "log.h"
-#include "resolve.h"
 
 #define A_RECORDS_MAX 16   /* a DNSBL answers with one or a few codes */
 
@@ -27,83 +27,84 @@ static void finish(struct dnsbl_run *d)
 	                                             sizeof(d->rep->dnsbl_zones));
 }
 
-static void query_over(struct dnsbl_query *q)
+static void query_over(struct dnsbl_run *d, struct dnsbl_query *z)
 {
-	struct dnsbl_run *d = q->run;
-
-	q->id = 0;
+	dns_free(z->q);
+	z->q = NULL;
 	if (d->pending > 0 && --d->pending == 0)
 		finish(d);
 }
 
 /* The A records of an answer, judged. */
-static void judge(struct dnsbl_query *q, const struct resolve_answer *a)
+static void judge(const struct dnsbl_run *d, struct dnsbl_query *z, const struct dns_answer *a)
 {
-	const struct route *r = q->run->route;
+	const char *name = d->route->name;
 	uint8_t rec[A_RECORDS_MAX][4];
 	size_t n = 0;
 	char note[120];
 
 	for (size_t i = 0; i < a->n && n < A_RECORDS_MAX; i++)
-		if (a->len[i] == 4)
-			memcpy(rec[n++], a->data[i], 4);
+		if (a->rr[i].len == 4)
+			memcpy(rec[n++], a->rr[i].data, 4);
 	switch (dnsbl_judge((const uint8_t (*)[4])rec, n, note, sizeof(note))) {
 	case DNSBL_LISTED:
-		q->listed = true;
-		log_debug("%s: dnsbl %s lists %s: %s%s", r->name, q->zone, q->run->addr.text, note,
+		z->listed = true;
+		log_debug("%s: dnsbl %s lists %s: %s%s", name, z->zone, d->addr.text, note,
 		          a->secure ? "" : " (DNSSEC-insecure answer)");
 		break;
 	case DNSBL_ERROR_CODE:
-		log_warn("%s: dnsbl %s: error code %s; not counted as a listing", r->name, q->zone, note);
+		log_warn("%s: dnsbl %s: error code %s; not counted as a listing", name, z->zone, note);
 		break;
 	default:
 		if (note[0])
 			log_warn("%s: dnsbl %s: %s (a resolver that rewrites NXDOMAIN?); not counted as a listing",
-			         r->name, q->zone, note);
+			         name, z->zone, note);
+		else
+			log_debug("%s: dnsbl %s does not list %s", name, z->zone, d->addr.text);
 	}
 }
 
-static void on_answer(void *ctx, const struct resolve_answer *a)
+/* What one finished lookup says (dns.c's ANSWERED covers NXDOMAIN and
+ * NODATA: no record, not listed). */
+static void read_answer(struct dnsbl_run *d, struct dnsbl_query *z)
 {
-	struct dnsbl_query *q = ctx;
-	const struct route *r = q->run->route;
-	char what[RESOLVE_WHY_MAX + 40];
+	const struct dns_answer *a = dns_answer(z->q);
+	const char *name = d->route->name;
 
 	switch (a->status) {
-	case RESOLVE_DATA:
-		judge(q, a);
+	case DNS_ANSWERED:
+		judge(d, z, a);
 		break;
-	case RESOLVE_NXDOMAIN:
-	case RESOLVE_NODATA:
-		log_debug("%s: dnsbl %s does not list %s", r->name, q->zone, q->run->addr.text);
-		break;
-	case RESOLVE_BOGUS:
+	case DNS_BOGUS:
 		log_warn("%s: dnsbl %s: lookup of %s failed: DNSSEC validation failed (bogus): %s; "
-		         "not counted as a listing", r->name, q->zone, q->name, a->why);
+		         "not counted as a listing", name, z->zone, z->name, a->why);
+		break;
+	case DNS_TIMEOUT:
+		log_warn("%s: dnsbl %s: no answer for %s before the route's timeout (%lds); "
+		         "not counted as a listing", name, z->zone, z->name, d->route->timeout_ms / 1000);
 		break;
 	default:
-		log_warn("%s: dnsbl %s: lookup of %s failed: %s; not counted as a listing", r->name, q->zone,
-		         q->name, resolve_status_name(a, what, sizeof(what)));
+		log_warn("%s: dnsbl %s: lookup of %s failed: %s; not counted as a listing", name, z->zone,
+		         z->name, a->why);
 	}
-	query_over(q);
+	query_over(d, z);
 }
 
 /* One zone's lookup; one that cannot start is over at once. */
-static void start_one(struct dnsbl_run *d, struct dnsbl_query *q)
+static void start_one(struct dnsbl_run *d, struct dnsbl_query *z)
 {
 	char err[200];
 
-	q->run = d;
-	if (!dnsbl_query_name(&d->addr, q->zone, q->name, sizeof(q->name))) {
-		log_warn("%s: dnsbl %s: no query name for %s", d->route->name, q->zone, d->addr.text);
-		query_over(q);
+	if (!dnsbl_query_name(&d->addr, z->zone, z->name, sizeof(z->name))) {
+		log_warn("%s: dnsbl %s: no query name for %s", d->route->name, z->zone, d->addr.text);
+		query_over(d, z);
 		return;
 	}
-	q->id = resolve_start(q->name, RESOLVE_TYPE_A, on_answer, q, err, sizeof(err));
-	if (!q->id) {
+	z->q = dns_start(z->name, DNS_T_A, d->until, err, sizeof(err));
+	if (!z->q) {
 		log_warn("%s: dnsbl %s: lookup not started: %s; not counted as a listing", d->route->name,
-		         q->zone, err);
-		query_over(q);
+		         z->zone, err);
+		query_over(d, z);
 	}
 }
 
@@ -132,34 +133,14 @@ void dnsbl_run_start(struct dnsbl_run *d, const struct route *r, const struct dn
 
 void dnsbl_run_step(struct dnsbl_run *d, int64_t now)
 {
-	if (!d->running || now < d->until)
-		return;
-	for (size_t i = 0; i < d->n && d->running; i++) {
-		struct dnsbl_query *q = &d->q[i];
-		if (!q->id)
-			continue;
-		resolve_cancel(q->id);
-		log_warn("%s: dnsbl %s: no answer for %s before the route's timeout (%lds); "
-		         "not counted as a listing", d->route->name, q->zone, q->name,
-		         d->route->timeout_ms / 1000);
-		query_over(q);
-	}
+	for (size_t i = 0; i < d->n && d->running; i++)
+		if (d->q[i].q && dns_done(d->q[i].q, now))
+			read_answer(d, &d->q[i]);
 }
 
 bool dnsbl_run_pending(const struct dnsbl_run *d)
 {
 	return d->running;
-}
-
-int dnsbl_run_fd(const struct dnsbl_run *d)
-{
-	return d->running ? resolve_fd() : -1;
-}
-
-void dnsbl_run_io(struct dnsbl_run *d, int fd)
-{
-	if (d->running && fd >= 0 && fd == resolve_fd())
-		resolve_process();
 }
 
 int64_t dnsbl_run_timer(const struct dnsbl_run *d)
@@ -169,11 +150,10 @@ int64_t dnsbl_run_timer(const struct dnsbl_run *d)
 
 void dnsbl_run_cancel(struct dnsbl_run *d)
 {
-	for (size_t i = 0; i < d->n; i++)
-		if (d->q[i].id) {
-			resolve_cancel(d->q[i].id);
-			d->q[i].id = 0;
-		}
+	for (size_t i = 0; i < d->n; i++) {
+		dns_free(d->q[i].q);
+		d->q[i].q = NULL;
+	}
 	d->pending = 0;
 	d->running = false;
 }

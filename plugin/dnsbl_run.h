@@ -1,7 +1,7 @@
 /*
  * dnsbl_run.h - one probe's DNSBL lookups (SPEC §13): the address its
  * header block named (dnsbl_pick) looked up in every zone of the route's
- * `dnsbl` at once, through resolve.c (`resolver`, DNSSEC-validated),
+ * `dnsbl` at once, through dns.c (`resolver`, DNSSEC-validated),
  * judged by dnsbl_judge, and bounded by the route's deadline: the lookups
  * run while the probe is deleted and the sessions log out, and the line
  * waits for them at most until the route's timeout.
@@ -15,11 +15,12 @@
  * resolver that rewrites NXDOMAIN).
  *
  * Contract: the caller owns struct dnsbl_run (zeroed before the first
- * start, at a fixed address while lookups are pending: they point into
- * it) and rep; route is borrowed.  dnsbl_run_start() writes nothing into
- * rep until the run ends (last answer, or dnsbl_run_step() at `until`);
- * then rep's dnsbl fields are set once.  dnsbl_run_cancel() drops pending
- * lookups without writing (the probe is abandoned).
+ * start) and rep; route is borrowed.  dnsbl_run_start() writes nothing
+ * into rep until the run ends: dnsbl_run_step() reads the answers that
+ * came (the cycle polls dns.c's pipe and delivers them) and gives up the
+ * rest at `until`; then rep's dnsbl fields are set once.
+ * dnsbl_run_cancel() frees pending lookups without writing (the probe is
+ * abandoned); call it before the struct goes.
  */
 #ifndef MAIL_E2E_DNSBL_RUN_H
 #define MAIL_E2E_DNSBL_RUN_H
@@ -32,11 +33,10 @@
 #include "dnsbl.h"
 #include "reputation.h"
 
-struct dnsbl_run;
+struct dns_query;
 
 struct dnsbl_query {
-	struct dnsbl_run *run;
-	int id;                      /* resolve.c's while pending, else 0 */
+	struct dns_query *q;         /* dns.c's while pending, else NULL */
 	bool listed;
 	char zone[DNSBL_ZONE_MAX];
 	char name[DNSBL_NAME_MAX];   /* the query name */
@@ -54,14 +54,11 @@ struct dnsbl_run {
 
 void dnsbl_run_start(struct dnsbl_run *d, const struct route *r, const struct dnsbl_addr *a,
                      int64_t until, struct reputation *rep);
-/* Past `until`, the unanswered ones are given up (W! each) and the run
- * ends.  Call after every wake-up. */
+/* The answers that came are judged; past `until`, the unanswered ones are
+ * given up (W! each).  The run ends when none is left.  Call after every
+ * wake-up. */
 void dnsbl_run_step(struct dnsbl_run *d, int64_t now);
 bool dnsbl_run_pending(const struct dnsbl_run *d);
-/* The descriptor to poll while pending (-1: none), and what to do when it
- * polled readable (answers for any probe's lookups are read). */
-int dnsbl_run_fd(const struct dnsbl_run *d);
-void dnsbl_run_io(struct dnsbl_run *d, int fd);
 int64_t dnsbl_run_timer(const struct dnsbl_run *d);   /* 0: none */
 void dnsbl_run_cancel(struct dnsbl_run *d);
 

@@ -4,7 +4,6 @@
  */
 #include "parse.h"
 
-#include <arpa/inet.h>
 #include <string.h>
 #include <strings.h>
 
@@ -118,45 +117,5 @@ int parse_count(const char *s, long min, long max, long *out)
 	if (n == 0 || v < min || v > max)
 		return -1;
 	*out = v;
-	return 0;
-}
-
-static bool is_ip(const char *s, size_t n, bool v6)
-{
-	unsigned char a[16];
-	char buf[64];
-
-	if (n == 0 || n >= sizeof(buf))
-		return false;
-	memcpy(buf, s, n);
-	buf[n] = '\0';
-	return inet_pton(v6 ? AF_INET6 : AF_INET, buf, a) == 1;
-}
-
-int parse_ip_port(const char *s, int default_port, char *ip, size_t cap, int *port)
-{
-	const char *colon = strrchr(s, ':'), *addr = s, *end;
-	int p = default_port;
-	bool v6 = false;
-
-	if (s[0] == '[') {              /* [IPv6]:PORT or [IPv6] */
-		end = strchr(s, ']');
-		if (!end || (end[1] && (end[1] != ':' || parse_port(end + 2, &p) != 0)))
-			return -1;
-		addr = s + 1;
-		v6 = true;
-	} else if (colon && strchr(s, ':') == colon) {   /* one colon: IPv4:PORT */
-		if (parse_port(colon + 1, &p) != 0)
-			return -1;
-		end = colon;
-	} else {                        /* bare IPv4, or IPv6 with its colons */
-		end = s + strlen(s);
-		v6 = colon != NULL;
-	}
-	if (!is_ip(addr, (size_t)(end - addr), v6) || (size_t)(end - addr) >= cap)
-		return -1;
-	memcpy(ip, addr, (size_t)(end - addr));
-	ip[end - addr] = '\0';
-	*port = p;
 	return 0;
 }

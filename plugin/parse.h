@@ -10,7 +10,6 @@
 #define MAIL_E2E_PARSE_H
 
 #include <stdbool.h>
-#include <stddef.h>
 
 /* "250ms", "10s", "2m", "1h", a bare number of seconds ("30"), or units
  * together from the largest to the smallest, each once: "1m30s",
@@ -29,10 +28,5 @@ int parse_port(const char *s, int *out);
 
 /* A whole number in min..max, decimal digits only (at most 9). */
 int parse_count(const char *s, long min, long max, long *out);
-
-/* "IP" or "IP:PORT" (IPv6 as "[IP]:PORT" or bare "IP"): the address as
- * text into ip (cap bytes; inet_pton accepts it), the port (default_port
- * without one). */
-int parse_ip_port(const char *s, int default_port, char *ip, size_t cap, int *port);
 
 #endif

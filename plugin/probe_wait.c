@@ -31,7 +31,6 @@ void probe_io_ready(struct probe *p, curl_socket_t fd)
 			imap_io_ready(p->leg[i]);
 	if (p->smtp && smtp_wait_fd(p->smtp, &want_write) == fd)
 		smtp_io_ready(p->smtp);
-	dnsbl_run_io(&p->dnsbl, (int)fd);
 }
 
 void probe_wait_fds(const struct probe *p, struct curl_waitfd *fds,
@@ -45,12 +44,6 @@ void probe_wait_fds(const struct probe *p, struct curl_waitfd *fds,
 			continue;
 		fds[*n].fd = fd;
 		fds[*n].events = CURL_WAIT_POLLIN | (want_write ? CURL_WAIT_POLLOUT : 0);
-		fds[*n].revents = 0;
-		(*n)++;
-	}
-	if (dnsbl_run_fd(&p->dnsbl) >= 0 && *n < max) {
-		fds[*n].fd = dnsbl_run_fd(&p->dnsbl);
-		fds[*n].events = CURL_WAIT_POLLIN;
 		fds[*n].revents = 0;
 		(*n)++;
 	}

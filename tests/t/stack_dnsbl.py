@@ -194,8 +194,8 @@ T.ok(all(k in j and j[k] is None for k in ("dnsbl_ip", "dnsbl_listed", "dnsbl_zo
 BASE = ("[r]\nfrom = a@b.test\nto = c@d.test\nsmtp_host = 127.0.0.1\nimap_host = 127.0.0.1\n"
         "imap_username = x\nimap_password = y\n")
 for text, key, words in [
-        ("[defaults]\nresolver = 127.0.0.1:99999\n", "resolver", "IP or IP:port"),
-        ("[defaults]\nresolver = mx.example.test\n", "resolver", "IP or IP:port"),
+        ("[defaults]\nresolver = 127.0.0.1:99999\n", "resolver", "IP:port"),
+        ("[defaults]\nresolver = mx.example.test\n", "resolver", "IP:port"),
         ("[defaults]\ndnssec_trust_anchor = /nonexistent/root.key\n", "dnssec_trust_anchor", "cannot read"),
         ("[defaults]\ndnsbl = zen.spamhaus.org, bad zone\n", "dnsbl", "item 2"),
         ("[defaults]\ndnsbl = a.test, A.test\n", "dnsbl", "twice"),
