@@ -340,8 +340,6 @@ static int set_measurement(struct config *cfg, const char *key, const char *valu
 		return -1;
 	}
 	free(cfg->measurement);
-	free(cfg->resolver);
-	free(cfg->dnssec_trust_anchor);
 	cfg->measurement = copy;
 	return 0;
 }

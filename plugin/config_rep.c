@@ -40,9 +40,9 @@ static int refuse(const char *text, const char *value, char *why, size_t cap)
 
 int config_rule_spam_score(struct route *r, const struct keydef *k, const char *value, char *why, size_t cap)
 {
-	(void)k;
 	double d;
 
+	(void)k;
 	if (!spam_score_parse(value, &d))
 		return refuse("expected a number such as 5 or 4.5 (at most 9 digits before the point)",
 		              value, why, cap);
@@ -53,9 +53,9 @@ int config_rule_spam_score(struct route *r, const struct keydef *k, const char *
 
 int config_rule_spam_filter(struct route *r, const struct keydef *k, const char *value, char *why, size_t cap)
 {
-	(void)k;
 	enum spam_filter f;
 
+	(void)k;
 	if (!*value || !spam_filter_parse(value, &f))
 		return refuse("expected spamassassin, rspamd, microsoft or any", value, why, cap);
 	r->spam_filter_from = (int)f;
@@ -64,9 +64,9 @@ int config_rule_spam_filter(struct route *r, const struct keydef *k, const char 
 
 int config_rule_dnsbl(struct route *r, const struct keydef *k, const char *value, char *why, size_t cap)
 {
-	(void)k;
 	char b[200];
 
+	(void)k;
 	if (!*value) {
 		snprintf(why, cap, "empty");
 		return -1;
@@ -88,9 +88,9 @@ int config_rule_dnsbl(struct route *r, const struct keydef *k, const char *value
 
 int config_rule_dnsbl_hop(struct route *r, const struct keydef *k, const char *value, char *why, size_t cap)
 {
-	(void)k;
 	long hop;
 
+	(void)k;
 	if (parse_count(value, 1, CONFIG_DNSBL_HOP_MAX, &hop) != 0) {
 		char text[80];
 		snprintf(text, sizeof(text), "expected a Received header's place from the top, 1 to %d",

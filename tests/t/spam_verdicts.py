@@ -24,7 +24,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "fake"))
-from e2e import result_codes, T, Stream, write_config, secret, parse_line, fake_route, check_no_leak  # noqa: E402
+from e2e import result_codes, T, Stream, write_config, secret, parse_line, fake_route, check_no_leak, run as run_bin  # noqa: E402
 from fakemail import FakeMail  # noqa: E402
 
 PW = secret("spamverdict-Pw-3107")
@@ -158,4 +158,15 @@ T.ok(all(k in j and j[k] is None for k in ("spam_score", "spam_threshold", "dnsb
 tags, j, err, fake = run("", as_json=True)
 T.ok(all(k in j and j[k] is None for k in ("spam_score", "spam_threshold", "spam", "spam_filter", "scl")),
      "JSON: no filter header: every spam key null", j)
+
+# 9. --check-config: the keys shown; the process keys of the lookups set
+# before measurement (a measurement once freed them: under ASan a double
+# free at exit).
+cfg = write_config("[defaults]\nresolver = 127.0.0.1:5353\ndnssec_trust_anchor = /usr/share/dns/root.key\n"
+                   "measurement = spam\n\n" + fake_route(FakeMail(USERS, tempfile.mkdtemp(prefix="me2e-fake.")), "sv", PW,
+                   max_spam_score="4.5", spam_filter_from="microsoft", dnsbl="zen.spamhaus.org, bl.spamcop.net"))
+r = run_bin(["-c", cfg, "--check-config"], what="--check-config")
+T.ok(r.rc == 0 and "max_spam_score = 4.5" in r.out and "spam_filter_from = microsoft" in r.out and
+     "dnsbl = zen.spamhaus.org, bl.spamcop.net" in r.out and "resolver = 127.0.0.1:5353" in r.out and
+     "measurement = spam" in r.out, "--check-config shows max_spam_score, spam_filter_from, dnsbl, resolver", r)
 T.done()
