@@ -20,8 +20,8 @@ WARNINGS    = -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes \
               -Wmissing-prototypes -Wno-missing-field-initializers
 DEVFLAGS   ?=
 # Lazy (=), so that `make check` / `make demo` can install them first.
-DEPS_CFLAGS = $(shell $(PKG_CONFIG) --cflags libcurl inih libcrypto)
-DEPS_LIBS   = $(shell $(PKG_CONFIG) --libs libcurl inih libcrypto) -lm
+DEPS_CFLAGS = $(shell $(PKG_CONFIG) --cflags libcurl inih libunbound libssl libcrypto)
+DEPS_LIBS   = $(shell $(PKG_CONFIG) --libs libcurl inih libunbound libssl libcrypto) -lpthread -lm
 ALL_CFLAGS  = -std=c11 -D_DEFAULT_SOURCE -Iplugin $(WARNINGS) $(DEVFLAGS) $(DEPS_CFLAGS) $(CPPFLAGS) $(CFLAGS)
 
 VERSION    := 0.1.0
@@ -50,14 +50,14 @@ $(BUILDDIR)/%.o: plugin/%.c $(HDRS) Makefile
 
 # --- unit tests: table-driven, each links only the modules it tests -------
 UNIT_test_values      = plugin/parse.c
-UNIT_test_output      = plugin/output.c plugin/result.c
-UNIT_test_cfg         = plugin/config.c plugin/config_line.c plugin/config_route.c plugin/config_loader.c plugin/config_print.c plugin/config_keys.c plugin/headers.c plugin/mail_header.c plugin/result.c plugin/parse.c plugin/log.c plugin/probe_id.c plugin/sha256.c plugin/secret_file.c plugin/imap_utf7.c
+UNIT_test_output      = plugin/output.c plugin/result.c plugin/output_rep.c plugin/spam_flag.c
+UNIT_test_cfg         = plugin/config.c plugin/config_line.c plugin/config_route.c plugin/config_loader.c plugin/config_print.c plugin/config_keys.c plugin/headers.c plugin/mail_header.c plugin/result.c plugin/parse.c plugin/log.c plugin/probe_id.c plugin/sha256.c plugin/secret_file.c plugin/imap_utf7.c plugin/config_mx.c plugin/dns_rr.c plugin/config_mx_route.c plugin/config_rep.c plugin/spam.c plugin/spam_flag.c plugin/dnsbl.c
 UNIT_test_imap_parse  = plugin/imap_parse.c plugin/imap_fetch.c plugin/imap_utf7.c
 UNIT_test_redact      = plugin/conn.c plugin/conn_fail.c plugin/conn_mismatch.c plugin/smtp_reply.c plugin/log.c plugin/clock.c
 UNIT_test_probe_id    = plugin/probe_id.c plugin/sha256.c
 UNIT_test_wipe_alloc  = plugin/wipe_alloc.c
 UNIT_test_smtp_reply  = plugin/smtp_reply.c
-UNIT_test_verdict     = plugin/verdict.c plugin/result.c
+UNIT_test_verdict     = plugin/verdict.c plugin/verdict_spam.c plugin/spam_flag.c plugin/result.c
 UNIT_test_headers     = plugin/headers.c plugin/mail_header.c
 UNIT_test_dsn         = plugin/dsn.c plugin/mail_header.c
 UNIT_test_json        = plugin/json.c
@@ -68,9 +68,11 @@ UNIT_test_oauth2_loopback = plugin/oauth2_loopback.c plugin/clock.c
 UNIT_test_auth_hints  = plugin/auth_hints.c
 UNIT_test_spam        = plugin/spam.c plugin/spam_flag.c plugin/mail_header.c
 UNIT_test_dnsbl       = plugin/dnsbl.c plugin/mail_header.c
+UNIT_test_mta_sts     = plugin/mta_sts.c plugin/dns_rr.c
+UNIT_test_dns_rr      = plugin/dns_rr.c
 UNIT_test_transitions = plugin/transitions.c plugin/result.c plugin/log.c
 UNIT_test_config_line = plugin/config_line.c
-UNIT_test_config_keys = plugin/config_keys.c plugin/headers.c plugin/mail_header.c plugin/imap_utf7.c plugin/log.c plugin/parse.c plugin/result.c plugin/secret_file.c
+UNIT_test_config_keys = plugin/config_keys.c plugin/headers.c plugin/mail_header.c plugin/imap_utf7.c plugin/log.c plugin/parse.c plugin/result.c plugin/secret_file.c plugin/config_mx.c plugin/dns_rr.c plugin/config_rep.c plugin/spam.c plugin/spam_flag.c plugin/dnsbl.c
 UNIT_TESTS = $(basename $(notdir $(wildcard tests/unit/test_*.c)))
 UNIT_BINS  = $(UNIT_TESTS:%=$(BUILDDIR)/unit/%)
 

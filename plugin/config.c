@@ -19,6 +19,7 @@
 #include "config.h"
 #include "config_keys.h"
 #include "config_line.h"
+#include "config_mx.h"
 
 #include <errno.h>
 #include <ini.h>
@@ -386,6 +387,8 @@ static const struct {
 } process_setters[] = {
 	{ "format", set_format }, { "measurement", set_measurement }, { "interval", set_duration },
 	{ "shutdown_grace", set_duration }, { "server_concurrency", set_concurrency },
+	{ "resolver", config_mx_set_resolver }, { "dnssec_trust_anchor", config_mx_set_trust_anchor },
+	{ "helo_name", config_mx_set_helo_name },
 };
 
 /* One [defaults] pair: a process-wide key set, or a route key checked
@@ -544,6 +547,8 @@ int config_load(const char *path, struct config *cfg, char *err, size_t errlen)
 		}
 		cfg->n_routes++;
 	}
+	if (config_mx_finish(&L, cfg) != 0)
+		goto fail;
 	free_loader(&L);
 	return 0;
 fail:
@@ -559,5 +564,8 @@ void config_free(struct config *cfg)
 	free(cfg->routes);
 	free(cfg->path);
 	free(cfg->measurement);
+	free(cfg->resolver);
+	free(cfg->dnssec_trust_anchor);
+	free(cfg->helo_name);
 	memset(cfg, 0, sizeof(*cfg));
 }

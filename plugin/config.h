@@ -31,6 +31,10 @@
 enum tls_mode { TLS_STARTTLS = 0, TLS_IMPLICIT, TLS_NONE };
 enum out_format { FORMAT_INFLUX = 0, FORMAT_JSON };
 enum idle_mode { IDLE_AUTO = 0, IDLE_OFF };
+/* SPEC §12: how the message goes out (config_mx.c). */
+enum smtp_via { SMTP_VIA_SUBMISSION = 0, SMTP_VIA_MX };
+#define TLS_POLICY_MTA_STS 1u   /* require_tls_policy bits */
+#define TLS_POLICY_DANE    2u
 
 /* Durations are kept in milliseconds. */
 struct route {
@@ -103,6 +107,19 @@ struct route {
 	                           * must be "pass"; default none */
 	int expect;               /* enum result_class this route should get (SPEC §8), default success */
 
+	/* Spam verdicts and DNSBL listings (SPEC §13; config_rep.c). */
+	bool has_max_spam_score;  /* max_spam_score set: spam_flagged applies */
+	double max_spam_score;
+	int spam_filter_from;     /* enum spam_filter (spam.h); 0: any */
+	char *dnsbl;              /* zones, comma-separated as written; NULL: no lookup */
+	int dnsbl_hop;            /* the n-th Received header from the top; 0: unset */
+	/* Direct delivery to the recipient's MX (SPEC §12; config_mx.c). */
+	int smtp_via;             /* enum smtp_via, default submission */
+	int mx_port;              /* default 25 */
+	unsigned require_tls_policy;   /* TLS_POLICY_* bits, default none */
+	char *helo_name;          /* the EHLO name: the process key's value, or for an mx
+	                             route its default (the host's FQDN); NULL: libcurl's */
+
 	/* Process-lifetime memory of this route's probes (probe_id.h); owned,
 	 * allocated by config_load, wiped by config_free.  Not const through a
 	 * const route on purpose: every cycle updates it. */
@@ -117,6 +134,10 @@ struct config {
 	long shutdown_grace_ms;   /* default 3000 */
 	char interval_text[DURATION_TEXT_MAX], shutdown_grace_text[DURATION_TEXT_MAX];   /* as written */
 	long server_concurrency;  /* routes per server (host:port) at once, default 20 */
+	/* SPEC §12 process keys (config_mx.c); NULL: unset. */
+	char *resolver;           /* "IP[:port]" every own lookup asks; NULL: /etc/resolv.conf's */
+	char *dnssec_trust_anchor;   /* file of DS/DNSKEY records; NULL: the system's root key */
+	char *helo_name;          /* as written; NULL: the host's FQDN for mx routes */
 
 	struct route *routes;     /* in file order */
 	size_t n_routes;          /* >= 1 after a successful load */

@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include "auth_methods.h"
+#include "config_rep.h"
+#include "config_mx.h"
 #include "headers.h"
 #include "imap_utf7.h"
 #include "log.h"
@@ -71,11 +73,19 @@ const struct keydef config_route_keys[] = {
 	{ "auth_results_from", K_AUTH_FROM, R(auth_results_from), NULL },
 	{ "require_auth", K_AUTH_LIST, R(require_auth), "" },
 	{ "expect", K_EXPECT, R(expect), "success" },
+	{ "max_spam_score", K_SPAM_SCORE, R(max_spam_score), NULL },
+	{ "spam_filter_from", K_SPAM_FILTER, R(spam_filter_from), "any" },
+	{ "dnsbl", K_DNSBL, R(dnsbl), NULL },
+	{ "dnsbl_hop", K_DNSBL_HOP, R(dnsbl_hop), NULL },
+	{ "smtp_via", K_VIA, R(smtp_via), "submission" },
+	{ "mx_port", K_PORT, R(mx_port), "25" },
+	{ "require_tls_policy", K_TLS_POLICY, R(require_tls_policy), "" },
 };
 const size_t config_n_route_keys = sizeof(config_route_keys) / sizeof(config_route_keys[0]);
 
 static const char *const process_keys[] = { "format", "measurement", "interval", "shutdown_grace",
-                                            "server_concurrency" };
+                                            "server_concurrency", "resolver", "dnssec_trust_anchor",
+                                            "helo_name" };
 
 const struct keydef *config_route_key(const char *name)
 {
@@ -502,7 +512,10 @@ static key_rule *const rules[] = {
 	[K_MAILBOX] = rule_mailbox, [K_PREFIX] = rule_prefix, [K_AUTH] = rule_auth,
 	[K_TOKEN_FILE] = rule_token_file, [K_AUTH_FROM] = rule_auth_from,
 	[K_AUTH_LIST] = rule_auth_list, [K_EXPECT] = rule_expect, [K_URL] = rule_url,
-	[K_PATH] = rule_nonempty,
+	[K_SPAM_SCORE] = config_rule_spam_score,
+	[K_SPAM_FILTER] = config_rule_spam_filter, [K_DNSBL] = config_rule_dnsbl,
+	[K_DNSBL_HOP] = config_rule_dnsbl_hop,
+	[K_PATH] = rule_nonempty, [K_VIA] = config_rule_smtp_via, [K_TLS_POLICY] = config_rule_tls_policy,
 };
 
 int config_key_apply(struct route *r, const struct keydef *k, const char *value,
@@ -531,5 +544,7 @@ void config_drop_string(char **field)
 bool config_key_is_string(enum ktype t)
 {
 	return t != K_PORT && t != K_TLS && t != K_BOOL && t != K_DURATION &&
-	       t != K_IDLE && t != K_SECRET_FILE && t != K_AUTH_LIST && t != K_EXPECT;
+	       t != K_IDLE && t != K_SECRET_FILE && t != K_AUTH_LIST && t != K_EXPECT &&
+	       t != K_SPAM_SCORE && t != K_SPAM_FILTER && t != K_DNSBL_HOP &&
+	       t != K_VIA && t != K_TLS_POLICY;
 }

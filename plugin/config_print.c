@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include "auth_methods.h"
+#include "config_rep.h"
+#include "config_mx.h"
 #include "log.h"
 #include "result.h"
 
@@ -54,6 +56,7 @@ static void print_more(FILE *out, const struct route *r)
 			sep = ", ";
 		}
 	fprintf(out, "%s\n", r->require_auth ? "" : "(none)");
+	config_print_rep(out, r);
 	if (r->oauth2_token_url) {
 		fprintf(out, "  oauth2_token_url = %s\n  oauth2_client_id = %s\n", r->oauth2_token_url,
 		        r->oauth2_client_id);
@@ -72,6 +75,19 @@ static void print_more(FILE *out, const struct route *r)
 		print_secret(out, "bounce_imap_password", r->bounce_imap_password, r->bounce_imap_password_file);
 		fprintf(out, "  bounce_imap_mailbox = %s\n", r->bounce_imap_mailbox);
 	}
+}
+
+static void print_submission(FILE *out, const struct route *r)
+{
+	fprintf(out, "  smtp = %s:%d (%s)\n", r->smtp_host, r->smtp_port, tls_name(r->smtp_tls));
+	if (r->smtp_username)
+		fprintf(out, "  smtp_username = %s\n", r->smtp_username);
+	else
+		fprintf(out, "  smtp_username = (none: no AUTH)\n");
+	print_secret(out, "smtp_password", r->smtp_password, r->smtp_password_file);
+	if (r->smtp_token_file)
+		fprintf(out, "  smtp_oauth2_token_file = %s\n", r->smtp_token_file);
+	fprintf(out, "  smtp_auth = %s\n", r->smtp_auth);
 }
 
 /* A first run from sample.conf (issue 19): the refresh-token file comes
@@ -101,18 +117,14 @@ void config_print(const struct config *cfg, FILE *out)
 	        cfg->interval_text[0] && !cfg->interval_ms ? " (off)" : "");
 	fprintf(out, "shutdown_grace = %s\nserver_concurrency = %ld\n",
 	        written(cfg->shutdown_grace_text, b1, sizeof(b1)), cfg->server_concurrency);
+	config_mx_print_process(out, cfg);
 	for (size_t i = 0; i < cfg->n_routes; i++) {
 		const struct route *r = &cfg->routes[i];
 		fprintf(out, "\n[%s]\n  from = %s\n  to = %s\n", r->name, r->from, r->to);
-		fprintf(out, "  smtp = %s:%d (%s)\n", r->smtp_host, r->smtp_port, tls_name(r->smtp_tls));
-		if (r->smtp_username)
-			fprintf(out, "  smtp_username = %s\n", r->smtp_username);
+		if (r->smtp_via == SMTP_VIA_MX)
+			config_mx_print_route(out, r);
 		else
-			fprintf(out, "  smtp_username = (none: no AUTH)\n");
-		print_secret(out, "smtp_password", r->smtp_password, r->smtp_password_file);
-		if (r->smtp_token_file)
-			fprintf(out, "  smtp_oauth2_token_file = %s\n", r->smtp_token_file);
-		fprintf(out, "  smtp_auth = %s\n", r->smtp_auth);
+			print_submission(out, r);
 		fprintf(out, "  imap = %s:%d (%s)\n  imap_username = %s\n", r->imap_host,
 		        r->imap_port, tls_name(r->imap_tls), r->imap_username);
 		print_secret(out, "imap_password", r->imap_password, r->imap_password_file);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "config_keys.h"
+#include "config_mx.h"
 #include "probe_id.h"
 
 /* One leg's credentials: a password or a token file, and a mechanism that
@@ -213,6 +214,7 @@ void config_free_route(struct route *r)
 	free(r->bounce_imap_password_file);
 	config_drop_string(&r->oauth2_client_secret);   /* only a _file key names it */
 	free(r->oauth2_client_secret_file);
+	free(r->helo_name);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -267,6 +269,8 @@ static int check_required(struct loader *L, struct route *r, const struct sectio
 
 	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
 		char **field = (char **)((char *)r + config_route_key(required[i])->off);
+		if (r->smtp_via == SMTP_VIA_MX && strcmp(required[i], "smtp_host") == 0)
+			continue;   /* the MX hosts of `to` */
 		if (!*field) {
 			loader_fail(L, sec->line, sec->name, required[i], "required, not set here or in [%s]",
 			            DEFAULTS);
@@ -349,7 +353,7 @@ int config_build_route(struct loader *L, struct route *r, const struct section *
 		return -1;
 	prefer_own_login(sec, "smtp", &r->smtp_password, &r->smtp_password_file, &r->smtp_token_file);
 	prefer_own_login(sec, "imap", &r->imap_password, &r->imap_password_file, &r->imap_token_file);
-	if (check_required(L, r, sec) != 0 || oauth2_legs(L, r, sec) != 0 ||
+	if (check_required(L, r, sec) != 0 || config_mx_route(L, r, sec, defs) != 0 || oauth2_legs(L, r, sec) != 0 ||
 	    check_credentials(L, r, sec) != 0 || check_bounce(L, r, sec) != 0)
 		return -1;
 	return finish_route(L, r, sec);

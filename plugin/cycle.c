@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 
 #include "clock.h"
+#include "dns.h"
 #include "log.h"
 #include "oauth2.h"
 #include "probe.h"
@@ -149,6 +150,7 @@ void cycle_global_cleanup(int64_t finish_by_ns)
 		log_warn("exit with a token refresh unfinished: if its provider rotated the refresh "
 		         "token, the next refresh may fail invalid_grant");
 	oauth2_shutdown();
+	dns_shutdown();
 	if (shared_multi)
 		curl_multi_cleanup(shared_multi);
 	shared_multi = NULL;
@@ -220,12 +222,13 @@ struct cycle *cycle_start(const struct config *cfg, cycle_emit_fn emit, void *ct
 	c->ctx = ctx;
 	c->n = cfg->n_routes;
 	c->multi = multi_for(cfg);
+	dns_configure(cfg->resolver, cfg->dnssec_trust_anchor);
 	c->probes = calloc(c->n, sizeof(*c->probes));
 	c->emitted = calloc(c->n, sizeof(*c->emitted));
 	c->done = calloc(c->n, sizeof(*c->done));
 	c->slots = calloc(2 * c->n, sizeof(*c->slots));
 	c->route_slots = calloc(c->n, sizeof(*c->route_slots));
-	c->fds_cap = 4 * (unsigned)c->n + 8;   /* SMTP, inbox, junk and bounce per route, + caller's */
+	c->fds_cap = 4 * (unsigned)c->n + 9;   /* SMTP, inbox, junk and bounce per route, DNS, + caller's */
 	c->fds = calloc(c->fds_cap, sizeof(*c->fds));
 	c->fd_owner = calloc(c->fds_cap, sizeof(*c->fd_owner));
 	if (!c->multi || !c->probes || !c->emitted || !c->done || !c->slots ||
@@ -233,7 +236,10 @@ struct cycle *cycle_start(const struct config *cfg, cycle_emit_fn emit, void *ct
 		goto fail;
 	for (size_t i = 0; i < c->n; i++) {
 		const struct route *r = &cfg->routes[i];
-		c->route_slots[i][0] = slot_for(c, r->smtp_host, r->smtp_port);
+		/* An mx route's server is the recipient domain's MX set (a negative
+		 * port: never the key of a host of that name). */
+		c->route_slots[i][0] = r->smtp_via == SMTP_VIA_MX ? slot_for(c, strrchr(r->to, '@') + 1, -r->mx_port)
+		                       : slot_for(c, r->smtp_host, r->smtp_port);
 		c->route_slots[i][1] = slot_for(c, r->imap_host, r->imap_port);
 	}
 	if (start_waiting(c, true) != 0)
@@ -316,11 +322,11 @@ static int next_wait_ms(const struct cycle *c, int max_wait_ms)
 int cycle_run(struct cycle *c, struct curl_waitfd *extra, unsigned n_extra,
               int max_wait_ms)
 {
-	unsigned n = 0;
-	int running, done, finished;
+	unsigned n = 0, n_probe;
+	int running, done, finished, dns_fd = dns_wait_fd();
 	CURLMcode mc;
 
-	if (n_extra > c->fds_cap - 4 * c->n) {
+	if (n_extra > c->fds_cap - 4 * c->n - 1) {
 		log_error("internal: too many extra fds");
 		return -1;
 	}
@@ -334,6 +340,10 @@ int cycle_run(struct cycle *c, struct curl_waitfd *extra, unsigned n_extra,
 		for (unsigned k = first; k < n; k++)
 			c->fd_owner[k] = i;
 	}
+	n_probe = n;
+	/* Our own DNS answers come through libunbound's pipe. */
+	if (dns_fd >= 0)
+		c->fds[n++] = (struct curl_waitfd){ .fd = dns_fd, .events = CURL_WAIT_POLLIN };
 
 	mc = curl_multi_wait(c->multi, c->fds, n, next_wait_ms(c, max_wait_ms), NULL);
 	if (mc != CURLM_OK) {
@@ -343,9 +353,10 @@ int cycle_run(struct cycle *c, struct curl_waitfd *extra, unsigned n_extra,
 	for (unsigned i = 0; i < n_extra; i++)
 		extra[i].revents = c->fds[i].revents;
 	/* Only the sessions whose socket woke us read from it. */
-	for (unsigned k = n_extra; k < n; k++)
+	for (unsigned k = n_extra; k < n_probe; k++)
 		if (c->fds[k].revents && c->probes[c->fd_owner[k]])
 			probe_io_ready(c->probes[c->fd_owner[k]], c->fds[k].fd);
+	dns_process();
 
 	/* Until nothing new happens: a finished transfer lets its probe step
 	 * (and maybe start the next transfer) now, not after the next wait. */

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "auth_methods.h"
+#include "output_rep.h"
 
 struct out {
 	char *buf;
@@ -186,6 +187,18 @@ static bool span(double from, double to, double *out)
 	return true;
 }
 
+/* SPEC §13's fields, where they go in either format (output_rep.c). */
+static void rep_fields(struct out *o, enum out_format fmt, const struct probe_result *res)
+{
+	char buf[OUTPUT_REP_MAX];
+	ssize_t n = output_rep(fmt, &res->rep, buf, sizeof(buf));
+
+	if (n < 0)
+		o->overflow = true;
+	else
+		put(o, buf, (size_t)n);
+}
+
 /* --- influx --------------------------------------------------------------- */
 
 static void lp_tag(struct out *o, const char *key, const char *value)
@@ -283,6 +296,7 @@ static void format_influx(struct out *o, const char *measurement, const struct r
 	lp_word(o, "dsn_status", res->dsn_status);
 	if (res->delayed)
 		lp_int(o, &first, "delayed", 1);
+	rep_fields(o, FORMAT_INFLUX, res);
 	if (res->result != RESULT_SUCCESS && res->error[0]) {
 		if (lp_escape_field_string(res->error, esc, sizeof(esc)) < 0) {
 			o->overflow = true;
@@ -406,6 +420,7 @@ static void format_json(struct out *o, const struct route *r, const struct probe
 	json_num(o, "transit_time", res->has_transit, res->transit_time);
 	json_str(o, "dsn_status", res->dsn_status[0] ? res->dsn_status : NULL);
 	json_int(o, "delayed", res->delayed, 1);
+	rep_fields(o, FORMAT_JSON, res);
 	puts_(o, "}\n");
 }
 

@@ -32,6 +32,7 @@
 #include "message.h"
 #include "secret_file.h"
 #include "verdict.h"
+#include "verdict_spam.h"
 
 
 static double offset(const struct probe *p, int64_t t)
@@ -367,12 +368,33 @@ static void junk_failed(struct probe *p, int64_t now)
 	drop_leg(p, IMAP_ROLE_JUNK, o->error);
 }
 
+/* SPEC §13: the address the header block named, in every dnsbl zone,
+ * while the probe is deleted and the sessions log out; the line waits for
+ * the answers until the route's deadline at most. */
+static void start_dnsbl(struct probe *p, const struct imap_evidence *ev)
+{
+	static const char *const none[] = {
+		[DNSBL_NO_HEADER] = "no Received header (or fewer than dnsbl_hop)",
+		[DNSBL_NO_ADDRESS] = "the dnsbl_hop-th Received header names no address",
+		[DNSBL_NO_PUBLIC] = "no Received header names a public address",
+	};
+
+	if (!p->route->dnsbl || !ev->read)
+		return;
+	if (ev->dnsbl != DNSBL_PICKED) {
+		log_debug("%s: dnsbl: nothing looked up: %s", p->route->name, none[ev->dnsbl]);
+		return;
+	}
+	dnsbl_run_start(&p->dnsbl, p->route, &ev->dnsbl_addr, p->budget.deadline_ns, &p->res.rep);
+}
+
 static void on_found(struct probe *p, enum imap_role where)
 {
 	const struct imap_outcome *o = imap_outcome(p->leg[where]);
-	bool junk = where == IMAP_ROLE_JUNK;
+	const struct route *r = p->route;
+	bool junk = where == IMAP_ROLE_JUNK, auth_ok, flagged;
 	struct imap_leg *other = junk ? INBOX(p) : JUNK(p);
-	char why[RESULT_ERROR_MAX];
+	char why[RESULT_ERROR_MAX], spam_why[RESULT_ERROR_MAX];
 	int64_t t_found = o->t_found_ns;
 
 	snprintf(p->res.mailbox, sizeof(p->res.mailbox), "%s", junk ? "junk" : "inbox");
@@ -384,14 +406,22 @@ static void on_found(struct probe *p, enum imap_role where)
 	          junk ? "the junk mailbox" : "the inbox", o->tries, o->used_idle ? "IDLE" : "polling");
 	if (other)
 		imap_finish(other, o->t_found_ns, o->t_found_ns + BUDGET_FINISH_NS);
-	if (!o->ev.read && p->route->require_auth) {
+	auth_ok = verdict_from_evidence(r, &o->ev, &p->res, why, sizeof(why));
+	flagged = verdict_spam(r, &o->ev, &p->res, spam_why, sizeof(spam_why));
+	start_dnsbl(p, &o->ev);
+	/* Verdict order: verdict_spam.h. */
+	if (!o->ev.read && (r->require_auth || r->has_max_spam_score)) {
 		/* Not a verdict on the probe: the server would not say. */
-		log_warn("%s: require_auth not checked: the probe's headers could not be read", p->route->name);
-		conclude(p, junk && p->route->junk_is_failure ? RESULT_JUNK : RESULT_SUCCESS, t_found,
+		log_warn("%s: %s not checked: the probe's headers could not be read", r->name,
+		         !r->has_max_spam_score ? "require_auth" : !r->require_auth ? "max_spam_score"
+		         : "require_auth and max_spam_score");
+		conclude(p, junk && r->junk_is_failure ? RESULT_JUNK : RESULT_SUCCESS, t_found,
 		         junk ? "delivered to the junk mailbox" : NULL);
-	} else if (!verdict_from_evidence(p->route, &o->ev, &p->res, why, sizeof(why))) {
+	} else if (!auth_ok) {
 		conclude(p, RESULT_AUTH_FAILED, t_found, why);
-	} else if (junk && p->route->junk_is_failure) {
+	} else if (flagged) {
+		conclude(p, RESULT_SPAM_FLAGGED, t_found, spam_why);
+	} else if (junk && r->junk_is_failure) {
 		snprintf(why, sizeof(why), "delivered to the junk mailbox");
 		conclude(p, RESULT_JUNK, t_found, why);
 	} else {
@@ -506,13 +536,19 @@ void probe_step(struct probe *p, int64_t now)
 	/* A found probe's header block is on its way: its leg bounds the wait. */
 	if (!p->ready && now >= probe_verdict_due(p) && !probe_any_found(p))
 		on_deadline(p, now);
+	if (dnsbl_run_pending(&p->dnsbl))
+		dnsbl_run_step(&p->dnsbl, now);
 	for (int i = 0; i < IMAP_ROLES; i++)
 		all_closed &= !p->leg[i] || imap_closed(p->leg[i]);
 	if (p->ready && p->stage == ST_CLEANUP && all_closed && !p->smtp)
 		p->stage = ST_DONE;
 }
 
-bool probe_result_ready(const struct probe *p) { return p->ready; }
+/* The verdict is in, and the DNSBL answers (or the deadline) too. */
+bool probe_result_ready(const struct probe *p)
+{
+	return p->ready && !dnsbl_run_pending(&p->dnsbl);
+}
 const struct probe_result *probe_result(const struct probe *p) { return &p->res; }
 const struct route *probe_route(const struct probe *p) { return p->route; }
 bool probe_finished(const struct probe *p) { return p->stage == ST_DONE; }
@@ -527,6 +563,7 @@ void probe_free(struct probe *p)
 		return;
 	leg_token_end(&p->imap_token);
 	leg_token_end(&p->smtp_token);
+	dnsbl_run_cancel(&p->dnsbl);
 	smtp_free(p->smtp);
 	for (int i = 0; i < IMAP_ROLES; i++)
 		imap_free(p->leg[i]);

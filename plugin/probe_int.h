@@ -7,6 +7,7 @@
 #define MAIL_E2E_PROBE_INT_H
 
 #include "budget.h"
+#include "dnsbl_run.h"
 #include "imap/imap.h"
 #include "leg_token.h"
 #include "probe.h"
@@ -33,6 +34,7 @@ struct probe {
 	char msgid_local[PROBE_ID_LOCAL_MAX];
 	char *msg;
 	size_t msg_len;
+	struct dnsbl_run dnsbl;     /* SPEC §13's lookups, once found; the line waits for them */
 };
 
 #define INBOX(p) ((p)->leg[IMAP_ROLE_INBOX])

@@ -66,6 +66,7 @@ int64_t probe_next_timer(const struct probe *p)
 			t = earliest(imap_next_timer(p->leg[i]), t);
 	if (p->smtp)
 		t = earliest(smtp_next_timer(p->smtp), t);
+	t = earliest(dnsbl_run_timer(&p->dnsbl), t);
 	if (!p->ready && p->inbox_ready_ns && p->stage == ST_IMAP_PREP)
 		t = earliest(budget_bounce_wait_until(&p->budget, p->inbox_ready_ns), t);
 	return t;

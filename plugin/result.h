@@ -18,6 +18,7 @@
 
 #include "auth_methods.h"
 #include "probe_id.h"
+#include "reputation.h"
 #include "result_classes.h"
 
 /* RESULT_SUCCESS = 0, RESULT_TIMEOUT = 1, ... (result_classes.h). */
@@ -105,6 +106,9 @@ struct probe_result {
 	/* Bounces (SPEC §8). */
 	char dsn_status[16];           /* "" none */
 	bool delayed;                  /* a delay notice was seen */
+
+	/* Spam verdicts and DNSBL listings (SPEC §13). */
+	struct reputation rep;
 };
 
 /* Initialise every time to "not reached", counters to -1, strings empty. */

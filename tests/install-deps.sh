@@ -20,7 +20,12 @@ ROOT=$(dirname "$HERE")
 
 # The demo: build the program, run a private Postfix + Dovecot
 # (tests/mailstack/mailstack.sh) and the Telegraf stand-in (Python).
-DEMO_PACKAGES="build-essential pkg-config libcurl4-openssl-dev libinih-dev libssl-dev
+# libunbound-dev: our own DNSSEC-validating lookups (SPEC §12); its .pc
+# file requires libevent's and nettle's, which libunbound-dev does not
+# pull in (libevent-dev, nettle-dev); libssl-dev: DANE and the MX
+# certificate checks; dns-root-data: the system's DNSSEC root key.
+DEMO_PACKAGES="build-essential pkg-config libcurl4-openssl-dev libinih-dev
+libunbound-dev libevent-dev nettle-dev libssl-dev dns-root-data
 ca-certificates openssl python3 procps iproute2 postfix dovecot-imapd
 dovecot-lmtpd"
 # The tests add: the sanitizers and valgrind, Sieve for the junk mailbox,

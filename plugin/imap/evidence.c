@@ -4,7 +4,9 @@
 #include "evidence.h"
 
 #include "clock.h"
+#include "dnsbl.h"
 #include "headers.h"
+#include "spam.h"
 #include "log.h"
 
 size_t evidence_whole_fields(const char *block, size_t len)
@@ -36,6 +38,8 @@ void evidence_take(struct imap_evidence *out, struct imap_session *s, const stru
 	}
 	auth_results_read(f->body, len, r->auth_results_from, &out->auth);
 	received_read(f->body, len, &out->path);
+	spam_read(f->body, len, (enum spam_filter)r->spam_filter_from, &out->spam);
+	out->dnsbl = dnsbl_pick(f->body, len, r->dnsbl_hop, &out->dnsbl_addr);
 	out->read = true;
 }
 

@@ -7,7 +7,8 @@
  * the look that found it read the block already (evidence_take()).  The
  * header block is kept whole up to EVIDENCE_MAX bytes (a longer one is
  * read up to there, its last, maybe cut, field left out) and handed to
- * headers.c: the Authentication-Results verdicts and the Received path.
+ * headers.c: the Authentication-Results verdicts and the Received path;
+ * spam.c: the spam filter's verdict; dnsbl.c: the address to look up.
  * Evidence never changes whether the probe was found: a refused FETCH, or
  * one unanswered at `by`, costs a warning and the line goes out without
  * it.

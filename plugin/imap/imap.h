@@ -45,8 +45,10 @@
 #include "budget.h"
 #include "config.h"
 #include "conn.h"
+#include "dnsbl.h"
 #include "headers.h"
 #include "result.h"
+#include "spam.h"
 
 enum imap_state {
 	IMAP_CONNECTING,   /* libcurl is connecting and logging in */
@@ -74,11 +76,14 @@ struct dsn_outcome {
 	char diagnostic[RESULT_ERROR_MAX];
 };
 
-/* What the found probe's header block said (SPEC §7). */
+/* What the found probe's header block said (SPEC §7, §13). */
 struct imap_evidence {
 	bool read;                  /* the header block was fetched and read */
 	struct auth_verdicts auth;
 	struct path_summary path;
+	struct spam_verdict spam;   /* by the route's spam_filter_from */
+	enum dnsbl_pick dnsbl;      /* DNSBL_PICKED: dnsbl_addr is the one to look up */
+	struct dnsbl_addr dnsbl_addr;   /* (by the route's dnsbl_hop) */
 };
 
 struct imap_outcome {

@@ -20,13 +20,15 @@ INIH="$(pkg-config --cflags --libs inih)"
 # target name -> sources
 declare -A SOURCES=(
 	[imap]="tests/fuzz/fuzz_imap.c plugin/imap_parse.c plugin/imap_fetch.c plugin/imap_utf7.c"
-	[config]="tests/fuzz/fuzz_config.c plugin/config.c plugin/config_line.c plugin/config_route.c plugin/config_loader.c plugin/config_print.c plugin/config_keys.c plugin/headers.c plugin/mail_header.c plugin/result.c plugin/parse.c plugin/log.c plugin/probe_id.c plugin/sha256.c plugin/secret_file.c plugin/imap_utf7.c"
+	[config]="tests/fuzz/fuzz_config.c plugin/config.c plugin/config_line.c plugin/config_route.c plugin/config_loader.c plugin/config_print.c plugin/config_keys.c plugin/headers.c plugin/mail_header.c plugin/result.c plugin/parse.c plugin/log.c plugin/probe_id.c plugin/sha256.c plugin/secret_file.c plugin/imap_utf7.c plugin/config_mx.c plugin/config_mx_route.c plugin/dns_rr.c plugin/config_rep.c plugin/spam.c plugin/spam_flag.c plugin/dnsbl.c"
 	[smtp_trace]="tests/fuzz/fuzz_smtp.c plugin/conn.c plugin/conn_fail.c plugin/conn_mismatch.c plugin/smtp_reply.c plugin/log.c plugin/clock.c"
 	[headers]="tests/fuzz/fuzz_headers.c plugin/headers.c plugin/mail_header.c"
 	[dsn]="tests/fuzz/fuzz_dsn.c plugin/dsn.c plugin/mail_header.c"
 	[json]="tests/fuzz/fuzz_json.c plugin/json.c"
 	[spam]="tests/fuzz/fuzz_spam.c plugin/spam.c plugin/spam_flag.c plugin/mail_header.c"
 	[dnsbl]="tests/fuzz/fuzz_dnsbl.c plugin/dnsbl.c plugin/mail_header.c"
+	[mta_sts]="tests/fuzz/fuzz_mta_sts.c plugin/mta_sts.c plugin/dns_rr.c"
+	[dns_rr]="tests/fuzz/fuzz_dns_rr.c plugin/dns_rr.c"
 )
 
 failed=0
@@ -64,7 +66,7 @@ run_target() {
 for t in "${!SOURCES[@]}"; do
 	run_target "$t" "${SOURCES[$t]}" "$ASAN_FLAGS" "$SECONDS_PER_TARGET" "$t"
 done
-for t in imap smtp_trace headers dsn json spam dnsbl; do
+for t in imap smtp_trace headers dsn json spam dnsbl mta_sts dns_rr; do
 	run_target "$t" "${SOURCES[$t]}" "$MSAN_FLAGS" $(( (SECONDS_PER_TARGET + 1) / 2 )) "$t-msan"
 done
 exit $failed

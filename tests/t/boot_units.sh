@@ -115,7 +115,7 @@ unset SYSTEMCTL UNITS_ETC DEB_SYSTEMD_HELPER
 all=$(tests/install-deps.sh --list)
 demo=$(tests/install-deps.sh --list --demo)
 eq "--demo installs a subset of the test packages" "$(comm -23 <(sort <<<"$demo") <(sort <<<"$all"))" ""
-for p in postfix dovecot-imapd dovecot-lmtpd openssl python3 libcurl4-openssl-dev libinih-dev; do
+for p in postfix dovecot-imapd dovecot-lmtpd openssl python3 libcurl4-openssl-dev libinih-dev libunbound-dev dns-root-data; do
 	ok "the demo installs $p" grep -qx "$p" <<<"$demo"
 done
 for p in valgrind clang influxdb prometheus nsd opendkim dovecot-sieve; do

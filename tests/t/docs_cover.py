@@ -3,9 +3,9 @@
 """Every configuration key the program accepts, every result it can write
 and every name in its output is documented: in sample.conf, README.md and
 mail-e2e.conf(5) / mail-e2e(1).  Read from the sources (the key table in
-config_keys.c, result_classes.h, auth_methods.h, what output.c writes) and
-from SPEC's names (tests/lib/e2e.py SPEC_NAMES), so nothing new can go
-undocumented.
+config_keys.c, result_classes.h, auth_methods.h, what output.c and
+output_rep.c write) and from SPEC's names (tests/lib/e2e.py SPEC_NAMES),
+so nothing new can go undocumented.
 
 mail-e2e(1) OUTPUT: every tag, field and JSON key output.c writes, every
 name of SPEC §5, §7, §8, §9, and every name of §11-§13; those the program
@@ -62,6 +62,11 @@ written |= set(re.findall(r'^\tX\(\w+,\s*"([a-z]+)"', auth_h, re.M))   # verdict
 json_keys = set(re.findall(r'\bjson_(?:str|int|num|span|time)\(o, "([a-z_0-9]+)"', output_c))
 json_keys |= set(re.findall(r'\{\\"([a-z_]+)\\":', output_c)) | {"success"}
 json_keys |= set(re.findall(r'^\tX\(\w+,\s*"([a-z]+)"', auth_h, re.M))
+# SPEC §13's fields: output_rep.c writes them in both formats.
+rep = set(re.findall(r'\b(?:num|str|integer)\(&w, "([a-z_0-9]+)"', read("plugin/output_rep.c")))
+T.ok(len(rep) == 8, "the eight fields of SPEC §13 are read from output_rep.c", sorted(rep))
+written |= rep
+json_keys |= rep
 # The step times: one table in result.h feeds both formats.
 steps = set(re.findall(r'^\tX\(STEP_\w+,\s*"([a-z_]+)"\)', read("plugin/result.h"), re.M))
 T.eq(len(steps), 9, "the nine step fields of SPEC §11 are read from result.h's STEP_FIELDS")

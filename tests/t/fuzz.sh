@@ -22,5 +22,5 @@ while read -r line; do
 	*) echo "# $line" ;;
 	esac
 done < <(tests/fuzz/run.sh "${FUZZ_SECONDS:-5}" 2>&1)
-[ "$n" -eq 15 ] || { echo "not ok $((n + 1)) - expected 15 fuzz runs (8 ASan, 7 MSan), saw $n"; fail=1; }
+[ "$n" -eq 19 ] || { echo "not ok $((n + 1)) - expected 19 fuzz runs (10 ASan, 9 MSan), saw $n"; fail=1; }
 exit $fail

@@ -19,8 +19,12 @@ static const struct { const char *in, *want; } rows[] = {
 	{ "shutdown_grace_", "shutdown_grace" }, { "sweepafter", "sweep_after" },
 	/* a unique beginning */
 	{ "smtp_user", "smtp_username" }, { "imap_junk", "imap_junk_mailbox" },
-	{ "require", "require_auth" },
+	{ "require_a", "require_auth" }, { "require_tls", "require_tls_policy" }, { "helo", "helo_name" },
+	/* SPEC §12's keys */
+	{ "smtp_vai", "smtp_via" }, { "resolvr", "resolver" }, { "mx_prot", "mx_port" },
+	{ "dnssec_trust_ancor", "dnssec_trust_anchor" },
 	/* nothing near */
+	{ "require", NULL },   /* require_auth or require_tls_policy */
 	{ "colour", NULL }, { "smtp", NULL }, { "tls", NULL }, { "x", NULL }, { "", NULL },
 	{ "smtp_server", NULL }, { "password", NULL }, { "imap", NULL },
 	{ "a_very_long_key_name_that_is_nothing_like_any_key_at_all", NULL },

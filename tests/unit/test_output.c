@@ -199,6 +199,38 @@ static void as_bounce(struct probe_result *r)
 	strcpy(r->error, "550 5.1.1 <nouser@b.test>: Recipient address rejected");
 }
 
+/* SPEC §13's keys when nothing was read or looked up. */
+#define REP_NULLS "\"spam_score\":null,\"spam_threshold\":null,\"spam\":null,\"spam_filter\":null," \
+                  "\"scl\":null,\"dnsbl_ip\":null,\"dnsbl_listed\":null,\"dnsbl_zones\":null"
+
+/* rspamd's delivered spam, over max_spam_score, and two zones listing. */
+static void as_spam_flagged(struct probe_result *r)
+{
+	r->result = RESULT_SPAM_FLAGGED;
+	r->success = false;
+	r->rep.spam.filter = SPAM_FILTER_RSPAMD;
+	r->rep.spam.has_score = r->rep.spam.has_threshold = true;
+	r->rep.spam.score = 10;
+	r->rep.spam.threshold = 15;
+	r->rep.spam.spam = SPAM_SPAM;
+	r->rep.dnsbl_looked = true;
+	strcpy(r->rep.dnsbl_ip, "192.0.2.25");
+	r->rep.dnsbl_listed = 2;
+	strcpy(r->rep.dnsbl_zones, "bl-listed.test,bl-insecure.test");
+	strcpy(r->error, "rspamd: X-Spam: Yes, score 10 > max_spam_score 5");
+}
+
+/* Microsoft's verdict (no score), an address no zone lists. */
+static void with_microsoft(struct probe_result *r)
+{
+	r->rep.spam.filter = SPAM_FILTER_MICROSOFT;
+	r->rep.spam.has_scl = true;
+	r->rep.spam.scl = -1;
+	r->rep.spam.spam = SPAM_HAM;
+	r->rep.dnsbl_looked = true;
+	strcpy(r->rep.dnsbl_ip, "2001:db8::25");
+}
+
 static void with_nan(struct probe_result *r)
 {
 	r->t_found = NAN;
@@ -246,7 +278,7 @@ static const struct line_case lines[] = {
 	  "\"smtp_tls_version\":null,\"imap_tls_version\":null,\"from\":\"alice@a.test\",\"to\":\"bob@b.test\","
 	  "\"smtp_server\":\"smtp.a.test:587\",\"imap_server\":\"[::1]:143\","
 	  "\"smtp_status\":null,\"spf\":null,\"dkim\":null,\"dmarc\":null,\"arc\":null,\"hops\":null,"
-	  "\"plain_hops\":null,\"transit_time\":null,\"dsn_status\":null,\"delayed\":null}\n" },
+	  "\"plain_hops\":null,\"transit_time\":null,\"dsn_status\":null,\"delayed\":null," REP_NULLS "}\n" },
 	{ "influx evidence", FORMAT_INFLUX, with_evidence,
 	  "mail_e2e,probe=out\\ bound,from=alice@a.test,to=bob@b.test,smtp_server=smtp.a.test:587,"
 	  "imap_server=[::1]:143,result=success,spf=pass,dkim=fail,dmarc=pass success=1i,result_code=0i,"
@@ -273,6 +305,54 @@ static const struct line_case lines[] = {
 	  "mail_e2e,probe=out\\ bound,from=alice@a.test,to=bob@b.test,smtp_server=smtp.a.test:587,"
 	  "imap_server=[::1]:143,result=success success=1i,result_code=0i,total_time=3.153000,"
 	  "smtp_time=0.103000,tries=1i,smtp_code=250i 1795467151607549382\n" },
+	{ "influx spam flagged, listed", FORMAT_INFLUX, as_spam_flagged,
+	  "mail_e2e,probe=out\\ bound,from=alice@a.test,to=bob@b.test,smtp_server=smtp.a.test:587,"
+	  "imap_server=[::1]:143,result=spam_flagged success=0i,result_code=15i,total_time=3.153000,"
+	  "smtp_time=0.103000,delivery_time=3.000000,tries=1i,smtp_code=250i,spam_score=10.000000,"
+	  "spam_threshold=15.000000,spam=\"spam\",spam_filter=\"rspamd\",dnsbl_ip=\"192.0.2.25\","
+	  "dnsbl_listed=2i,dnsbl_zones=\"bl-listed.test,bl-insecure.test\","
+	  "error=\"rspamd: X-Spam: Yes, score 10 > max_spam_score 5\" 1795467151607549382\n" },
+	{ "influx microsoft, not listed", FORMAT_INFLUX, with_microsoft,
+	  "mail_e2e,probe=out\\ bound,from=alice@a.test,to=bob@b.test,smtp_server=smtp.a.test:587,"
+	  "imap_server=[::1]:143,result=success success=1i,result_code=0i,total_time=3.153000,"
+	  "smtp_time=0.103000,delivery_time=3.000000,tries=1i,smtp_code=250i,spam=\"ham\","
+	  "spam_filter=\"microsoft\",scl=-1i,dnsbl_ip=\"2001:db8::25\",dnsbl_listed=0i 1795467151607549382\n" },
+	{ "json spam flagged, listed", FORMAT_JSON, as_spam_flagged,
+	  "{\"probe\":\"out bound\",\"success\":false,\"result\":\"spam_flagged\",\"result_code\":15,"
+	  "\"hash\":\"0123456789abcdef0123456789abcdef\",\"start\":\"2026-11-23T20:52:31.607549Z\","
+	  "\"start_time_smtp\":\"2026-11-23T20:52:31.657549Z\",\"start_time_imap\":\"2026-11-23T20:52:31.608549Z\","
+	  "\"start_time_imap_search\":\"2026-11-23T20:52:31.761549Z\",\"found\":\"2026-11-23T20:52:34.760549Z\","
+	  "\"end\":\"2026-11-23T20:52:34.760549Z\",\"tries\":1,\"total_duration\":3.153000,\"queue_time\":null,"
+	  "\"smtp_duration\":0.103000,\"delivery_duration\":3.000000,\"imap_duration\":3.152000,"
+	  "\"smtp_connect_time\":null,\"smtp_greeting_time\":null,\"smtp_tls_time\":null,\"smtp_auth_time\":null,"
+	  "\"smtp_send_time\":null,\"imap_connect_time\":null,\"imap_tls_time\":null,\"imap_login_time\":null,"
+	  "\"imap_select_time\":null,"
+	  "\"smtp_code\":250,\"error\":\"rspamd: X-Spam: Yes, score 10 > max_spam_score 5\",\"mailbox\":null,"
+	  "\"late\":null,\"smtp_cert_expiry\":null,\"imap_cert_expiry\":null,"
+	  "\"smtp_tls_version\":null,\"imap_tls_version\":null,\"from\":\"alice@a.test\",\"to\":\"bob@b.test\","
+	  "\"smtp_server\":\"smtp.a.test:587\",\"imap_server\":\"[::1]:143\","
+	  "\"smtp_status\":null,\"spf\":null,\"dkim\":null,\"dmarc\":null,\"arc\":null,\"hops\":null,"
+	  "\"plain_hops\":null,\"transit_time\":null,\"dsn_status\":null,\"delayed\":null,"
+	  "\"spam_score\":10.000000,\"spam_threshold\":15.000000,\"spam\":\"spam\",\"spam_filter\":\"rspamd\","
+	  "\"scl\":null,\"dnsbl_ip\":\"192.0.2.25\",\"dnsbl_listed\":2,"
+	  "\"dnsbl_zones\":\"bl-listed.test,bl-insecure.test\"}\n" },
+	{ "json microsoft, not listed", FORMAT_JSON, with_microsoft,
+	  "{\"probe\":\"out bound\",\"success\":true,\"result\":\"success\",\"result_code\":0,"
+	  "\"hash\":\"0123456789abcdef0123456789abcdef\",\"start\":\"2026-11-23T20:52:31.607549Z\","
+	  "\"start_time_smtp\":\"2026-11-23T20:52:31.657549Z\",\"start_time_imap\":\"2026-11-23T20:52:31.608549Z\","
+	  "\"start_time_imap_search\":\"2026-11-23T20:52:31.761549Z\",\"found\":\"2026-11-23T20:52:34.760549Z\","
+	  "\"end\":\"2026-11-23T20:52:34.760549Z\",\"tries\":1,\"total_duration\":3.153000,\"queue_time\":null,"
+	  "\"smtp_duration\":0.103000,\"delivery_duration\":3.000000,\"imap_duration\":3.152000,"
+	  "\"smtp_connect_time\":null,\"smtp_greeting_time\":null,\"smtp_tls_time\":null,\"smtp_auth_time\":null,"
+	  "\"smtp_send_time\":null,\"imap_connect_time\":null,\"imap_tls_time\":null,\"imap_login_time\":null,"
+	  "\"imap_select_time\":null,"
+	  "\"smtp_code\":250,\"error\":null,\"mailbox\":null,\"late\":null,\"smtp_cert_expiry\":null,\"imap_cert_expiry\":null,"
+	  "\"smtp_tls_version\":null,\"imap_tls_version\":null,\"from\":\"alice@a.test\",\"to\":\"bob@b.test\","
+	  "\"smtp_server\":\"smtp.a.test:587\",\"imap_server\":\"[::1]:143\","
+	  "\"smtp_status\":null,\"spf\":null,\"dkim\":null,\"dmarc\":null,\"arc\":null,\"hops\":null,"
+	  "\"plain_hops\":null,\"transit_time\":null,\"dsn_status\":null,\"delayed\":null,"
+	  "\"spam_score\":null,\"spam_threshold\":null,\"spam\":\"ham\",\"spam_filter\":\"microsoft\","
+	  "\"scl\":-1,\"dnsbl_ip\":\"2001:db8::25\",\"dnsbl_listed\":0,\"dnsbl_zones\":null}\n" },
 	{ "json success", FORMAT_JSON, NULL,
 	  "{\"probe\":\"out bound\",\"success\":true,\"result\":\"success\",\"result_code\":0,"
 	  "\"hash\":\"0123456789abcdef0123456789abcdef\",\"start\":\"2026-11-23T20:52:31.607549Z\","
@@ -287,7 +367,7 @@ static const struct line_case lines[] = {
 	  "\"smtp_tls_version\":null,\"imap_tls_version\":null,\"from\":\"alice@a.test\",\"to\":\"bob@b.test\","
 	  "\"smtp_server\":\"smtp.a.test:587\",\"imap_server\":\"[::1]:143\","
 	  "\"smtp_status\":null,\"spf\":null,\"dkim\":null,\"dmarc\":null,\"arc\":null,\"hops\":null,"
-	  "\"plain_hops\":null,\"transit_time\":null,\"dsn_status\":null,\"delayed\":null}\n" },
+	  "\"plain_hops\":null,\"transit_time\":null,\"dsn_status\":null,\"delayed\":null," REP_NULLS "}\n" },
 	{ "json imap connect failure", FORMAT_JSON, as_imap_connect_failure,
 	  "{\"probe\":\"out bound\",\"success\":false,\"result\":\"imap_connect_failed\",\"result_code\":6,"
 	  "\"hash\":\"0123456789abcdef0123456789abcdef\",\"start\":\"2026-11-23T20:52:31.607549Z\","
@@ -299,7 +379,7 @@ static const struct line_case lines[] = {
 	  "\"from\":\"alice@a.test\",\"to\":\"bob@b.test\",\"smtp_server\":\"smtp.a.test:587\","
 	  "\"imap_server\":\"[::1]:143\","
 	  "\"smtp_status\":null,\"spf\":null,\"dkim\":null,\"dmarc\":null,\"arc\":null,\"hops\":null,"
-	  "\"plain_hops\":null,\"transit_time\":null,\"dsn_status\":null,\"delayed\":null}\n" },
+	  "\"plain_hops\":null,\"transit_time\":null,\"dsn_status\":null,\"delayed\":null," REP_NULLS "}\n" },
 };
 
 static void test_lines(void)
@@ -364,6 +444,18 @@ static void test_result_classes(void)
 /* Whatever a server said, the line is written (issue 14, defect 7): the
  * worst error text escapes to more than twice its length in line protocol
  * and six times in JSON. */
+/* The longest SPEC §13 part: every field, dnsbl_zones at its limit. */
+static void full_reputation(struct probe_result *r)
+{
+	as_spam_flagged(r);
+	r->rep.spam.has_scl = true;
+	r->rep.spam.scl = 9;
+	r->rep.spam.score = r->rep.spam.threshold = -999999999.999999;
+	strcpy(r->rep.dnsbl_ip, "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255");
+	memset(r->rep.dnsbl_zones, 'z', sizeof(r->rep.dnsbl_zones) - 1);
+	r->rep.dnsbl_zones[sizeof(r->rep.dnsbl_zones) - 1] = '\0';
+}
+
 static void test_worst_error_text(void)
 {
 	static const char *fills[] = { "\"", "\\", "\x01", "\xff" };
@@ -376,12 +468,14 @@ static void test_worst_error_text(void)
 			ssize_t n;
 
 			as_auth_failure(&res);
+			full_reputation(&res);
 			memset(res.error, fills[f][0], sizeof(res.error) - 1);
 			res.error[sizeof(res.error) - 1] = '\0';
 			n = output_format_line(fmt ? FORMAT_JSON : FORMAT_INFLUX, "mail_e2e", &route, &res,
 			                       buf, sizeof(buf));
 			CHECK(n > 0 && buf[n - 1] == '\n' && strchr(buf, '\n') == buf + n - 1 &&
-			      strstr(buf, fmt ? "\"error\":\"" : ",error=\"") && !memchr(buf, 0xff, (size_t)n),
+			      strstr(buf, fmt ? "\"error\":\"" : ",error=\"") && !memchr(buf, 0xff, (size_t)n) &&
+			      strstr(buf, "zzzzzzzzzz\"") && strstr(buf, "scl"),
 			      "%s line with %zu bytes of 0x%02x in error: written (%zd bytes), valid",
 			      fmt ? "JSON" : "influx", sizeof(res.error) - 1, (unsigned char)fills[f][0], n);
 		}

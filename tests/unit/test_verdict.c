@@ -1,11 +1,12 @@
 /*
  * test_verdict.c - require_auth and the evidence fields (plugin/verdict.c),
- * table-driven.
+ * max_spam_score and the spam fields (plugin/verdict_spam.c), table-driven.
  */
 #include <string.h>
 
 #include "auth_methods.h"
 #include "verdict.h"
+#include "verdict_spam.h"
 #include "unit.h"
 
 struct row {
@@ -44,8 +45,61 @@ static const struct row rows[] = {
 	{ "not read, nothing required", 0, NULL, false, false, "", { "", "", "", "" }, true, NULL },
 };
 
+/* verdict_spam(): a read block's verdict copied, flagged against max. */
+static const struct spam_row {
+	const char *name;
+	bool read, has_max;
+	double max;
+	enum spam_filter filter;
+	enum spam_flag spam;
+	bool has_score;
+	double score;
+	bool want;
+	const char *want_why;
+} spam_rows[] = {
+	{ "no max: only reported", true, false, 0, SPAM_FILTER_RSPAMD, SPAM_SPAM, true, 10, false, "" },
+	{ "spam under max", true, true, 15, SPAM_FILTER_RSPAMD, SPAM_SPAM, true, 10, true,
+	  "rspamd: X-Spam: Yes, score 10" },
+	{ "ham over max", true, true, 5, SPAM_FILTER_SPAMASSASSIN, SPAM_HAM, true, 5.5, true,
+	  "spamassassin: score 5.5 > max_spam_score 5" },
+	{ "ham at max", true, true, 5, SPAM_FILTER_SPAMASSASSIN, SPAM_HAM, true, 5, false, "" },
+	{ "no filter header", true, true, -100, SPAM_FILTER_NONE, SPAM_NONE, false, 0, false, "" },
+	{ "block not read", false, true, -100, SPAM_FILTER_RSPAMD, SPAM_SPAM, true, 10, false, "" },
+};
+
+static void test_spam(void)
+{
+	for (size_t i = 0; i < sizeof(spam_rows) / sizeof(spam_rows[0]); i++) {
+		const struct spam_row *w = &spam_rows[i];
+		struct route r;
+		struct imap_evidence ev;
+		struct probe_result res;
+		char why[256] = "x";
+		bool flagged;
+
+		memset(&r, 0, sizeof(r));
+		memset(&ev, 0, sizeof(ev));
+		result_init(&res, 0);
+		r.has_max_spam_score = w->has_max;
+		r.max_spam_score = w->max;
+		ev.read = w->read;
+		ev.spam.filter = w->filter;
+		ev.spam.spam = w->spam;
+		ev.spam.has_score = w->has_score;
+		ev.spam.score = w->score;
+		snprintf(ev.spam.why, sizeof(ev.spam.why), "%s", w->spam == SPAM_SPAM ? "X-Spam: Yes" : "");
+		flagged = verdict_spam(&r, &ev, &res, why, sizeof(why));
+		CHECK(flagged == w->want && strncmp(why, w->want_why, strlen(w->want_why)) == 0 && (w->want || !why[0]),
+		      "spam %s -> %s '%s'", w->name, flagged ? "spam_flagged" : "not flagged", why);
+		CHECK(res.rep.spam.filter == (w->read ? w->filter : SPAM_FILTER_NONE) &&
+		      (!w->read || res.rep.spam.score == w->score),
+		      "spam %s: the verdict copied only from a read block", w->name);
+	}
+}
+
 int main(void)
 {
+	test_spam();
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		const struct row *w = &rows[i];
 		struct route r;
