@@ -13,9 +13,9 @@ Script lines (blank lines and '#' comments ignored):
     user NAME PASSWORD                 credentials accepted (default bob / secret)
     smtp greeting TEXT|none|close|garbage|delay SECONDS [TEXT]
     imap greeting TEXT|none|close|garbage|delay SECONDS [TEXT]
-    smtp omit STARTTLS|AUTH|DSN        leave a capability out of EHLO (DSN is offered by
-                                       default; FakeMail.envelope keeps the last MAIL and
-                                       RCPT lines as sent)
+    smtp omit STARTTLS|AUTH|DSN|SMTPUTF8  leave a capability out of EHLO (DSN and
+                                       SMTPUTF8 are offered by default; FakeMail.envelope
+                                       keeps the last MAIL and RCPT lines as sent)
     imap omit IDLE|STARTTLS|UIDPLUS    ... out of CAPABILITY
     smtp mechs MECH...                 AUTH mechanisms offered (default PLAIN LOGIN)
     imap mechs MECH...                 AUTH= capabilities offered (default PLAIN)
@@ -498,6 +498,8 @@ class FakeMail:
                 caps = ["250-fakemail", "250-PIPELINING", "250-8BITMIME", "250-SIZE 10240000"]
                 if "DSN" not in s.omit["smtp"]:
                     caps.append("250-DSN")
+                if "SMTPUTF8" not in s.omit["smtp"]:
+                    caps.append("250-SMTPUTF8")
                 if not tls and "STARTTLS" not in s.omit["smtp"]:
                     caps.append("250-STARTTLS")
                 if "AUTH" not in s.omit["smtp"] and s.mechs:

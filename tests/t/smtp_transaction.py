@@ -65,6 +65,21 @@ T.ok(re.fullmatch(r"MAIL FROM:<alice@fake\.test> SIZE=\d+", fake.envelope[0] if 
 T.eq(fake.envelope[1:], ["RCPT TO:<bob@fake.test>"], "no DSN in EHLO: RCPT TO without NOTIFY")
 fake.close()
 
+# Addresses that need SMTPUTF8 (RFC 6531): asked for where offered; never
+# sent where not (the server could not take them).
+UTF8 = {"from": "älice@fake.test", "to": "bøb@fake.test"}
+fake = fresh()
+j, _ = once(fake, "SMTPUTF8 offered", fmt="json", **UTF8)
+T.ok((fake.envelope + [""])[0].endswith(" SMTPUTF8"), "non-ASCII addresses: MAIL FROM asks for SMTPUTF8",
+     fake.envelope)
+fake.close()
+fake = fresh("smtp omit SMTPUTF8\n")
+j, _ = once(fake, "SMTPUTF8 not offered", fmt="json", **UTF8)
+T.ok(j.get("result") == "smtp_rejected" and "SMTPUTF8" in (j.get("error") or ""),
+     "no SMTPUTF8 in EHLO: smtp_rejected, the error says why", (j.get("result"), j.get("error")))
+T.ok(fake.envelope == [], "no SMTPUTF8 in EHLO: no MAIL FROM goes out", fake.envelope)
+fake.close()
+
 # A report proved by its Original-Envelope-Id alone.
 BOUNCE = {"bounce_imap_host": "127.0.0.1", "bounce_imap_username": "alice", "bounce_imap_password": PW}
 fake = fresh("deliver never\ndsn failed\ndsn-envid-only\n")
