@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "auth_methods.h"
+#include "mx_result.h"
 #include "probe_id.h"
 #include "result_classes.h"
 
@@ -105,6 +106,9 @@ struct probe_result {
 	/* Bounces (SPEC §8). */
 	char dsn_status[16];           /* "" none */
 	bool delayed;                  /* a delay notice was seen */
+
+	/* Direct delivery to the MX and its TLS policy (SPEC §12). */
+	struct mx_result mx;
 };
 
 /* Initialise every time to "not reached", counters to -1, strings empty. */
