@@ -62,6 +62,14 @@ written |= set(re.findall(r'^\tX\(\w+,\s*"([a-z]+)"', auth_h, re.M))   # verdict
 json_keys = set(re.findall(r'\bjson_(?:str|int|num|span|time)\(o, "([a-z_0-9]+)"', output_c))
 json_keys |= set(re.findall(r'\{\\"([a-z_]+)\\":', output_c)) | {"success"}
 json_keys |= set(re.findall(r'^\tX\(\w+,\s*"([a-z]+)"', auth_h, re.M))
+# SPEC §12's fields: output_mx.c writes them, output.c calls it.
+output_mx_c = read("plugin/output_mx.c")
+written |= set(re.findall(r'\blp_word\(&f, "([a-z_0-9]+)"', output_mx_c))
+written |= set(re.findall(r'\badd\(&f, ",([a-z_0-9]+)=', output_mx_c))
+json_keys |= set(re.findall(r'\bjson_word\(&f, "([a-z_0-9]+)"', output_mx_c))
+json_keys |= set(re.findall(r'\badd\(&f, ",\\"([a-z_0-9]+)\\":', output_mx_c))
+T.ok({"mx", "mx_tried", "tls_policy"} <= written and {"mx", "tlsrpt"} <= json_keys,
+     "SPEC §12's names are read from output_mx.c", sorted(written))
 # The step times: one table in result.h feeds both formats.
 steps = set(re.findall(r'^\tX\(STEP_\w+,\s*"([a-z_]+)"\)', read("plugin/result.h"), re.M))
 T.eq(len(steps), 9, "the nine step fields of SPEC §11 are read from result.h's STEP_FIELDS")
