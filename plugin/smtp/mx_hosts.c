@@ -164,7 +164,8 @@ bool mx_host_poll(struct mx_walk *w, struct mx_host *h, int64_t now)
 	if (h->ready)
 		return true;
 	for (int k = 0; k < MX_Q_N; k++) {
-		if (!h->q[k] || !dns_done(h->q[k], now))
+		/* A before AAAA, whichever came first: the addresses in one order. */
+		if (!h->q[k] || !dns_done(h->q[k], now) || (k == MX_Q_AAAA && h->q[MX_Q_A]))
 			continue;
 		if (k == MX_Q_TLSA)
 			take_tlsa(h, dns_answer(h->q[k]));
