@@ -243,6 +243,15 @@ static void next_host(struct mx_walk *w, int64_t now)
 			exhausted(w);
 			return;
 		}
+		if (now >= w->budget->deadline_ns) {
+			/* No time left for another host: what the last one said. */
+			if (!w->have_last && !w->policy_failed)
+				mx_fail(w, RESULT_SMTP_CONNECT_FAILED, "no MX host of %s answered within %lds", w->domain,
+				        w->route->timeout_ms / 1000);
+			else
+				exhausted(w);
+			return;
+		}
 		h = &w->hosts[w->cur];
 		if (!mx_host_poll(w, h, now))
 			return;
