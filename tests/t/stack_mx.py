@@ -157,6 +157,30 @@ T.ok(trying and all(a.startswith(env["MX_NET"] + ".") for a, _ in trying),
      f"every connection went to an address of the world ({len(trying)} connects)", sorted(set(trying)))
 T.ok(not re.search(r"Could not resolve|getaddrinfo", r.err), "libcurl resolved no name itself")
 
+# The EHLO name and the hop the MX wrote: a probe kept (delete = false),
+# read from the Maildir, removed.
+before = maildir_tokens()
+cfg = write_config(defaults(fmt="json") + route("plain.test", name="keep", delete="false")
+                   + route("notls.test", name="keep_plain", delete="false"))
+r = once(cfg, "probes kept for their Received headers")
+kept = {o["probe"]: o for o in (json.loads(l) for l in r.out.splitlines())}
+for name, proto in (("keep", "ESMTPS"), ("keep_plain", "ESMTP")):
+    o = kept.get(name, {})
+    text = ""
+    for sub in ("new", "cur"):
+        d = os.path.join(env["MX_MAILDIR"], sub)
+        for f in os.listdir(d) if os.path.isdir(d) else []:
+            with open(os.path.join(d, f), errors="replace") as fh:
+                body = fh.read()
+            if o.get("hash") and o["hash"] in body:
+                text = body
+                os.unlink(os.path.join(d, f))
+    T.ok(re.search(rf"^Received: from client\.mxworld\.test \(unknown \[127\.0\.0\.1\]\)\s+(\(using TLS.*\)\s+)?"
+                   rf"by \S+ \(Postfix\) with {proto} ", text, re.M | re.S),
+         f"{name}: the MX's Received header names helo_name and says {proto}", text[:800])
+    T.ok(o.get("plain_hops") == (1 if proto == "ESMTP" else 0), f"{name}: plain_hops {o.get('plain_hops')}")
+T.eq(maildir_tokens() - before, set(), "the kept probes were removed again")
+
 # --- 2. JSON: the same values, null where absent; nothing delivered on a failure -------------
 before = maildir_tokens()
 cfg = write_config(defaults(fmt="json") + "".join(route(d) for d in domains))
@@ -272,13 +296,25 @@ cfg = write_config(defaults(resolver=f"127.0.0.1:{hole_port}") + route("plain.te
 t0 = time.monotonic()
 r = once(cfg, "a resolver that never answers")
 took = time.monotonic() - t0
-hole_udp.close()
-hole_tcp.close()
 tags, fields, _ = by_probe(r.out).get("hole", [({}, {}, 0)])[0]
 T.ok(tags.get("result") == "smtp_connect_failed" and "no answer within 2." in fields.get("error", "")
      and fields.get("mx_tried") == 0, "a resolver that never answers: smtp_connect_failed at the route's deadline",
      fields)
 T.ok(took < 2 + 1.5, f"--once ends within timeout + 1.5 s ({took:.1f} s)")
+# SIGTERM while the lookups hang: libunbound's thread does not hold the exit.
+cfg = write_config(defaults(resolver=f"127.0.0.1:{hole_port}") + route("plain.test", name="hole", timeout="30s"))
+s = Stream(cfg)
+s.wait_ready()
+s.signal()
+time.sleep(0.5)
+t0 = time.monotonic()
+s.p.terminate()
+rc = s.wait_exit(10)
+T.ok(rc == 0 and time.monotonic() - t0 < 1.5, f"SIGTERM while a lookup hangs: exit 0 within 1.5 s "
+     f"({time.monotonic() - t0:.2f} s)", (rc, s.err))
+s.finish("SIGTERM while a lookup hangs")
+hole_udp.close()
+hole_tcp.close()
 cfg = write_config(defaults() + route(env["MX_BL_DEAD"], name="dead", timeout="3s") + route(env["MX_NXDOMAIN"], name="nx"))
 t0 = time.monotonic()
 r = once(cfg, "dead and missing domains")
