@@ -105,3 +105,16 @@ int auth_hint_add(const char *reply, char *err, size_t cap)
 	snprintf(err + len, cap - len, "%s%s", len ? "; " : "", hint);
 	return 1;
 }
+
+const char *auth_hint_no_auth(int port, bool tls_up)
+{
+	if (!tls_up)
+		return "servers often offer AUTH only after STARTTLS: smtp_tls = starttls";
+	if (port == 25)
+		return "port 25 is for mail between servers: clients log in on the submission port, "
+		       "587 (smtp_tls = starttls) or 465 (smtp_tls = tls)";
+	if (port == 587 || port == 465)
+		return "the server takes no login here: is AUTH turned on for this port?";
+	return "if this is a port for mail between servers (25), clients log in on the submission port, "
+	       "587 (smtp_tls = starttls) or 465 (smtp_tls = tls)";
+}

@@ -20,13 +20,18 @@
  *    untouched).  An enhanced status code ("5.7.30") matches only as a whole
  *    code, so 5.7.3 never matches 5.7.30; words match without regard to case.
  *  - auth_hint_for(): the hint alone, or NULL (for tests and docs).
+ *  - auth_hint_no_auth(): the next step when a username is set and the
+ *    EHLO reply lists no AUTH, from the port and whether TLS was up (a
+ *    relay port, AUTH only after STARTTLS); never NULL, a static string.
  */
 #ifndef MAIL_E2E_AUTH_HINTS_H
 #define MAIL_E2E_AUTH_HINTS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 const char *auth_hint_for(const char *reply, const char *err);
 int auth_hint_add(const char *reply, char *err, size_t cap);
+const char *auth_hint_no_auth(int port, bool tls_up);
 
 #endif

@@ -47,6 +47,11 @@ struct route;
 #define BUDGET_BOUNCE_WAIT_NS  (3 * NS_PER_S)
 #define BUDGET_BOUNCE_SHARE    4
 
+/* --- connecting (conn_mismatch.c) ----------------------------------------- */
+/* No greeting this long after the connect (at most half the connect
+ * timeout): a side connection asks whether the port speaks TLS first. */
+#define BUDGET_GREETING_PATIENCE_NS (2 * NS_PER_S)
+
 /* --- how a mailbox is watched (watch.c) ------------------------------------ */
 /* Quick looks right after the send: NOOPs at growing gaps, then steady. */
 #define BUDGET_QUICK_NS        (3 * NS_PER_S)

@@ -311,6 +311,12 @@ static void on_text(struct conn_watch *w, const char *line)
 	const char *p = strstr(line, "SSL connection using ");
 
 	note_expiry(w, line);
+	/* libcurl's OpenSSL trace: "TLSv1.3 (IN), TLS handshake, Certificate (11):". */
+	if (strstr(line, " (IN), TLS ")) {
+		w->tls_record_in = true;
+		if (strstr(line, "TLS handshake, Certificate ("))
+			w->cert_seen = true;
+	}
 	if (!w->t_connect_ns && strncmp(line, "Connected to ", 13) == 0)
 		w->t_connect_ns = clock_mono_ns();
 	if (p) {
@@ -426,6 +432,9 @@ CURL *conn_easy_new(const struct conn_params *p, struct conn_watch *watch,
 	watch->t_start_ns = clock_mono_ns();   /* added to the multi right after */
 	watch->needs_auth = watch->proto == CONN_SMTP && p->username != NULL;
 	watch->tls_wanted = p->tls != TLS_NONE;
+	watch->tls_implicit = p->tls == TLS_IMPLICIT;
+	watch->ca_set = r->tls_ca != NULL;
+	watch->tls_key = p->tls_key ? p->tls_key : "tls";
 	SET(CURLOPT_URL, url);
 	SET(CURLOPT_PROTOCOLS_STR, p->proto_list);
 	SET(CURLOPT_NOSIGNAL, 1L);

@@ -73,6 +73,11 @@ struct conn_watch {
 	unsigned ehlo_caps;        /* SMTP: CONN_EHLO_* of the last EHLO reply */
 	bool needs_auth;           /* SMTP: a username is set, so AUTH must happen */
 	bool tls_wanted;           /* the leg uses TLS (implicit or STARTTLS) */
+	bool tls_implicit;         /* ... implicit: the handshake comes first */
+	bool tls_record_in;        /* the server sent a TLS record (a hello, an alert) */
+	bool cert_seen;            /* ... and its certificate: a verify result means something */
+	bool ca_set;               /* the route names its CA (tls_ca) */
+	const char *tls_key;       /* the key that sets this leg's TLS mode, for words */
 	bool stopped_no_auth;      /* SMTP: cut right after an EHLO without AUTH */
 	curl_socket_t fd;          /* libcurl's socket for this leg, once made */
 	int socket_errno;          /* why a socket could not be made, 0: it could */
@@ -103,6 +108,7 @@ struct conn_params {
 	const char *host;
 	int port;
 	enum tls_mode tls;
+	const char *tls_key;       /* "smtp_tls", "imap_tls", "bounce_imap_tls": for words */
 	const char *username;      /* NULL: no login */
 	const char *password;
 	const char *bearer;        /* OAuth2 access token instead of a password */
@@ -113,8 +119,10 @@ struct conn_params {
 
 /* The text for a TLS failure.  libcurl's first error can be a bystander
  * ("Send failure: Broken pipe" when the server hung up on our alert);
- * OpenSSL's verify result says what really went wrong, so it comes first
- * when it is there. */
+ * OpenSSL's verify result (its own words) says what really went wrong, so
+ * it comes first once a certificate came, with the fix where the cause is
+ * known (tls_ca).  Implicit TLS that met plain text names the key to
+ * change (conn_mismatch.h). */
 void conn_tls_error_text(CURL *h, const struct conn_watch *w, CURLcode code,
                          char *dst, size_t dstlen);
 

@@ -5,26 +5,33 @@
  * libcurl's handle; never writes either.
  */
 #include "conn.h"
+#include "conn_mismatch.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
+#include <openssl/x509.h>
+
 static const char B64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-/* The OpenSSL X509_V_ERR_* codes a probe meets (x509_vfy.h). */
-static const char *x509_reason(long v)
+/* What to change when the certificate cannot be trusted, where the
+ * cause is known: a CA we were not told about, or the wrong one. */
+static const char *ca_hint(long verify, bool ca_set)
 {
-	switch (v) {
-	case 9: return "certificate is not yet valid";
-	case 10: return "certificate has expired";
-	case 18: return "self-signed certificate";
-	case 19: return "self-signed certificate in chain";
-	case 20: return "unable to get local issuer certificate";
-	case 21: return "unable to verify the first certificate";
-	case 62: return "host name mismatch";
-	case 64: return "IP address mismatch";
-	default: return "certificate verify failed";
+	switch (verify) {
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+	case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+	case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+	case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+		return ca_set ? "; tls_ca does not hold the CA that signed this server's certificate"
+		              : "; a private or self-signed CA: set tls_ca to its certificate (PEM file)";
+	case X509_V_ERR_HOSTNAME_MISMATCH:
+	case X509_V_ERR_IP_ADDRESS_MISMATCH:
+		return "; connect by a name the certificate holds";
+	default:
+		return "";
 	}
 }
 
@@ -34,9 +41,17 @@ void conn_tls_error_text(CURL *h, const struct conn_watch *w, CURLcode code,
 	const char *why = conn_error_text(w, code);
 	long verify = 0;
 
-	if (curl_easy_getinfo(h, CURLINFO_SSL_VERIFYRESULT, &verify) == CURLE_OK && verify != 0 &&
-	    !strstr(why, "certificate"))
-		snprintf(dst, dstlen, "SSL certificate problem: %s (X509 error %ld)", x509_reason(verify), verify);
+	if (conn_mismatch_implicit_text(h, w, dst, dstlen))
+		return;
+	/* OpenSSL's verify result means something only once the server's
+	 * certificate came, and not when it stayed X509_V_ERR_UNSPECIFIED
+	 * (libcurl checks the host name itself, and says so in its text). */
+	if (w->cert_seen && curl_easy_getinfo(h, CURLINFO_SSL_VERIFYRESULT, &verify) == CURLE_OK &&
+	    verify != X509_V_OK && verify != X509_V_ERR_UNSPECIFIED)
+		snprintf(dst, dstlen, "SSL certificate problem: %s (X509 error %ld)%s",
+		         X509_verify_cert_error_string(verify), verify, ca_hint(verify, w->ca_set));
+	else if (strstr(why, "target host name"))   /* libcurl: "... matches target host name" */
+		snprintf(dst, dstlen, "%s%s", why, ca_hint(X509_V_ERR_HOSTNAME_MISMATCH, w->ca_set));
 	else
 		snprintf(dst, dstlen, "%s", why);
 }

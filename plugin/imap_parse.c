@@ -438,6 +438,8 @@ bool imap_parse_list(const char *text, unsigned *attrs, char *name, size_t namel
 		*attrs |= IMAP_LIST_TRASH;
 	if (list_has_word(p, close, "\\All"))
 		*attrs |= IMAP_LIST_ALL;
+	if (list_has_word(p, close, "\\Noselect") || list_has_word(p, close, "\\NonExistent"))
+		*attrs |= IMAP_LIST_NOSELECT;
 	p = close + 1;
 	if (*p++ != ' ')
 		return false;

@@ -92,6 +92,7 @@ bool imap_is_capability(const char *text);
 #define IMAP_LIST_JUNK  1u
 #define IMAP_LIST_TRASH 2u
 #define IMAP_LIST_ALL   4u
+#define IMAP_LIST_NOSELECT 8u   /* \Noselect or \NonExistent: no SELECT */
 bool imap_parse_list(const char *text, unsigned *attrs, char *name, size_t namelen);
 
 /* "[COPYUID 38505 304,319:320 3956:3958]" (RFC 4315) in a response's rest:

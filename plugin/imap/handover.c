@@ -22,7 +22,7 @@ struct imap_session *session_new(CURLM *multi, const struct session_params *p,
 	struct imap_session *s = calloc(1, sizeof(*s));
 	struct conn_params cp = {
 		.scheme_plain = "imap", .scheme_tls = "imaps", .proto_list = "imap,imaps",
-		.host = p->host, .port = p->port, .tls = p->tls,
+		.host = p->host, .port = p->port, .tls = p->tls, .tls_key = p->tls_key,
 		.username = p->username, .password = p->password,
 		.bearer = p->bearer, .auth = p->auth,
 		.route = p->route, .timeout_ms = p->timeout_ms,
@@ -41,6 +41,7 @@ struct imap_session *session_new(CURLM *multi, const struct session_params *p,
 	snprintf(s->watch.label, sizeof(s->watch.label), "%s", p->label);
 	snprintf(s->label, sizeof(s->label), "%s", p->label);
 	imap_reader_init(&s->reader);
+	conn_mismatch_init(&s->mismatch, &cp);
 	s->easy = conn_easy_new(&cp, &s->watch, err, errlen);
 	if (!s->easy)
 		goto fail;
@@ -101,7 +102,7 @@ static void classify_connect(struct imap_session *s, CURLcode code)
 	const struct conn_watch *w = &s->watch;
 	const char *why = conn_error_text(w, code);
 	curl_off_t tcp_us = 0;
-	char said[160];
+	char said[RESULT_ERROR_MAX];
 	bool timed_out = code == CURLE_OPERATION_TIMEDOUT;
 
 	curl_easy_getinfo(s->easy, CURLINFO_CONNECT_TIME_T, &tcp_us);
@@ -137,8 +138,32 @@ static void capabilities_done(struct imap_session *s, void *ctx, const struct im
 
 static const struct session_handler capability_handler = { .on_done = capabilities_done };
 
+void session_connect_step(struct imap_session *s, int64_t now)
+{
+	if (s->state != SESSION_CONNECTING || !s->added)
+		return;
+	char words[RESULT_ERROR_MAX];
+
+	conn_mismatch_tick(&s->mismatch, s->multi, s->easy, &s->watch, now);
+	if (!conn_mismatch_found(&s->mismatch, words, sizeof(words)))
+		return;
+	/* The answer is in: libcurl's transfer would only wait for the timeout. */
+	curl_multi_remove_handle(s->multi, s->easy);
+	s->added = false;
+	conn_mismatch_free(&s->mismatch);
+	session_fail(s, RESULT_IMAP_TLS_FAILED, "%s", words);
+}
+
+int64_t session_connect_timer(const struct imap_session *s)
+{
+	if (s->state != SESSION_CONNECTING || !s->added)
+		return 0;
+	return conn_mismatch_next_timer(&s->mismatch, &s->watch);
+}
+
 void session_connected(struct imap_session *s, CURLcode code)
 {
+	conn_mismatch_free(&s->mismatch);   /* the dialogue itself has answered */
 	if (code != CURLE_OK) {
 		classify_connect(s, code);
 		return;
@@ -166,6 +191,7 @@ void session_free(struct imap_session *s)
 {
 	if (!s)
 		return;
+	conn_mismatch_free(&s->mismatch);
 	if (s->easy) {
 		/* Cut the socket first: libcurl's own disconnect would send LOGOUT
 		 * and wait for the answer, blocking every other route. */

@@ -17,7 +17,7 @@ static void fill_params(struct session_params *p, const struct route *r, enum im
                         const char *bearer, char *label, size_t cap)
 {
 	*p = (struct session_params){
-		.route = r, .host = r->imap_host, .port = r->imap_port, .tls = r->imap_tls,
+		.route = r, .host = r->imap_host, .port = r->imap_port, .tls = r->imap_tls, .tls_key = "imap_tls",
 		.username = r->imap_username, .password = r->imap_password,
 		.bearer = bearer, .auth = r->imap_auth, .label = label,
 	};
@@ -28,6 +28,7 @@ static void fill_params(struct session_params *p, const struct route *r, enum im
 		p->host = r->bounce_imap_host;
 		p->port = r->bounce_imap_port;
 		p->tls = r->bounce_imap_tls;
+		p->tls_key = "bounce_imap_tls";
 		p->username = r->bounce_imap_username;
 		p->password = r->bounce_imap_password;
 		p->bearer = NULL;
@@ -112,6 +113,7 @@ void imap_connected(struct imap_leg *l, CURLcode code)
 
 void imap_step(struct imap_leg *l, int64_t now)
 {
+	session_connect_step(l->s, now);
 	session_step(l->s, now);
 }
 
@@ -191,7 +193,9 @@ curl_socket_t imap_wait_fd(const struct imap_leg *l, bool *want_write)
 
 int64_t imap_next_timer(const struct imap_leg *l)
 {
-	return session_next_timer(l->s);
+	int64_t t = session_next_timer(l->s), c = session_connect_timer(l->s);
+
+	return c && (t == 0 || c < t) ? c : t;
 }
 
 void imap_free(struct imap_leg *l)

@@ -112,6 +112,59 @@ static void list_names(struct prepare *p, struct imap_session *s)
 		session_cmd(s, &list_handler, p, "LIST \"\" \"*\"");
 }
 
+/* --- a refused SELECT: what does exist ------------------------------------ */
+
+static const char *mailbox_key(enum imap_role role)
+{
+	return role == IMAP_ROLE_INBOX ? "imap_mailbox"
+	       : role == IMAP_ROLE_JUNK ? "imap_junk_mailbox" : "bounce_imap_mailbox";
+}
+
+static void on_existing(struct imap_session *s, void *ctx, const struct imap_event *ev)
+{
+	static const char more[] = ", ...";
+	struct prepare *p = ctx;
+	size_t n = strlen(p->listed), len;
+
+	(void)s;
+	if (ev->kind != IMAP_EV_LIST || (ev->list_attrs & IMAP_LIST_NOSELECT))
+		return;
+	if (n >= 3 && strcmp(p->listed + n - 3, "...") == 0)
+		return;   /* full */
+	len = strlen(ev->list_name);
+	/* Room stays for ", ..." after every name. */
+	if (n + 2 + len + sizeof(more) <= sizeof(p->listed))
+		snprintf(p->listed + n, sizeof(p->listed) - n, "%s%.*s", n ? ", " : "", (int)len, ev->list_name);
+	else
+		snprintf(p->listed + n, sizeof(p->listed) - n, "%s", n ? more : "...");
+}
+
+static void after_existing(struct imap_session *s, void *ctx, const struct imap_reply *r)
+{
+	struct prepare *p = ctx;
+
+	if (r->status == IMAP_ST_OK && p->listed[0])
+		session_fail(s, RESULT_IMAP_ERROR, "%s; the server lists %s (%s names the one to watch)", p->refused,
+		             p->listed, mailbox_key(p->role));
+	else
+		session_fail(s, RESULT_IMAP_ERROR, "%s", p->refused);
+}
+
+static const struct session_handler existing_handler = { .on_event = on_existing, .on_done = after_existing };
+
+static void select_refused(struct prepare *p, struct imap_session *s, const struct imap_reply *r)
+{
+	if (p->role == IMAP_ROLE_JUNK)
+		names_of(s)->listed = false;   /* the junk mailbox LIST named is gone */
+	snprintf(p->refused, sizeof(p->refused), "SELECT %.60s: %s %.80s", p->mailbox, session_status_word(r),
+	         r->text);
+	p->listed[0] = '\0';
+	if (r->status == IMAP_ST_NO)
+		session_cmd(s, &existing_handler, p, "LIST \"\" \"*\"");
+	else
+		session_fail(s, RESULT_IMAP_ERROR, "%s", p->refused);
+}
+
 /* --- SELECT and the UIDNEXT --------------------------------------------- */
 
 static void on_junk_status(struct imap_session *s, void *ctx, const struct imap_event *ev)
@@ -180,10 +233,7 @@ static void after_select(struct imap_session *s, void *ctx, const struct imap_re
 	const struct imap_selected *sel = session_selected(s);
 
 	if (r->status != IMAP_ST_OK) {
-		if (p->role == IMAP_ROLE_JUNK)
-			names_of(s)->listed = false;   /* the junk mailbox LIST named is gone */
-		session_fail(s, RESULT_IMAP_ERROR, "SELECT %s: %s %s", p->mailbox, session_status_word(r),
-		             r->text);
+		select_refused(p, s, r);
 		return;
 	}
 	p->uidnext = sel->uidnext;

@@ -23,7 +23,9 @@
  * find it), then calls prepare_start(); done(ctx) runs once the mailbox is
  * selected and uidnext known, or with `absent` set (a junk session, and
  * the account has no junk mailbox).  A refusal that ends the session goes
- * through session_fail() and done never runs.
+ * through session_fail() and done never runs; a refused SELECT first asks
+ * LIST "" "*", so the error names the mailboxes that do exist and the key
+ * that chooses one.
  */
 #ifndef MAIL_E2E_IMAP_PREPARE_H
 #define MAIL_E2E_IMAP_PREPARE_H
@@ -47,6 +49,8 @@ struct prepare {
 	uint32_t junk_messages;             /* ... how many messages it holds */
 	uint32_t junk_validity;             /* ... its UIDVALIDITY, 0: unknown */
 	bool absent;                        /* junk session: no junk mailbox */
+	char refused[160];                  /* SELECT's refusal, while LIST says what exists */
+	char listed[160];                   /* ... the selectable names it listed */
 	void (*done)(void *ctx);
 	void *ctx;
 };

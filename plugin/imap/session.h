@@ -118,6 +118,7 @@ struct session_params {
 	const char *host;
 	int port;
 	enum tls_mode tls;
+	const char *tls_key;       /* the key that set tls ("imap_tls"), for words */
 	const char *username, *password;
 	const char *bearer;        /* OAuth2 access token, or NULL (libcurl copies it) */
 	const char *auth;          /* SASL mechanism, "AUTO" */
@@ -190,7 +191,12 @@ bool session_busy(const struct imap_session *s);
 /* A command (not an IDLE already under way) awaits its reply since *since. */
 bool session_awaiting(const struct imap_session *s, int64_t *since, const char **what);
 
-/* The event loop's side. */
+/* The event loop's side.  While libcurl connects, session_connect_step()
+ * (handover.c) names a TLS mode that does not fit the port without waiting
+ * for the connect timeout: the owner calls it before session_step() and
+ * counts session_connect_timer() with session_next_timer(). */
+void session_connect_step(struct imap_session *s, int64_t now);
+int64_t session_connect_timer(const struct imap_session *s);   /* 0: none */
 void session_step(struct imap_session *s, int64_t now);
 void session_io_ready(struct imap_session *s);
 curl_socket_t session_wait_fd(const struct imap_session *s, bool *want_write);

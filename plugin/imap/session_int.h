@@ -8,6 +8,7 @@
 #define MAIL_E2E_IMAP_SESSION_INT_H
 
 #include "conn.h"
+#include "conn_mismatch.h"
 #include "session.h"
 
 enum session_state {
@@ -24,6 +25,7 @@ struct imap_session {
 	const struct route *route;
 	char label[96];
 	struct conn_watch watch;
+	struct conn_mismatch mismatch;   /* is the TLS mode wrong for the port? */
 	curl_socket_t fd;
 	enum session_state state;
 	bool may_read;              /* socket polled ready, or we just wrote/connected */
@@ -73,5 +75,6 @@ struct imap_session {
 
 /* session.c, for handover.c */
 void session_note_capabilities(struct imap_session *s, const char *text);
+
 
 #endif

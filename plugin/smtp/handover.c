@@ -14,6 +14,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 
+#include "auth_hints.h"
 #include "clock.h"
 #include "log.h"
 
@@ -86,7 +87,7 @@ struct smtp_conn *smtp_conn_open(CURLM *multi, const struct route *r, const stru
 	struct conn_params p = {
 		.scheme_plain = "smtp", .scheme_tls = "smtps", .proto_list = "smtp,smtps",
 		.host = t ? t->host : r->smtp_host, .port = t ? t->port : r->smtp_port,
-		.tls = t ? TLS_STARTTLS : r->smtp_tls,
+		.tls = t ? TLS_STARTTLS : r->smtp_tls, .tls_key = "smtp_tls",
 		.username = t ? NULL : r->smtp_username, .password = t ? NULL : r->smtp_password,
 		.bearer = t ? NULL : bearer, .auth = r->smtp_auth,
 		.route = r, .timeout_ms = budget_left_ms(budget, clock_mono_ns()),
@@ -105,6 +106,10 @@ struct smtp_conn *smtp_conn_open(CURLM *multi, const struct route *r, const stru
 	l->fd = CURL_SOCKET_BAD;
 	l->out.send_ns = -1;
 	conn_watch_init(&l->watch, CONN_SMTP, r->name);
+	conn_mismatch_init(&l->mismatch, &p);
+	/* An MX host on port 25: a late greeting is a greet pause, not
+	 * implicit TLS; no side connection to someone else's server. */
+	l->mismatch.tried = t != NULL;
 	l->easy = conn_easy_new(&p, &l->watch, err, errlen);
 	if (!l->easy)
 		goto fail;
@@ -139,6 +144,14 @@ static const char *verb_phase(const char *verb)
 	return verb;
 }
 
+/* A username set and the EHLO reply without AUTH: never sent
+ * unauthenticated; the next step where the port or TLS tell it. */
+static void no_auth(struct smtp_conn *l, const char *what)
+{
+	smtp_conclude(l, false, RESULT_SMTP_AUTH_FAILED, "%s; %s", what,
+	              auth_hint_no_auth(l->route->smtp_port, l->watch.tls_up));
+}
+
 /* AUTH refused, or no mechanism to use: the words. */
 static void auth_failure(struct smtp_conn *l, CURLcode code, const char *why)
 {
@@ -147,7 +160,7 @@ static void auth_failure(struct smtp_conn *l, CURLcode code, const char *why)
 	char said[160];
 
 	if (r->smtp_username && w->ehlo_seen && !w->auth_offered)
-		smtp_conclude(l, false, RESULT_SMTP_AUTH_FAILED, "server offers no AUTH");
+		no_auth(l, "server offers no AUTH");
 	else if (code == CURLE_LOGIN_DENIED && strcasecmp(w->last_verb, "AUTH") != 0)
 		/* libcurl found no mechanism to use and sent nothing: not a
 		 * refused password, whatever "Login denied" suggests. */
@@ -186,7 +199,7 @@ static void classify(struct smtp_conn *l, CURLcode code)
 	if (conn_local_resource_error(code, w, said, sizeof(said)))
 		smtp_conclude(l, false, RESULT_INTERNAL_ERROR, "%s", said);
 	else if (w->stopped_no_auth)
-		smtp_conclude(l, false, RESULT_SMTP_AUTH_FAILED, "server offers no AUTH: stopped after EHLO");
+		no_auth(l, "server offers no AUTH: stopped after EHLO");
 	else if (code == CURLE_COULDNT_RESOLVE_HOST || code == CURLE_COULDNT_CONNECT)
 		smtp_conclude(l, false, RESULT_SMTP_CONNECT_FAILED, "%s", why);
 	else if (conn_is_tls_error(code)) {
@@ -215,8 +228,40 @@ static void classify(struct smtp_conn *l, CURLcode code)
 		smtp_conclude(l, false, RESULT_SMTP_REJECTED, "%s: %s", verb_phase(w->last_verb), why);
 }
 
+/* While libcurl connects: a TLS mode that does not fit the port is named
+ * without waiting for the connect timeout. */
+static void connecting_step(struct smtp_conn *l, int64_t now)
+{
+	char words[RESULT_ERROR_MAX];
+
+	conn_mismatch_tick(&l->mismatch, l->multi, l->easy, &l->watch, now);
+	if (!conn_mismatch_found(&l->mismatch, words, sizeof(words)))
+		return;
+	/* The answer is in: libcurl's transfer would only wait for the timeout. */
+	curl_multi_remove_handle(l->multi, l->easy);
+	l->added = false;
+	l->state = SMTP_CLOSED;
+	conn_mismatch_free(&l->mismatch);
+	smtp_conclude(l, false, RESULT_SMTP_TLS_FAILED, "%s", words);
+}
+
+void smtp_conn_step(struct smtp_conn *l, int64_t now)
+{
+	if (l->state == SMTP_CONNECTING)
+		connecting_step(l, now);
+	smtp_transaction_step(l, now);
+}
+
+int64_t smtp_conn_next_timer(const struct smtp_conn *l)
+{
+	if (l->state == SMTP_CONNECTING)
+		return conn_mismatch_next_timer(&l->mismatch, &l->watch);
+	return smtp_transaction_timer(l);
+}
+
 void smtp_conn_connected(struct smtp_conn *l, CURLcode code)
 {
+	conn_mismatch_free(&l->mismatch);   /* the dialogue itself has answered */
 	if (code != CURLE_OK) {
 		l->state = SMTP_CLOSED;
 		classify(l, code);
@@ -232,7 +277,7 @@ void smtp_conn_connected(struct smtp_conn *l, CURLcode code)
 	 * message never goes out unauthenticated. */
 	if (l->route->smtp_username && !l->watch.auth_offered) {
 		l->state = SMTP_CLOSED;
-		smtp_conclude(l, false, RESULT_SMTP_AUTH_FAILED, "server offers no AUTH");
+		no_auth(l, "server offers no AUTH");
 		return;
 	}
 	if (l->hold) {
@@ -288,6 +333,7 @@ void smtp_conn_free(struct smtp_conn *l)
 {
 	if (!l)
 		return;
+	conn_mismatch_free(&l->mismatch);
 	if (l->easy) {
 		/* Cut the socket first: libcurl's own disconnect would send QUIT
 		 * and wait for the answer, blocking every other route. */

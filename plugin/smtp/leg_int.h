@@ -8,6 +8,7 @@
 #ifndef MAIL_E2E_SMTP_LEG_INT_H
 #define MAIL_E2E_SMTP_LEG_INT_H
 
+#include "conn_mismatch.h"
 #include "smtp_conn.h"
 #include "tls_chain.h"
 
@@ -32,6 +33,7 @@ struct smtp_conn {
 	bool hold;                 /* an MX host: stop before MAIL FROM */
 	struct curl_slist *connect_to;   /* CURLOPT_CONNECT_TO: the MX host's address */
 	struct tls_chain chain;    /* an MX host: what it sent in the handshake */
+	struct conn_mismatch mismatch;   /* is the TLS mode wrong for the port? */
 	curl_socket_t fd;
 	enum smtp_state state;
 	bool may_read;
@@ -51,6 +53,11 @@ struct smtp_conn {
 void smtp_transaction_start(struct smtp_conn *l);
 /* Nothing to send after all: QUIT (the verdict is already in). */
 void smtp_transaction_quit(struct smtp_conn *l);
+/* ... and, for smtp_conn_step() and smtp_conn_next_timer() (handover.c,
+ * which also names a TLS mode that does not fit the port while libcurl
+ * connects), the dialogue's side of a wake-up and its timer. */
+void smtp_transaction_step(struct smtp_conn *l, int64_t now);
+int64_t smtp_transaction_timer(const struct smtp_conn *l);
 void smtp_conclude(struct smtp_conn *l, bool ok, enum result_class r, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 

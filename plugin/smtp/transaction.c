@@ -313,7 +313,7 @@ static void pump_in(struct smtp_conn *l, int64_t now)
 
 /* --- the event loop's side ------------------------------------------------- */
 
-void smtp_conn_step(struct smtp_conn *l, int64_t now)
+void smtp_transaction_step(struct smtp_conn *l, int64_t now)
 {
 	if (l->state == SMTP_CONNECTING || l->state == SMTP_HELD || l->state == SMTP_CLOSED)
 		return;
@@ -340,7 +340,7 @@ curl_socket_t smtp_conn_wait_fd(const struct smtp_conn *l, bool *want_write)
 	return l->fd;
 }
 
-int64_t smtp_conn_next_timer(const struct smtp_conn *l)
+int64_t smtp_transaction_timer(const struct smtp_conn *l)
 {
 	if (l->state != SMTP_QUIT)
 		return 0;

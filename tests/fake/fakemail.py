@@ -12,7 +12,7 @@ Script lines (blank lines and '#' comments ignored):
 
     user NAME PASSWORD                 credentials accepted (default bob / secret)
     smtp greeting TEXT|none|close|garbage|delay SECONDS [TEXT]
-    imap greeting TEXT|none|close|garbage
+    imap greeting TEXT|none|close|garbage|delay SECONDS [TEXT]
     smtp omit STARTTLS|AUTH|DSN        leave a capability out of EHLO (DSN is offered by
                                        default; FakeMail.envelope keeps the last MAIL and
                                        RCPT lines as sent)

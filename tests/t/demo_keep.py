@@ -77,8 +77,9 @@ for cmd, what in zip(cmds, want):
         T.eq(res, {"wrong-password": ("smtp_auth_failed", 0)}, what)
     elif what == "tls-mismatch":
         tags = got.get("tls-mismatch", ({}, {}, 0))[0]
-        T.ok(tags.get("result") in ("smtp_tls_failed", "smtp_connect_failed"),
-             "tls-mismatch: the SMTP leg fails on TLS, the wrong mode for the port", r.out)
+        fields = got.get("tls-mismatch", ({}, {}, 0))[1]
+        T.ok(tags.get("result") == "smtp_tls_failed" and "set smtp_tls = starttls" in fields.get("error", ""),
+             "tls-mismatch: smtp_tls_failed, and the error names the key to change", r.out)
     elif what == "held: timeout":
         T.eq(res, {"held": ("timeout", 0)}, "held: Postfix holds it, timeout")
     else:

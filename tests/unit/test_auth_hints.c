@@ -107,9 +107,29 @@ static void adding(void)
 	}
 }
 
+/* A username set and no AUTH in the EHLO reply: the port and TLS say why. */
+static void no_auth(void)
+{
+	static const struct { int port; bool tls; const char *want; } ports[] = {
+		{ 25, true, "port 25 is for mail between servers: clients log in on the submission port, 587" },
+		{ 25, false, "servers often offer AUTH only after STARTTLS: smtp_tls = starttls" },
+		{ 587, false, "servers often offer AUTH only after STARTTLS" },
+		{ 587, true, "the server takes no login here" },
+		{ 465, true, "the server takes no login here" },
+		{ 2525, true, "if this is a port for mail between servers (25), clients log in on the submission port" },
+	};
+
+	for (size_t i = 0; i < sizeof(ports) / sizeof(ports[0]); i++) {
+		const char *got = auth_hint_no_auth(ports[i].port, ports[i].tls);
+		CHECK(got && strncmp(got, ports[i].want, strlen(ports[i].want)) == 0,
+		      "no AUTH on port %d, TLS %s -> %s", ports[i].port, ports[i].tls ? "up" : "not up", got);
+	}
+}
+
 int main(void)
 {
 	table();
+	no_auth();
 	adding();
 	return unit_done();
 }

@@ -241,6 +241,8 @@ static void test_list(void)
 		{ "* LIST (\\HasNoChildren) \".\" INBOX", true, 0, "INBOX" },
 		{ "* LIST (\\Junked) \".\" Junked", true, 0, "Junked" },
 		{ "* LIST (\\junk) NIL Spam", true, IMAP_LIST_JUNK, "Spam" },
+		{ "* LIST (\\Noselect \\HasChildren) \"/\" \"[Gmail]\"", true, IMAP_LIST_NOSELECT, "[Gmail]" },
+		{ "* LIST (\\NonExistent) \"/\" Gone", true, IMAP_LIST_NOSELECT, "Gone" },
 		{ "* LIST (\\Junk) \".\" {4}Junk", true, IMAP_LIST_JUNK, "Junk" },
 		{ "* LIST (\\Junk) \".\" \"a\\\"b\"", true, IMAP_LIST_JUNK, "a\"b" },
 		{ "* LIST (\\Junk) \".\" {9}Ju", false, 0, NULL },
