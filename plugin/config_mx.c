@@ -4,7 +4,6 @@
  */
 #include "config_mx.h"
 
-#include "config_keys.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -16,12 +15,28 @@
 
 #include "dns_rr.h"
 
+/* v shown safely: control bytes as '?', cut at 60 bytes (config_keys.c
+ * has the same; a copy keeps the arrows pointing one way). */
+static const char *shown(const char *v, char *buf, size_t len)
+{
+	size_t i = 0;
+
+	for (; *v && i + 4 < len && i < 60; v++)
+		buf[i++] = ((unsigned char)*v < 0x20 || *v == 0x7f) ? '?' : *v;
+	if (*v && len > 4) {
+		memcpy(buf + i, "...", 3);
+		i += 3;
+	}
+	buf[i] = '\0';
+	return buf;
+}
+
 /* 'expected ..., got "x"' with x shown safely. */
 static int refuse(const char *text, const char *value, char *why, size_t cap)
 {
 	char b[80];
 
-	snprintf(why, cap, "%s \"%s\"", text, config_shown(value, b, sizeof(b)));
+	snprintf(why, cap, "%s \"%s\"", text, shown(value, b, sizeof(b)));
 	return -1;
 }
 
@@ -120,7 +135,7 @@ int config_mx_set_trust_anchor(struct config *cfg, const char *key, const char *
 	(void)key;
 	f = fopen(value, "r");
 	if (!f) {
-		snprintf(why, cap, "cannot read %s: %s", config_shown(value, b, sizeof(b)), strerror(errno));
+		snprintf(why, cap, "cannot read %s: %s", shown(value, b, sizeof(b)), strerror(errno));
 		return -1;
 	}
 	while (!found && fgets(line, sizeof(line), f))
@@ -128,7 +143,7 @@ int config_mx_set_trust_anchor(struct config *cfg, const char *key, const char *
 	fclose(f);
 	if (!found) {
 		snprintf(why, cap, "%s holds no DS or DNSKEY record (zone-file syntax: \". IN DS 20326 8 2 E06D...\")",
-		         config_shown(value, b, sizeof(b)));
+		         shown(value, b, sizeof(b)));
 		return -1;
 	}
 	return keep(&cfg->dnssec_trust_anchor, value, why, cap);

@@ -25,6 +25,7 @@
 #include "log.h"
 #include "oauth2.h"
 #include "probe.h"
+#include "smtp/smtp.h"
 
 #define SERVER_KEY_MAX 300
 
@@ -151,6 +152,7 @@ void cycle_global_cleanup(int64_t finish_by_ns)
 		         "token, the next refresh may fail invalid_grant");
 	oauth2_shutdown();
 	dns_shutdown();
+	smtp_cleanup();
 	if (shared_multi)
 		curl_multi_cleanup(shared_multi);
 	shared_multi = NULL;

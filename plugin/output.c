@@ -15,6 +15,7 @@
 
 #include "auth_methods.h"
 #include "output_rep.h"
+#include "output_mx.h"
 
 struct out {
 	char *buf;
@@ -176,6 +177,25 @@ static void server_name(const char *host, int port, char *dst, size_t dstlen)
 	snprintf(dst, dstlen, "%s%s%s:%d", v6 ? "[" : "", host, v6 ? "]" : "", port);
 }
 
+/* The smtp_server tag: the submission server, or the MX host (SPEC §12);
+ * false when there is none (no MX host tried). */
+static bool smtp_server(const struct route *r, const struct probe_result *res, char *dst, size_t dstlen)
+{
+	if (r->smtp_via == SMTP_VIA_MX)
+		return output_mx_server(&res->mx, dst, dstlen) > 0;
+	server_name(r->smtp_host, r->smtp_port, dst, dstlen);
+	return true;
+}
+
+/* A fragment output_mx.c wrote (-1: it did not fit). */
+static void put_fragment(struct out *o, ssize_t n, const char *frag)
+{
+	if (n < 0)
+		o->overflow = true;
+	else
+		put(o, frag, (size_t)n);
+}
+
 static bool reached(double t) { return t >= 0 && isfinite(t); }
 
 /* Durations in the output: only when both ends were reached. */
@@ -249,8 +269,8 @@ static void format_influx(struct out *o, const char *measurement, const struct r
 	lp_tag(o, "probe", r->name);
 	lp_tag(o, "from", r->from);
 	lp_tag(o, "to", r->to);
-	server_name(r->smtp_host, r->smtp_port, server, sizeof(server));
-	lp_tag(o, "smtp_server", server);
+	if (smtp_server(r, res, server, sizeof(server)))
+		lp_tag(o, "smtp_server", server);
 	server_name(r->imap_host, r->imap_port, server, sizeof(server));
 	lp_tag(o, "imap_server", server);
 	lp_tag(o, "result", result_name(res->result));
@@ -297,6 +317,7 @@ static void format_influx(struct out *o, const char *measurement, const struct r
 	if (res->delayed)
 		lp_int(o, &first, "delayed", 1);
 	rep_fields(o, FORMAT_INFLUX, res);
+	put_fragment(o, output_mx_influx(&res->mx, server, sizeof(server)), server);
 	if (res->result != RESULT_SUCCESS && res->error[0]) {
 		if (lp_escape_field_string(res->error, esc, sizeof(esc)) < 0) {
 			o->overflow = true;
@@ -408,8 +429,7 @@ static void format_json(struct out *o, const struct route *r, const struct probe
 	json_str(o, "imap_tls_version", res->imap_tls_version[0] ? res->imap_tls_version : NULL);
 	json_str(o, "from", r->from);
 	json_str(o, "to", r->to);
-	server_name(r->smtp_host, r->smtp_port, server, sizeof(server));
-	json_str(o, "smtp_server", server);
+	json_str(o, "smtp_server", smtp_server(r, res, server, sizeof(server)) ? server : NULL);
 	server_name(r->imap_host, r->imap_port, server, sizeof(server));
 	json_str(o, "imap_server", server);
 	json_str(o, "smtp_status", res->smtp_status[0] ? res->smtp_status : NULL);
@@ -421,6 +441,7 @@ static void format_json(struct out *o, const struct route *r, const struct probe
 	json_str(o, "dsn_status", res->dsn_status[0] ? res->dsn_status : NULL);
 	json_int(o, "delayed", res->delayed, 1);
 	rep_fields(o, FORMAT_JSON, res);
+	put_fragment(o, output_mx_json(&res->mx, server, sizeof(server)), server);
 	puts_(o, "}\n");
 }
 

@@ -160,7 +160,7 @@ bool probe_owns(const struct probe *p, CURL *easy)
 	for (int i = 0; i < IMAP_ROLES; i++)
 		if (p->leg[i] && imap_easy(p->leg[i]) == easy)
 			return true;
-	return p->smtp && smtp_easy(p->smtp) == easy;
+	return p->smtp && smtp_owns(p->smtp, easy);
 }
 
 /* Record a leg's TLS version and the seconds its certificate has left
@@ -248,6 +248,7 @@ static void smtp_done(struct probe *p, const struct smtp_outcome *o)
 	p->res.step[STEP_SMTP_AUTH] = seconds(o->steps.auth);
 	p->res.step[STEP_SMTP_SEND] = seconds(o->send_ns);
 	p->res.smtp_code = o->code;
+	p->res.mx = o->mx;
 	snprintf(p->res.smtp_status, sizeof(p->res.smtp_status), "%s", o->status);
 	if (!o->ok) {
 		conclude(p, o->result, now, o->error);
@@ -337,8 +338,8 @@ static void inbox_ready(struct probe *p, int64_t now)
 
 void probe_on_done(struct probe *p, CURL *easy, CURLcode code)
 {
-	if (p->smtp && smtp_easy(p->smtp) == easy) {
-		smtp_connected(p->smtp, code);
+	if (p->smtp && smtp_owns(p->smtp, easy)) {
+		smtp_on_done(p->smtp, easy, code);
 		return;
 	}
 	for (int i = 0; i < IMAP_ROLES; i++) {

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "auth_methods.h"
+#include "mx_result.h"
 #include "probe_id.h"
 #include "reputation.h"
 #include "result_classes.h"
@@ -109,6 +110,8 @@ struct probe_result {
 
 	/* Spam verdicts and DNSBL listings (SPEC §13). */
 	struct reputation rep;
+	/* Direct delivery to the MX and its TLS policy (SPEC §12). */
+	struct mx_result mx;
 };
 
 /* Initialise every time to "not reached", counters to -1, strings empty. */

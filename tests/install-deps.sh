@@ -23,7 +23,8 @@ ROOT=$(dirname "$HERE")
 # libunbound-dev: our own DNSSEC-validating lookups (SPEC §12); its .pc
 # file requires libevent's and nettle's, which libunbound-dev does not
 # pull in (libevent-dev, nettle-dev); libssl-dev: DANE and the MX
-# certificate checks; dns-root-data: the system's DNSSEC root key.
+# certificate checks (and the TLS mode checks, conn_mismatch.c);
+# dns-root-data: the system's DNSSEC root key.
 DEMO_PACKAGES="build-essential pkg-config libcurl4-openssl-dev libinih-dev
 libunbound-dev libevent-dev nettle-dev libssl-dev dns-root-data
 ca-certificates openssl python3 procps iproute2 postfix dovecot-imapd

@@ -1,6 +1,6 @@
 /*
  * transaction.c - the SMTP transaction the leg speaks itself after
- * libcurl's hand-over (see smtp.h):
+ * libcurl's hand-over (see smtp_conn.h):
  *
  *   MAIL FROM:<from> [SIZE=n] [RET=HDRS ENVID=<token>] [SMTPUTF8]
  *   RCPT TO:<to> [NOTIFY=FAILURE,DELAY]
@@ -27,7 +27,7 @@
 #include "log.h"
 #include "smtp_reply.h"
 
-void smtp_conclude(struct smtp_leg *l, bool ok, enum result_class r, const char *fmt, ...)
+void smtp_conclude(struct smtp_conn *l, bool ok, enum result_class r, const char *fmt, ...)
 {
 	struct smtp_outcome *o = &l->out;
 	const struct conn_watch *w = &l->watch;
@@ -72,7 +72,7 @@ static const char *step_name(enum smtp_state st)
 	}
 }
 
-static void close_leg(struct smtp_leg *l)
+static void close_leg(struct smtp_conn *l)
 {
 	if (l->fd != CURL_SOCKET_BAD)
 		shutdown(l->fd, SHUT_RDWR);
@@ -80,7 +80,7 @@ static void close_leg(struct smtp_leg *l)
 }
 
 /* The connection failed under a command: "<command>: <what>: <why>". */
-static void fail_step(struct smtp_leg *l, const char *what, const char *why)
+static void fail_step(struct smtp_conn *l, const char *what, const char *why)
 {
 	smtp_conclude(l, false, RESULT_SMTP_REJECTED, "%s: %s: %s", step_name(l->state), what, why);
 	close_leg(l);
@@ -88,7 +88,7 @@ static void fail_step(struct smtp_leg *l, const char *what, const char *why)
 
 /* --- output -------------------------------------------------------------- */
 
-static bool out_reserve(struct smtp_leg *l, size_t more)
+static bool out_reserve(struct smtp_conn *l, size_t more)
 {
 	char *p;
 	size_t cap = l->out_cap ? l->out_cap : 1024;
@@ -105,7 +105,7 @@ static bool out_reserve(struct smtp_leg *l, size_t more)
 	return true;
 }
 
-static void flush_out(struct smtp_leg *l)
+static void flush_out(struct smtp_conn *l)
 {
 	while (l->out_sent < l->out_len && l->state != SMTP_CLOSED) {
 		size_t n = 0;
@@ -127,10 +127,10 @@ static void flush_out(struct smtp_leg *l)
 
 /* A command line: traced (the watch redacts nothing here: the envelope
  * holds no secret) and queued. */
-static void send_line(struct smtp_leg *l, enum smtp_state awaiting, const char *fmt, ...)
+static void send_line(struct smtp_conn *l, enum smtp_state awaiting, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-static void send_line(struct smtp_leg *l, enum smtp_state awaiting, const char *fmt, ...)
+static void send_line(struct smtp_conn *l, enum smtp_state awaiting, const char *fmt, ...)
 {
 	char line[1100];
 	va_list ap;
@@ -154,7 +154,7 @@ static void send_line(struct smtp_leg *l, enum smtp_state awaiting, const char *
 }
 
 /* The message, dot-stuffed (RFC 5321 §4.5.2), then ".". */
-static void send_body(struct smtp_leg *l)
+static void send_body(struct smtp_conn *l)
 {
 	size_t dots = 0;
 	bool line_start = true;
@@ -198,7 +198,7 @@ static bool ascii(const char *s)
 	return true;
 }
 
-void smtp_transaction_start(struct smtp_leg *l)
+void smtp_transaction_start(struct smtp_conn *l)
 {
 	const struct route *r = l->route;
 	unsigned caps = l->watch.ehlo_caps;
@@ -223,8 +223,14 @@ void smtp_transaction_start(struct smtp_leg *l)
 	send_line(l, SMTP_MAIL, "MAIL FROM:<%s>%s%s%s", r->from, size, dsn, utf8 ? " SMTPUTF8" : "");
 }
 
+void smtp_transaction_quit(struct smtp_conn *l)
+{
+	l->may_read = true;
+	send_line(l, SMTP_QUIT, "QUIT");
+}
+
 /* A whole reply came (last_code, last_reply in the watch): the next step. */
-static void on_reply(struct smtp_leg *l, int64_t now)
+static void on_reply(struct smtp_conn *l, int64_t now)
 {
 	const struct conn_watch *w = &l->watch;
 	int code = w->last_code;
@@ -264,14 +270,14 @@ static void on_reply(struct smtp_leg *l, int64_t now)
 
 /* --- input ------------------------------------------------------------------ */
 
-static void take_line(struct smtp_leg *l, const char *line, size_t n, int64_t now)
+static void take_line(struct smtp_conn *l, const char *line, size_t n, int64_t now)
 {
 	conn_watch_feed(&l->watch, CURLINFO_HEADER_IN, line, n);
 	if (!l->watch.reply_open && l->state != SMTP_CLOSED)
 		on_reply(l, now);
 }
 
-static void take_bytes(struct smtp_leg *l, const char *buf, size_t n, int64_t now)
+static void take_bytes(struct smtp_conn *l, const char *buf, size_t n, int64_t now)
 {
 	for (size_t i = 0; i < n && l->state != SMTP_CLOSED; i++) {
 		if (buf[i] == '\n') {
@@ -284,7 +290,7 @@ static void take_bytes(struct smtp_leg *l, const char *buf, size_t n, int64_t no
 	}
 }
 
-static void pump_in(struct smtp_leg *l, int64_t now)
+static void pump_in(struct smtp_conn *l, int64_t now)
 {
 	char buf[4096];
 
@@ -307,9 +313,9 @@ static void pump_in(struct smtp_leg *l, int64_t now)
 
 /* --- the event loop's side ------------------------------------------------- */
 
-void smtp_transaction_step(struct smtp_leg *l, int64_t now)
+void smtp_transaction_step(struct smtp_conn *l, int64_t now)
 {
-	if (l->state == SMTP_CONNECTING || l->state == SMTP_CLOSED)
+	if (l->state == SMTP_CONNECTING || l->state == SMTP_HELD || l->state == SMTP_CLOSED)
 		return;
 	flush_out(l);
 	if (l->may_read) {
@@ -321,27 +327,27 @@ void smtp_transaction_step(struct smtp_leg *l, int64_t now)
 		close_leg(l);
 }
 
-void smtp_io_ready(struct smtp_leg *l)
+void smtp_conn_io_ready(struct smtp_conn *l)
 {
 	l->may_read = true;
 }
 
-curl_socket_t smtp_wait_fd(const struct smtp_leg *l, bool *want_write)
+curl_socket_t smtp_conn_wait_fd(const struct smtp_conn *l, bool *want_write)
 {
 	*want_write = l->out_sent < l->out_len;
-	if (l->state == SMTP_CONNECTING || l->state == SMTP_CLOSED)
+	if (l->state == SMTP_CONNECTING || l->state == SMTP_HELD || l->state == SMTP_CLOSED)
 		return CURL_SOCKET_BAD;
 	return l->fd;
 }
 
-int64_t smtp_transaction_timer(const struct smtp_leg *l)
+int64_t smtp_transaction_timer(const struct smtp_conn *l)
 {
 	if (l->state != SMTP_QUIT)
 		return 0;
 	return budget_cleanup_bound(l->budget, l->t_sent_ns, l->t_sent_ns + BUDGET_FINISH_NS);
 }
 
-bool smtp_awaiting(const struct smtp_leg *l, int64_t *since, const char **what)
+bool smtp_conn_awaiting(const struct smtp_conn *l, int64_t *since, const char **what)
 {
 	if (l->state < SMTP_MAIL || l->state > SMTP_BODY)
 		return false;
@@ -350,12 +356,12 @@ bool smtp_awaiting(const struct smtp_leg *l, int64_t *since, const char **what)
 	return true;
 }
 
-bool smtp_closed(const struct smtp_leg *l)
+bool smtp_conn_closed(const struct smtp_conn *l)
 {
 	return l->state == SMTP_CLOSED;
 }
 
-void smtp_abandon(struct smtp_leg *l)
+void smtp_conn_abandon(struct smtp_conn *l)
 {
 	if (l->state != SMTP_QUIT)
 		close_leg(l);

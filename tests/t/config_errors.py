@@ -4,6 +4,7 @@ E! line naming the file, line, section and key, never a password.  Good
 files pass --check-config without showing a secret.  Command-line errors
 give 64."""
 import os
+import re
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
@@ -150,6 +151,40 @@ BAD = [
     ("require_auth unknown method", route(require_auth="spf, sender-id"),
      '[r1] require_auth: expected a list of spf, dkim, dmarc, arc; got "sender-id"'),
     ("require_auth method twice", route(require_auth="dkim, DKIM"), "[r1] require_auth: dkim named twice"),
+    # SPEC §12: direct delivery to the MX
+    ("smtp_via unknown", route(smtp_via="direct"), '[r1] smtp_via: expected submission or mx, got "direct"'),
+    ("mx with smtp_host", route(smtp_via="mx"),
+     ":4: [r1] smtp_host: must be absent with smtp_via = mx (the message goes to the MX hosts of b.test, without AUTH)"),
+    ("mx with smtp_host from [defaults]", "[defaults]\nsmtp_host = smtp.a.test\n" + route(smtp_host=None, smtp_via="mx"),
+     ":2: [defaults] smtp_host: must be absent: route [r1] has smtp_via = mx"),
+    ("mx with smtp_username", route(smtp_host=None, smtp_via="mx", smtp_username="alice", smtp_password=PW),
+     "[r1] smtp_username: must be absent with smtp_via = mx"),
+    ("mx with a password file", route(smtp_host=None, smtp_via="mx", smtp_password_file=PWFILE),
+     "[r1] smtp_password_file: must be absent with smtp_via = mx"),
+    ("mx with a token file", route(smtp_host=None, smtp_via="mx", smtp_oauth2_token_file=TOKFILE),
+     "[r1] smtp_oauth2_token_file: must be absent with smtp_via = mx"),
+    ("mx with smtp_port", route(smtp_host=None, smtp_via="mx", smtp_port="25"),
+     "[r1] smtp_port: has no meaning with smtp_via = mx (mx_port sets the port"),
+    ("mx with smtp_tls", route(smtp_host=None, smtp_via="mx", smtp_tls="none"), "[r1] smtp_tls: has no meaning"),
+    ("mx_port on a submission route", route(mx_port="2525"), "[r1] mx_port: only with smtp_via = mx"),
+    ("mx_port not a port", route(smtp_host=None, smtp_via="mx", mx_port="0"), '[r1] mx_port: not a port (1-65535): "0"'),
+    ("require_tls_policy unknown", route(smtp_host=None, smtp_via="mx", require_tls_policy="dane, sts"),
+     '[r1] require_tls_policy: expected a list of mta-sts, dane; got "sts"'),
+    ("require_tls_policy twice", route(smtp_host=None, smtp_via="mx", require_tls_policy="dane,DANE"),
+     "[r1] require_tls_policy: dane named twice"),
+    ("require_tls_policy on a submission route", route(require_tls_policy="dane"),
+     "[r1] require_tls_policy: only with smtp_via = mx"),
+    ("resolver not an address", "[defaults]\nresolver = dns.example\n" + GOOD,
+     ':2: [defaults] resolver: expected an IP address, IP:port or [IPv6]:port, got "dns.example"'),
+    ("resolver port out of range", "[defaults]\nresolver = [::1]:65536\n" + GOOD, ":2: [defaults] resolver: expected"),
+    ("resolver in a route", route(resolver="127.0.0.1"), "[r1] resolver: allowed only in [defaults]"),
+    ("trust anchor missing", "[defaults]\ndnssec_trust_anchor = /nonexistent/root.key\n" + GOOD,
+     ":2: [defaults] dnssec_trust_anchor: cannot read /nonexistent/root.key: No such file or directory"),
+    ("trust anchor without a DS or DNSKEY record", f"[defaults]\ndnssec_trust_anchor = {CA}\n" + GOOD,
+     "[defaults] dnssec_trust_anchor: " + CA + " holds no DS or DNSKEY record"),
+    ("helo_name not a name", "[defaults]\nhelo_name = bad..name\n" + GOOD,
+     '[defaults] helo_name: not a host name or address literal ([192.0.2.1]): "bad..name"'),
+    ("helo_name in a route", route(helo_name="probe.a.test"), "[r1] helo_name: allowed only in [defaults]"),
 ]
 
 for name, text, want in BAD:
@@ -160,6 +195,26 @@ for name, text, want in BAD:
     ok = len(lines) == 1 and lines[0].startswith("E! " + path) and want in lines[0]
     T.ok(ok, f"{name}: one E! line with file and '{want}'", r.err)
     T.eq(r.out, "", f"{name}: nothing on stdout")
+
+# SPEC §12: a good mx route and the process keys, as --check-config shows them.
+ANCHOR = write_file(os.path.join(D, "root.ds"), ". 3600 IN DS 20326 8 2 "
+                    "E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104237C7F8EC8D ; the root KSK\n", 0o644)
+r = run(["--check-config", "-c", write_config(
+    f"[defaults]\nresolver = [::1]:5353\ndnssec_trust_anchor = {ANCHOR}\nhelo_name = [IPv6:2001:db8::25]\n\n"
+    + route(smtp_host=None, smtp_via="mx", mx_port="2525", require_tls_policy="DANE, mta-sts"))],
+        what="an mx route")
+T.ok(r.rc == 0 and "resolver = [::1]:5353\n" in r.out and f"dnssec_trust_anchor = {ANCHOR}\n" in r.out
+     and "helo_name = [IPv6:2001:db8::25]\n" in r.out and "  smtp_via = mx\n" in r.out
+     and "the MX hosts of b.test, port 2525" in r.out and "require_tls_policy = mta-sts, dane\n" in r.out
+     and "smtp_username" not in r.out, "good config: an mx route, its keys and the process keys shown", r)
+r = run(["--check-config", "-c", write_config(route(smtp_host=None, smtp_via="mx"))], what="an mx route, defaults")
+T.ok(r.rc == 0 and "resolver = (the system's: /etc/resolv.conf)\n" in r.out
+     and "dnssec_trust_anchor = (the system's root key: /usr/share/dns/root.key)\n" in r.out
+     and re.search(r"^helo_name = \S+ \(the host's FQDN", r.out, re.M) and "port 25 " in r.out
+     and "require_tls_policy = (none)\n" in r.out, "good config: an mx route's defaults shown", r)
+r = run(["--check-config", "-c", write_config(route())], what="a submission route, helo_name unset")
+T.ok(r.rc == 0 and "helo_name = (libcurl's: the host name)\n" in r.out and "smtp_via" not in r.out,
+     "good config: a submission route keeps libcurl's EHLO name", r)
 
 # A word that is no slip of the finger gets no suggestion.
 r = run(["--check-config", "-c", write_config("[defaults]\ncolour = blue\n" + GOOD)], what="colour")

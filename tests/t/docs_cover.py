@@ -67,6 +67,14 @@ rep = set(re.findall(r'\b(?:num|str|integer)\(&w, "([a-z_0-9]+)"', read("plugin/
 T.ok(len(rep) == 8, "the eight fields of SPEC §13 are read from output_rep.c", sorted(rep))
 written |= rep
 json_keys |= rep
+# SPEC §12's fields: output_mx.c writes them, output.c calls it.
+output_mx_c = read("plugin/output_mx.c")
+written |= set(re.findall(r'\blp_word\(&f, "([a-z_0-9]+)"', output_mx_c))
+written |= set(re.findall(r'\badd\(&f, ",([a-z_0-9]+)=', output_mx_c))
+json_keys |= set(re.findall(r'\bjson_word\(&f, "([a-z_0-9]+)"', output_mx_c))
+json_keys |= set(re.findall(r'\badd\(&f, ",\\"([a-z_0-9]+)\\":', output_mx_c))
+T.ok({"mx", "mx_tried", "tls_policy"} <= written and {"mx", "tlsrpt"} <= json_keys,
+     "SPEC §12's names are read from output_mx.c", sorted(written))
 # The step times: one table in result.h feeds both formats.
 steps = set(re.findall(r'^\tX\(STEP_\w+,\s*"([a-z_]+)"\)', read("plugin/result.h"), re.M))
 T.eq(len(steps), 9, "the nine step fields of SPEC §11 are read from result.h's STEP_FIELDS")

@@ -278,7 +278,8 @@ static const struct line_case lines[] = {
 	  "\"smtp_tls_version\":null,\"imap_tls_version\":null,\"from\":\"alice@a.test\",\"to\":\"bob@b.test\","
 	  "\"smtp_server\":\"smtp.a.test:587\",\"imap_server\":\"[::1]:143\","
 	  "\"smtp_status\":null,\"spf\":null,\"dkim\":null,\"dmarc\":null,\"arc\":null,\"hops\":null,"
-	  "\"plain_hops\":null,\"transit_time\":null,\"dsn_status\":null,\"delayed\":null," REP_NULLS "}\n" },
+	  "\"plain_hops\":null,\"transit_time\":null,\"dsn_status\":null,\"delayed\":null," REP_NULLS ","
+	  "\"mx\":null,\"mx_tried\":null,\"mx_tls\":null,\"mta_sts\":null,\"dane\":null,\"tlsrpt\":null,\"tls_policy\":null}\n" },
 	{ "influx evidence", FORMAT_INFLUX, with_evidence,
 	  "mail_e2e,probe=out\\ bound,from=alice@a.test,to=bob@b.test,smtp_server=smtp.a.test:587,"
 	  "imap_server=[::1]:143,result=success,spf=pass,dkim=fail,dmarc=pass success=1i,result_code=0i,"
@@ -367,7 +368,8 @@ static const struct line_case lines[] = {
 	  "\"smtp_tls_version\":null,\"imap_tls_version\":null,\"from\":\"alice@a.test\",\"to\":\"bob@b.test\","
 	  "\"smtp_server\":\"smtp.a.test:587\",\"imap_server\":\"[::1]:143\","
 	  "\"smtp_status\":null,\"spf\":null,\"dkim\":null,\"dmarc\":null,\"arc\":null,\"hops\":null,"
-	  "\"plain_hops\":null,\"transit_time\":null,\"dsn_status\":null,\"delayed\":null," REP_NULLS "}\n" },
+	  "\"plain_hops\":null,\"transit_time\":null,\"dsn_status\":null,\"delayed\":null," REP_NULLS ","
+	  "\"mx\":null,\"mx_tried\":null,\"mx_tls\":null,\"mta_sts\":null,\"dane\":null,\"tlsrpt\":null,\"tls_policy\":null}\n" },
 	{ "json imap connect failure", FORMAT_JSON, as_imap_connect_failure,
 	  "{\"probe\":\"out bound\",\"success\":false,\"result\":\"imap_connect_failed\",\"result_code\":6,"
 	  "\"hash\":\"0123456789abcdef0123456789abcdef\",\"start\":\"2026-11-23T20:52:31.607549Z\","
@@ -379,7 +381,8 @@ static const struct line_case lines[] = {
 	  "\"from\":\"alice@a.test\",\"to\":\"bob@b.test\",\"smtp_server\":\"smtp.a.test:587\","
 	  "\"imap_server\":\"[::1]:143\","
 	  "\"smtp_status\":null,\"spf\":null,\"dkim\":null,\"dmarc\":null,\"arc\":null,\"hops\":null,"
-	  "\"plain_hops\":null,\"transit_time\":null,\"dsn_status\":null,\"delayed\":null," REP_NULLS "}\n" },
+	  "\"plain_hops\":null,\"transit_time\":null,\"dsn_status\":null,\"delayed\":null," REP_NULLS ","
+	  "\"mx\":null,\"mx_tried\":null,\"mx_tls\":null,\"mta_sts\":null,\"dane\":null,\"tlsrpt\":null,\"tls_policy\":null}\n" },
 };
 
 static void test_lines(void)
@@ -402,6 +405,98 @@ static void test_lines(void)
 		CHECK(!strstr(buf, "nan") && !strstr(buf, "inf") && strchr(buf, '\n') == buf + n - 1,
 		      "line %s: no nan/inf, exactly one newline at the end", c->name);
 	}
+}
+
+/* SPEC §12: an mx route's smtp_server tag and fields. */
+static void mx_delivered(struct probe_result *r)
+{
+	r->mx = (struct mx_result){ .used = true, .mx = "mx2.dane-walk.test", .server = "mx2.dane-walk.test:25",
+	                            .tried = 2, .tls = MX_TLS_VERIFIED, .mta_sts = MX_STS_ENFORCE,
+	                            .dane = MX_DANE_PASS, .tlsrpt = MX_TLSRPT_YES, .policy = MX_POLICY_PASS };
+}
+
+static void mx_null(struct probe_result *r)
+{
+	r->result = RESULT_SMTP_REJECTED;
+	r->success = false;
+	r->t_smtp_done = r->t_found = r->t_imap_search_start = -1;
+	r->smtp_code = -1;
+	strcpy(r->error, "nullmx.test publishes a null MX (RFC 7505)");
+	r->mx = (struct mx_result){ .used = true, .dane = MX_DANE_NONE, .policy = MX_POLICY_NONE };
+}
+
+static void mx_policy_failed(struct probe_result *r)
+{
+	r->result = RESULT_TLS_POLICY_FAILED;
+	r->success = false;
+	r->t_smtp_done = r->t_found = r->t_imap_search_start = -1;
+	r->smtp_code = 220;
+	strcpy(r->error, "MTA-STS enforce: mx.a.test: certificate not valid: hostname mismatch");
+	r->mx = (struct mx_result){ .used = true, .server = "mx.a.test:25", .tried = 1, .tls = MX_TLS_UNVERIFIED,
+	                            .mta_sts = MX_STS_ENFORCE, .dane = MX_DANE_NONE, .tlsrpt = MX_TLSRPT_NO,
+	                            .policy = MX_POLICY_FAIL };
+}
+
+static const struct line_case mx_lines[] = {
+	{ "influx mx delivered", FORMAT_INFLUX, mx_delivered,
+	  "mail_e2e,probe=out\\ bound,from=alice@a.test,to=bob@b.test,smtp_server=mx2.dane-walk.test:25,"
+	  "imap_server=[::1]:143,result=success success=1i,result_code=0i,total_time=3.153000,"
+	  "smtp_time=0.103000,delivery_time=3.000000,tries=1i,smtp_code=250i,mx=\"mx2.dane-walk.test\",mx_tried=2i,"
+	  "mx_tls=\"verified\",mta_sts=\"enforce\",dane=\"pass\",tlsrpt=1i,tls_policy=\"pass\" 1795467151607549382\n" },
+	{ "influx null MX: no smtp_server, no mx", FORMAT_INFLUX, mx_null,
+	  "mail_e2e,probe=out\\ bound,from=alice@a.test,to=bob@b.test,"
+	  "imap_server=[::1]:143,result=smtp_rejected success=0i,result_code=5i,total_time=3.153000,"
+	  "tries=1i,mx_tried=0i,dane=\"none\",tls_policy=\"none\","
+	  "error=\"nullmx.test publishes a null MX (RFC 7505)\" 1795467151607549382\n" },
+	{ "influx policy failed: smtp_server the first tried", FORMAT_INFLUX, mx_policy_failed,
+	  "mail_e2e,probe=out\\ bound,from=alice@a.test,to=bob@b.test,smtp_server=mx.a.test:25,"
+	  "imap_server=[::1]:143,result=tls_policy_failed success=0i,result_code=14i,total_time=3.153000,"
+	  "tries=1i,smtp_code=220i,mx_tried=1i,mx_tls=\"unverified\",mta_sts=\"enforce\",dane=\"none\",tlsrpt=0i,"
+	  "tls_policy=\"fail\",error=\"MTA-STS enforce: mx.a.test: certificate not valid: hostname mismatch\" "
+	  "1795467151607549382\n" },
+};
+
+/* JSON: the same names, null where absent; smtp_server null when no host
+ * was tried. */
+static void test_mx_json(const struct route *route)
+{
+	static const struct { void (*edit)(struct probe_result *); const char *want; } rows[] = {
+		{ mx_delivered, "\"smtp_server\":\"mx2.dane-walk.test:25\"" },
+		{ mx_delivered, ",\"mx\":\"mx2.dane-walk.test\",\"mx_tried\":2,\"mx_tls\":\"verified\",\"mta_sts\":"
+		  "\"enforce\",\"dane\":\"pass\",\"tlsrpt\":1,\"tls_policy\":\"pass\"}\n" },
+		{ mx_null, "\"smtp_server\":null" },
+		{ mx_null, ",\"mx\":null,\"mx_tried\":0,\"mx_tls\":null,\"mta_sts\":null,\"dane\":\"none\","
+		  "\"tlsrpt\":null,\"tls_policy\":\"none\"}\n" },
+	};
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct probe_result res = success_result();
+		char buf[OUTPUT_LINE_MAX];
+		rows[i].edit(&res);
+		CHECK(output_format_line(FORMAT_JSON, "mail_e2e", route, &res, buf, sizeof(buf)) > 0 &&
+		      strstr(buf, rows[i].want), "json mx row %zu has %s", i, rows[i].want);
+	}
+}
+
+static void test_mx_lines(void)
+{
+	struct route route = test_route();
+
+	route.smtp_via = SMTP_VIA_MX;
+	route.smtp_host = NULL;
+	for (size_t i = 0; i < sizeof(mx_lines) / sizeof(mx_lines[0]); i++) {
+		const struct line_case *c = &mx_lines[i];
+		struct probe_result res = success_result();
+		char buf[OUTPUT_LINE_MAX];
+		ssize_t n;
+		c->edit(&res);
+		n = output_format_line(c->fmt, "mail_e2e", &route, &res, buf, sizeof(buf));
+		bool same = n == (ssize_t)strlen(c->want) && strcmp(buf, c->want) == 0;
+		CHECK(same, "line %s: exact text", c->name);
+		if (!same)
+			printf("#   got:  %s#   want: %s", n >= 0 ? buf : "(fail)\n", c->want);
+	}
+	test_mx_json(&route);
 }
 
 static void test_small_buffer_and_names(void)
@@ -487,6 +582,7 @@ int main(void)
 	test_escapes();
 	test_worst_error_text();
 	test_lines();
+	test_mx_lines();
 	test_small_buffer_and_names();
 	test_result_classes();
 	return unit_done();
