@@ -336,7 +336,8 @@ static const struct line_case lines[] = {
 	  "\"plain_hops\":null,\"transit_time\":null,\"dsn_status\":null,\"delayed\":null,"
 	  "\"spam_score\":10.000000,\"spam_threshold\":15.000000,\"spam\":\"spam\",\"spam_filter\":\"rspamd\","
 	  "\"scl\":null,\"dnsbl_ip\":\"192.0.2.25\",\"dnsbl_listed\":2,"
-	  "\"dnsbl_zones\":\"bl-listed.test,bl-insecure.test\"}\n" },
+	  "\"dnsbl_zones\":\"bl-listed.test,bl-insecure.test\","
+	  "\"mx\":null,\"mx_tried\":null,\"mx_tls\":null,\"mta_sts\":null,\"dane\":null,\"tlsrpt\":null,\"tls_policy\":null}\n" },
 	{ "json microsoft, not listed", FORMAT_JSON, with_microsoft,
 	  "{\"probe\":\"out bound\",\"success\":true,\"result\":\"success\",\"result_code\":0,"
 	  "\"hash\":\"0123456789abcdef0123456789abcdef\",\"start\":\"2026-11-23T20:52:31.607549Z\","
@@ -353,7 +354,8 @@ static const struct line_case lines[] = {
 	  "\"smtp_status\":null,\"spf\":null,\"dkim\":null,\"dmarc\":null,\"arc\":null,\"hops\":null,"
 	  "\"plain_hops\":null,\"transit_time\":null,\"dsn_status\":null,\"delayed\":null,"
 	  "\"spam_score\":null,\"spam_threshold\":null,\"spam\":\"ham\",\"spam_filter\":\"microsoft\","
-	  "\"scl\":-1,\"dnsbl_ip\":\"2001:db8::25\",\"dnsbl_listed\":0,\"dnsbl_zones\":null}\n" },
+	  "\"scl\":-1,\"dnsbl_ip\":\"2001:db8::25\",\"dnsbl_listed\":0,\"dnsbl_zones\":null,"
+	  "\"mx\":null,\"mx_tried\":null,\"mx_tls\":null,\"mta_sts\":null,\"dane\":null,\"tlsrpt\":null,\"tls_policy\":null}\n" },
 	{ "json success", FORMAT_JSON, NULL,
 	  "{\"probe\":\"out bound\",\"success\":true,\"result\":\"success\",\"result_code\":0,"
 	  "\"hash\":\"0123456789abcdef0123456789abcdef\",\"start\":\"2026-11-23T20:52:31.607549Z\","
