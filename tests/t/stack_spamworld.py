@@ -18,6 +18,7 @@ Postfix's queue.  Deletes every message it delivered."""
 import email.utils
 import imaplib
 import os
+import random
 import re
 import smtplib
 import ssl
@@ -32,7 +33,7 @@ env = stack("SPAMWORLD_ENV", "spam-filter world", "SW_")
 NEEDED = ("SW_HOST", "SW_CA", "SW_SUBMISSION_PORT", "SW_SMTP_PORT", "SW_IMAP_HOST", "SW_IMAP_PORT",
           "SW_SENDER", "SW_SENDER_USER", "SW_RCPT_RSPAMD_HAM", "SW_RCPT_RSPAMD_SPAM", "SW_RCPT_SA_HAM",
           "SW_RCPT_SA_SPAM", "SW_RCPT_BOTH", "SW_RCPT_NONE", "SW_RSPAMD_ADD_HEADER", "SW_RSPAMD_REJECT",
-          "SW_SA_REQUIRED", "SW_RSPAMD_HEADERS", "SW_SA_HEADERS", "SW_POSTFIX_CONF")
+          "SW_SA_REQUIRED", "SW_SA_SPAM_SCORE", "SW_RSPAMD_HEADERS", "SW_SA_HEADERS", "SW_POSTFIX_CONF")
 missing = [k for k in NEEDED if k not in env]
 if missing:
     fatal(f"the env file lacks {', '.join(missing)}")
@@ -40,6 +41,8 @@ CTX = ssl.create_default_context(cafile=env["SW_CA"])
 RUN = os.urandom(4).hex()
 ADD_HEADER, REJECT = float(env["SW_RSPAMD_ADD_HEADER"]), float(env["SW_RSPAMD_REJECT"])
 REQUIRED = float(env["SW_SA_REQUIRED"])
+# SpamAssassin adds ALL_TRUSTED (-1.0) to its local rule: every hop is on loopback.
+SA_SPAM = float(env["SW_SA_SPAM_SCORE"]) - 1.0
 RSPAMD_NAMES = env["SW_RSPAMD_HEADERS"].split(",")          # every rspamd-scanned message
 SA_NAMES = env["SW_SA_HEADERS"].split(",")                  # every SpamAssassin-scanned message
 RSPAMD_ALL = set(RSPAMD_NAMES) | {"X-Spam"}
@@ -48,9 +51,9 @@ ORIGINAL = ["From", "To", "Subject", "Date", "Message-ID", "MIME-Version", "Cont
             "Auto-Submitted", "X-Mail-E2E-Probe"]
 
 
-def send(rcpt, port_key="SW_SUBMISSION_PORT", auth=True):
+def send(rcpt, port_key="SW_SUBMISSION_PORT", auth=True, token=None):
     """One message shaped like mail-e2e's probe (SPEC section 6); returns its token."""
-    token = RUN + os.urandom(12).hex()
+    token = token or RUN + os.urandom(12).hex()
     msg = (f"From: {env['SW_SENDER']}\r\nTo: {rcpt}\r\nSubject: spamworld {token}\r\n"
            f"Date: {email.utils.formatdate()}\r\nMessage-ID: <{token}@spam.test>\r\n"
            "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=us-ascii\r\n"
@@ -177,11 +180,16 @@ plan = [("rspamd-ham", "SW_RCPT_RSPAMD_HAM", "SW_SUBMISSION_PORT", True),
         ("both", "SW_RCPT_BOTH", "SW_SUBMISSION_PORT", True),
         ("plain", "SW_RCPT_NONE", "SW_SUBMISSION_PORT", True),
         ("rspamd-spam via port 25", "SW_RCPT_RSPAMD_SPAM", "SW_SMTP_PORT", False),
-        ("sa-spam via port 25", "SW_RCPT_SA_SPAM", "SW_SMTP_PORT", False)]
+        ("sa-spam via port 25", "SW_RCPT_SA_SPAM", "SW_SMTP_PORT", False),
+        ("sa-spam, a Bitcoin-like token", "SW_RCPT_SA_SPAM", "SW_SUBMISSION_PORT", True)]
+# A probe's token is random hex; about 1 in 60 starts with 1 or 3 and has no
+# 0, which SpamAssassin's __BITCOIN_ID pattern takes for a Bitcoin address
+# (PDS_BTC_ID, +1.0): the world must score the same whatever the token.
+BTC_LIKE = "1" + "".join(random.choice("123456789abcdef") for _ in range(31))
 for what, key, port, auth in plan:
     # One at a time: the wait measures this scenario's path alone.
     try:
-        token = send(env[key], port, auth)
+        token = send(env[key], port, auth, BTC_LIKE if "Bitcoin" in what else None)
     except (OSError, smtplib.SMTPException) as e:
         T.ok(False, f"{what}: sent to {env[key]}", repr(e))
         continue
@@ -247,6 +255,13 @@ if h:
     T.eq(names(h)[-len(ORIGINAL):], ORIGINAL, "SpamAssassin spam: the probe's own headers unchanged at the bottom "
          "(report_safe 0: not wrapped)")
     print(f"# SpamAssassin spam: X-Spam-Status: {value(h, 'X-Spam-Status')}")
+
+h = results.get("sa-spam, a Bitcoin-like token", [])
+if h:
+    s = spam_status(h)
+    T.ok(bool(s) and s[1] == SA_SPAM and sorted(s[3]) == ["ALL_TRUSTED", "SPAMWORLD_SPAM_RCPT"],
+         f"a token shaped like a Bitcoin address ({BTC_LIKE}) scores the same: {SA_SPAM}, "
+         "ALL_TRUSTED and the local rule only", s)
 
 h = results.get("both", [])
 if h:
