@@ -340,6 +340,34 @@ def probe_messages(env, user, mailbox="INBOX"):
         c.logout()
 
 
+
+def drain_held(env, user="held", timeout=20.0):
+    """Release what earlier tests left in Postfix's hold queue, wait until
+    the queue is empty (their delivery lands now, not in the middle of the
+    next probe), then delete every probe message in user's INBOX.  Returns
+    whether the queue drained in time."""
+    conf = env["MS_POSTFIX_CONF"]
+    subprocess.run(["postsuper", "-c", conf, "-H", "ALL"], capture_output=True, timeout=30)
+    subprocess.run(["postqueue", "-c", conf, "-f"], capture_output=True, timeout=30)
+    end = time.monotonic() + timeout
+    drained = False
+    while time.monotonic() < end:
+        q = subprocess.run(["postqueue", "-c", conf, "-j"], capture_output=True, text=True, timeout=30)
+        if q.returncode == 0 and q.stdout.strip() == "":
+            drained = True
+            break
+        time.sleep(0.05)
+    c = imap_inspect(env, user)
+    try:
+        typ, data = c.uid("SEARCH", None, "HEADER", "X-Mail-E2E-Probe", '""')
+        uids = (data[0] or b"").split()
+        if uids:
+            c.uid("STORE", b",".join(uids).decode(), "+FLAGS.SILENT", r"(\Deleted)")
+            c.expunge()
+    finally:
+        c.logout()
+    return drained
+
 # --- streaming mode ---------------------------------------------------------
 
 class Stream:
