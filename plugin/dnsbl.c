@@ -12,37 +12,13 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "ascii.h"
 #include "mail_header.h"
-
-static char lower(char c)
-{
-	return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
-}
-
-static bool is_blank(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-static bool is_digit(char c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static bool span_is(const char *s, size_t n, const char *word)
-{
-	if (strlen(word) != n)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (lower(s[i]) != lower(word[i]))
-			return false;
-	return true;
-}
 
 static bool prefix_is(const char *s, size_t n, const char *prefix)
 {
 	size_t pn = strlen(prefix);
-	return n >= pn && span_is(s, pn, prefix);
+	return n >= pn && ascii_span_is(s, pn, prefix);
 }
 
 /* --- addresses ------------------------------------------------------------- */
@@ -110,7 +86,7 @@ static bool bracket_addr(const char *w, size_t n, struct dnsbl_addr *out)
 		if (*t != ':' || t + 1 == w + n)
 			return false;
 		for (t++; t < w + n; t++)
-			if (!is_digit(*t))
+			if (!ascii_is_digit(*t))
 				return false;
 	}
 	in = w + 1;
@@ -146,7 +122,7 @@ static bool is_helo_word(const char *w, size_t n)
 	}
 	while (n > 0 && w[n - 1] == '"')
 		n--;
-	return span_is(w, n, "HELO") || span_is(w, n, "EHLO");
+	return ascii_span_is(w, n, "HELO") || ascii_span_is(w, n, "EHLO");
 }
 
 /* The comment opening at p ('('), nested ones included, read word by word.
@@ -170,11 +146,11 @@ static const char *scan_comment(const char *p, const char *e, bool *found, struc
 				break;
 			continue;
 		}
-		if (is_blank(*p)) {
+		if (ascii_is_blank(*p)) {
 			p++;
 			continue;
 		}
-		while (p < e && !is_blank(*p) && *p != '(' && *p != ')')
+		while (p < e && !ascii_is_blank(*p) && *p != '(' && *p != ')')
 			p += (*p == '\\' && e - p >= 2) ? 2 : 1;
 		n = (size_t)(p - w);
 		if (!got && !after_helo && !prefix_is(w, n, "helo=") && comment_word_addr(w, n, &a))
@@ -202,7 +178,7 @@ static const char *next_token(const char *p, const char *e, const char **t, size
 		if (p < e)
 			p++;
 	} else {
-		while (p < e && !is_blank(*p) && *p != '(' && *p != ';')
+		while (p < e && !ascii_is_blank(*p) && *p != '(' && *p != ';')
 			p++;
 	}
 	*n = (size_t)(p - *t);
@@ -211,8 +187,8 @@ static const char *next_token(const char *p, const char *e, const char **t, size
 
 static bool clause_word(const char *t, size_t n)
 {
-	return span_is(t, n, "by") || span_is(t, n, "via") || span_is(t, n, "with") ||
-	       span_is(t, n, "id") || span_is(t, n, "for");
+	return ascii_span_is(t, n, "by") || ascii_span_is(t, n, "via") || ascii_span_is(t, n, "with") ||
+	       ascii_span_is(t, n, "id") || ascii_span_is(t, n, "for");
 }
 
 bool dnsbl_received_addr(const char *v, size_t n, struct dnsbl_addr *out)
@@ -223,7 +199,7 @@ bool dnsbl_received_addr(const char *v, size_t n, struct dnsbl_addr *out)
 	struct dnsbl_addr lit;
 
 	while (p < e) {
-		if (is_blank(*p)) {
+		if (ascii_is_blank(*p)) {
 			p++;
 			continue;
 		}
@@ -243,7 +219,7 @@ bool dnsbl_received_addr(const char *v, size_t n, struct dnsbl_addr *out)
 		}
 		p = next_token(p, e, &t, &tn);
 		if (!in_from) {
-			if (!span_is(t, tn, "from"))
+			if (!ascii_span_is(t, tn, "from"))
 				return false;    /* no from clause: "by ...", "(qmail ...)" */
 			in_from = true;
 		} else if (name == NULL) {
@@ -293,7 +269,7 @@ enum dnsbl_pick dnsbl_pick(const char *block, size_t len, int hop, struct dnsbl_
 
 static bool label_char(char c)
 {
-	return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' || c == '_';
+	return ascii_is_alnum(c) || c == '-' || c == '_';
 }
 
 /* Is [s, s+n) a zone?  On false, what is wrong (a phrase) in *what. */
@@ -488,7 +464,7 @@ static bool same_zone(const char *a, size_t an, const char *b, size_t bn)
 	if (an != bn)
 		return false;
 	for (size_t i = 0; i < an; i++)
-		if (lower(a[i]) != lower(b[i]))
+		if (ascii_lower(a[i]) != ascii_lower(b[i]))
 			return false;
 	return true;
 }

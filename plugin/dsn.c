@@ -7,6 +7,7 @@
 
 #include <string.h>
 
+#include "ascii.h"
 #include "mail_header.h"
 
 struct rcpt {
@@ -23,14 +24,9 @@ struct dsn_ctx {
 	char buf[DSN_DECODE_MAX];
 };
 
-static char lower(char c)
-{
-	return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
-}
-
 static bool eq_nocase(const char *a, const char *b)
 {
-	while (*a && lower(*a) == lower(*b))
+	while (*a && ascii_lower(*a) == ascii_lower(*b))
 		a++, b++;
 	return *a == '\0' && *b == '\0';
 }
@@ -91,7 +87,7 @@ static int hex_val(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
-	c = lower(c);
+	c = ascii_lower(c);
 	return (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
 }
 

@@ -10,37 +10,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ascii.h"
 #include "mail_header.h"
-
-static char lower(char c)
-{
-	return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
-}
-
-static bool is_blank(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-static bool is_alnum(char c)
-{
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
 
 /* RFC 8601 Keyword characters (methods, results): ALPHA, DIGIT, "-", "_". */
 static bool is_keyword(char c)
 {
-	return is_alnum(c) || c == '-' || c == '_';
-}
-
-static bool span_is(const char *s, size_t n, const char *word)
-{
-	if (strlen(word) != n)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (lower(s[i]) != lower(word[i]))
-			return false;
-	return true;
+	return ascii_is_alnum(c) || c == '-' || c == '_';
 }
 
 /* --- Authentication-Results ----------------------------------------------- */
@@ -82,7 +58,7 @@ static void read_authserv_id(const char *p, const char *e, char *out, size_t cap
 			tmp[n++] = *s;
 		}
 	} else {
-		while (s < e && !is_blank(*s) && *s != '(' && n + 1 < sizeof(tmp))
+		while (s < e && !ascii_is_blank(*s) && *s != '(' && n + 1 < sizeof(tmp))
 			tmp[n++] = *s++;
 	}
 	mail_unfold(tmp, n, out, cap);
@@ -115,7 +91,7 @@ static bool from_lists(const char *from, const char *id)
 		size_t n;
 		p = list_item(p, &item, &end);
 		n = (size_t)(end - item);
-		if (n == 1 && item[0] == '-' ? id[0] == '\0' : (n > 0 && span_is(item, n, id)))
+		if (n == 1 && item[0] == '-' ? id[0] == '\0' : (n > 0 && ascii_span_is(item, n, id)))
 			return true;
 		if (*p == ',')
 			p++;
@@ -130,11 +106,11 @@ static void take_result(struct auth_verdicts *out, const char *m, size_t mn, con
 	size_t n = rn < AUTH_WORD_MAX - 1 ? rn : AUTH_WORD_MAX - 1;
 
 	for (size_t i = 0; i < n; i++)
-		word[i] = lower(r[i]);
+		word[i] = ascii_lower(r[i]);
 	word[n] = '\0';
 	for (int i = 0; i < AUTH_N; i++) {
 		char *slot = out->verdict[i];
-		if (!span_is(m, mn, auth_method_name(i)))
+		if (!ascii_span_is(m, mn, auth_method_name(i)))
 			continue;
 		if (slot[0] == '\0' || (auth_method_rule(i) == AUTH_ANY_PASS && strcmp(word, "pass") == 0))
 			memcpy(slot, word, n + 1);
@@ -269,7 +245,7 @@ static bool read_protocol(const char *p, const char *e, const char **proto, size
 			if (p < e)
 				p++;
 		} else {
-			while (p < e && !is_blank(*p) && *p != '(' && *p != ';')
+			while (p < e && !ascii_is_blank(*p) && *p != '(' && *p != ';')
 				p++;
 			if (p == t)
 				p++;
@@ -282,10 +258,10 @@ static bool read_protocol(const char *p, const char *e, const char **proto, size
 				return true;
 			}
 			expect_value = false;
-		} else if (span_is(t, tn, "from") || span_is(t, tn, "by") || span_is(t, tn, "via") ||
-		           span_is(t, tn, "with") || span_is(t, tn, "id") || span_is(t, tn, "for")) {
+		} else if (ascii_span_is(t, tn, "from") || ascii_span_is(t, tn, "by") || ascii_span_is(t, tn, "via") ||
+		           ascii_span_is(t, tn, "with") || ascii_span_is(t, tn, "id") || ascii_span_is(t, tn, "for")) {
 			expect_value = true;
-			is_with = span_is(t, tn, "with");
+			is_with = ascii_span_is(t, tn, "with");
 		}
 	}
 	return false;
@@ -296,7 +272,7 @@ static bool plain_protocol(const char *t, size_t n)
 	static const char *const plain[] = { "SMTP", "ESMTP", "ESMTPA", "UTF8SMTP", "UTF8SMTPA" };
 
 	for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++)
-		if (span_is(t, n, plain[i]))
+		if (ascii_span_is(t, n, plain[i]))
 			return true;
 	return false;
 }

@@ -7,30 +7,11 @@
 
 #include <string.h>
 
+#include "ascii.h"
+
 static bool is_wsp(char c)
 {
 	return c == ' ' || c == '\t';
-}
-
-/* Blanks of a raw (folded) value: line ends count as blanks. */
-static bool is_blank(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-static char lower(char c)
-{
-	return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
-}
-
-static bool is_digit(char c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static bool is_alpha(char c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
 }
 
 /* RFC 2045 token character: printable ASCII except tspecials. */
@@ -53,7 +34,7 @@ const char *mail_skip_cfws(const char *p, const char *end)
 			depth++;
 		else if (*p == ')' && depth > 0)
 			depth--;
-		else if (depth == 0 && !is_blank(*p))
+		else if (depth == 0 && !ascii_is_blank(*p))
 			break;
 		p++;
 	}
@@ -195,7 +176,7 @@ bool mail_field_is(const struct mail_field *f, const char *name)
 	if (f->name_len != n)
 		return false;
 	for (size_t i = 0; i < n; i++)
-		if (lower(f->name[i]) != lower(name[i]))
+		if (ascii_lower(f->name[i]) != ascii_lower(name[i]))
 			return false;
 	return true;
 }
@@ -253,7 +234,7 @@ static bool read_num(const char **p, const char *end, int max, int *val, int *di
 	const char *s = *p;
 	int v = 0, d = 0;
 
-	while (s < end && is_digit(*s)) {
+	while (s < end && ascii_is_digit(*s)) {
 		if (++d > max)
 			return false;
 		v = v * 10 + (*s - '0');
@@ -274,7 +255,7 @@ static size_t read_word(const char **p, const char *end, const char **w)
 	const char *s = *p;
 
 	*w = s;
-	while (s < end && is_alpha(*s))
+	while (s < end && ascii_is_alpha(*s))
 		s++;
 	*p = s;
 	return (size_t)(s - *w);
@@ -287,7 +268,7 @@ static bool word_is(const char *w, size_t n, const char *name)
 	if (n != len)
 		return false;
 	for (size_t i = 0; i < n; i++)
-		if (lower(w[i]) != lower(name[i]))
+		if (ascii_lower(w[i]) != ascii_lower(name[i]))
 			return false;
 	return true;
 }
@@ -298,8 +279,8 @@ static int name_index(const char *w, size_t n, const char *names)
 	if (n < 3)
 		return -1;
 	for (int i = 0; names[i * 3]; i++)
-		if (lower(w[0]) == names[i * 3] && lower(w[1]) == names[i * 3 + 1] &&
-		    lower(w[2]) == names[i * 3 + 2])
+		if (ascii_lower(w[0]) == names[i * 3] && ascii_lower(w[1]) == names[i * 3 + 1] &&
+		    ascii_lower(w[2]) == names[i * 3 + 2])
 			return i;
 	return -1;
 }
@@ -321,7 +302,7 @@ static bool zone_word(const char *w, size_t n, int *minutes)
 			*minutes = zones[i].hours * 60;
 			return true;
 		}
-	if (n == 1 && lower(w[0]) != 'j') {   /* military: read as -0000 */
+	if (n == 1 && ascii_lower(w[0]) != 'j') {   /* military: read as -0000 */
 		*minutes = 0;
 		return true;
 	}
@@ -478,10 +459,10 @@ bool mail_content_type(const char *v, size_t n, char *out, size_t cap)
 		return false;
 	out_init(&o, out, cap);
 	for (size_t i = 0; i < tn; i++)
-		out_put(&o, lower(type[i]));
+		out_put(&o, ascii_lower(type[i]));
 	out_put(&o, '/');
 	for (size_t i = 0; i < sn; i++)
-		out_put(&o, lower(sub[i]));
+		out_put(&o, ascii_lower(sub[i]));
 	out_finish(&o);
 	return true;
 }
@@ -571,6 +552,6 @@ void mail_token_lower(const char *v, size_t n, char *out, size_t cap)
 
 	out_init(&o, out, cap);
 	for (size_t i = 0; i < tn; i++)
-		out_put(&o, lower(t[i]));
+		out_put(&o, ascii_lower(t[i]));
 	out_finish(&o);
 }

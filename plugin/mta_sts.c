@@ -7,10 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static char lower(char c)
-{
-	return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
-}
+#include "ascii.h"
 
 static bool wsp(char c)
 {
@@ -142,7 +139,7 @@ static bool take_mx(struct reading *rd, const char *v, size_t n, size_t line)
 	if (rd->p->n_mx == MTA_STS_MX_MAX)
 		return fail(rd, "more than 64 mx patterns", line);
 	for (size_t i = 0; i < n; i++)
-		rd->p->mx[rd->p->n_mx][i] = lower(v[i]);
+		rd->p->mx[rd->p->n_mx][i] = ascii_lower(v[i]);
 	rd->p->mx[rd->p->n_mx][n] = '\0';
 	rd->p->n_mx++;
 	return true;
@@ -266,7 +263,7 @@ static bool same(const char *a, size_t an, const char *b, size_t bn)
 	if (an != bn)
 		return false;
 	for (size_t i = 0; i < an; i++)
-		if (lower(a[i]) != lower(b[i]))
+		if (ascii_lower(a[i]) != ascii_lower(b[i]))
 			return false;
 	return true;
 }

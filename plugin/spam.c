@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ascii.h"
 #include "mail_header.h"
 
 #define INT_DIGITS_MAX 9      /* |number| < 1e9: far above any filter's scale */
@@ -18,41 +19,11 @@
 
 /* --- characters and words ------------------------------------------------- */
 
-static char lower(char c)
-{
-	return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
-}
-
-static bool is_blank(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-static bool is_digit(char c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static bool is_alpha(char c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
-}
-
 static const char *skip_blanks(const char *p, const char *e)
 {
-	while (p < e && is_blank(*p))
+	while (p < e && ascii_is_blank(*p))
 		p++;
 	return p;
-}
-
-static bool span_is(const char *s, size_t n, const char *word)
-{
-	if (strlen(word) != n)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (lower(s[i]) != lower(word[i]))
-			return false;
-	return true;
 }
 
 /* A value [v, e) that runs to the end of a block without a line end may
@@ -73,7 +44,7 @@ static size_t read_word(const struct val *x, const char **p, const char **w)
 {
 	const char *s = skip_blanks(*p, x->e), *t = s;
 
-	while (t < x->e && is_alpha(*t))
+	while (t < x->e && ascii_is_alpha(*t))
 		t++;
 	*w = s;
 	*p = t;
@@ -96,13 +67,13 @@ static bool read_number(const struct val *x, const char **p, double *out)
 
 	if (s < e && (*s == '+' || *s == '-'))
 		neg = *s++ == '-';
-	for (; s < e && is_digit(*s); s++) {
+	for (; s < e && ascii_is_digit(*s); s++) {
 		if (++idigits > INT_DIGITS_MAX)
 			return false;
 		whole = whole * 10 + (uint64_t)(*s - '0');
 	}
 	if (s < e && *s == '.')
-		for (s++; s < e && is_digit(*s); s++) {
+		for (s++; s < e && ascii_is_digit(*s); s++) {
 			point_digits = true;
 			if (fdigits++ < FRAC_DIGITS_USED) {
 				frac = frac * 10 + (uint64_t)(*s - '0');
@@ -113,8 +84,8 @@ static bool read_number(const struct val *x, const char **p, double *out)
 		}
 	if ((idigits == 0 && !point_digits) || !trusted_end(x, s))
 		return false;
-	if (s < e && (is_alpha(*s) || is_digit(*s) || (unsigned char)*s >= 0x80 || *s == '.' || *s == '_' || *s == '+' || *s == '-' ||
-	              (*s == ',' && e - s >= 2 && is_digit(s[1]))))
+	if (s < e && (ascii_is_alpha(*s) || ascii_is_digit(*s) || (unsigned char)*s >= 0x80 || *s == '.' || *s == '_' || *s == '+' || *s == '-' ||
+	              (*s == ',' && e - s >= 2 && ascii_is_digit(s[1]))))
 		return false;
 	d = (double)whole + (double)frac / (double)div;
 	*out = (neg && d != 0.0) ? -d : d;   /* never "-0" */
@@ -151,7 +122,7 @@ static int yes_no(const struct val *x)
 	const char *p = x->v, *w;
 	size_t n = read_word(x, &p, &w);
 
-	return span_is(w, n, "yes") ? 1 : span_is(w, n, "no") ? 0 : -1;
+	return ascii_span_is(w, n, "yes") ? 1 : ascii_span_is(w, n, "no") ? 0 : -1;
 }
 
 /* The value after the first "key" (e.g. "score=") that starts a word: at
@@ -162,7 +133,7 @@ static const char *find_key(const struct val *x, const char *key)
 	size_t kn = strlen(key);
 
 	for (const char *p = x->v; (size_t)(x->e - p) >= kn; p++)
-		if ((p == x->v || is_blank(p[-1]) || p[-1] == ',') && memcmp(p, key, kn) == 0)
+		if ((p == x->v || ascii_is_blank(p[-1]) || p[-1] == ',') && memcmp(p, key, kn) == 0)
 			return p + kn;
 	return NULL;
 }
@@ -231,7 +202,7 @@ static void run_end(struct seen *s, struct run *r)
 static bool name_prefix(const struct mail_field *f, const char *prefix)
 {
 	size_t n = strlen(prefix);
-	return f->name_len >= n && span_is(f->name, n, prefix);
+	return f->name_len >= n && ascii_span_is(f->name, n, prefix);
 }
 
 /* One field of the walk at position pos. */
@@ -333,17 +304,17 @@ static void read_spamd_result(const struct val *x, struct spam_verdict *out, boo
 	const char *p = skip_blanks(x->v, x->e), *w;
 	size_t n;
 
-	while (p < x->e && (is_alpha(*p) || is_digit(*p) || *p == '_' || *p == '-'))
+	while (p < x->e && (ascii_is_alpha(*p) || ascii_is_digit(*p) || *p == '_' || *p == '-'))
 		p++;                     /* the metric name, "default" */
 	if (p >= x->e || *p != ':')
 		return;
 	p++;
 	n = read_word(x, &p, &w);
-	if (span_is(w, n, "true")) {
+	if (ascii_span_is(w, n, "true")) {
 		out->spam = SPAM_SPAM;
 		snprintf(out->why, sizeof(out->why), "X-Spamd-Result: True");
 	}
-	if (!span_is(w, n, "true") && !span_is(w, n, "false"))
+	if (!ascii_span_is(w, n, "true") && !ascii_span_is(w, n, "false"))
 		return;
 	*said = true;
 	p = skip_blanks(p, x->e);
@@ -403,12 +374,12 @@ static const char *const SFV_HAM[] = { "NSPM", "SFE", "SKA", "SKN", "SKI" };
 static int sfv_class(const char *w, size_t n, const char **canon)
 {
 	for (size_t i = 0; i < sizeof(SFV_SPAM) / sizeof(SFV_SPAM[0]); i++)
-		if (span_is(w, n, SFV_SPAM[i])) {
+		if (ascii_span_is(w, n, SFV_SPAM[i])) {
 			*canon = SFV_SPAM[i];
 			return SPAM_SPAM;
 		}
 	for (size_t i = 0; i < sizeof(SFV_HAM) / sizeof(SFV_HAM[0]); i++)
-		if (span_is(w, n, SFV_HAM[i])) {
+		if (ascii_span_is(w, n, SFV_HAM[i])) {
 			*canon = SFV_HAM[i];
 			return SPAM_HAM;
 		}
@@ -431,21 +402,21 @@ static void forefront_item(const struct val *x, const char *s, const char *t, st
 
 	if (colon == NULL)
 		return;
-	for (ke = colon; ke > k && is_blank(ke[-1]); ke--)
+	for (ke = colon; ke > k && ascii_is_blank(ke[-1]); ke--)
 		;
 	v = skip_blanks(colon + 1, t);
-	for (ve = t; ve > v && is_blank(ve[-1]); ve--)
+	for (ve = t; ve > v && ascii_is_blank(ve[-1]); ve--)
 		;
 	if (!trusted_end(x, t) && ve == t)
 		return;                   /* the cut last item */
-	if (span_is(k, (size_t)(ke - k), "SCL") && !ff->has_scl) {
+	if (ascii_span_is(k, (size_t)(ke - k), "SCL") && !ff->has_scl) {
 		ff->has_scl = read_scl(x, v, ve, &ff->scl);
-	} else if (span_is(k, (size_t)(ke - k), "SFV") && !ff->sfv_seen) {
+	} else if (ascii_span_is(k, (size_t)(ke - k), "SFV") && !ff->sfv_seen) {
 		ff->sfv_seen = true;
 		ff->sfv = (enum spam_flag)sfv_class(v, (size_t)(ve - v), &ff->sfv_name);
-	} else if (span_is(k, (size_t)(ke - k), "CAT") && ff->cat[0] == '\0') {
+	} else if (ascii_span_is(k, (size_t)(ke - k), "CAT") && ff->cat[0] == '\0') {
 		size_t n = 0;
-		for (const char *q = v; q < ve && n + 1 < sizeof(ff->cat) && is_alpha(*q); q++)
+		for (const char *q = v; q < ve && n + 1 < sizeof(ff->cat) && ascii_is_alpha(*q); q++)
 			ff->cat[n++] = (char)(*q >= 'a' ? *q - 'a' + 'A' : *q);
 		ff->cat[n] = '\0';
 	}
