@@ -236,8 +236,11 @@ static void pick_start(struct sweep *w, struct imap_session *s)
 
 static void search(struct sweep *w, struct imap_session *s)
 {
+	const struct imap_selected *sel = session_selected(s);
+
 	pick_start(w, s);
-	if (w->from >= w->scan_next) {
+	/* An empty mailbox (SELECT said 0 EXISTS) holds nothing to sweep. */
+	if (w->from >= w->scan_next || (sel->exists_known && sel->exists == 0)) {
 		w->scanned = true;      /* nothing there, or nothing new */
 		over(w);
 		return;

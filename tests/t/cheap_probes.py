@@ -12,7 +12,9 @@ program's own --trace (every IMAP command it or libcurl sends):
     cycle of a steady 1.0 s delivery it sends no NOOP before the probe is
     nearly due, and fewer commands than before it learnt;
  D. news the server gave before the deadline, whose look is answered after
-    it, is found in time (not timeout)."""
+    it, is found in time (not timeout);
+ E. a first cycle on an empty mailbox (UIDs used before) searches nothing:
+    SELECT said 0 EXISTS, nothing of ours can be left there."""
 import os
 import re
 import sys
@@ -127,4 +129,13 @@ if T.ok(s.lines, "in time: a line", s.err[-1000:]):
          f"({took:.2f}s)")
 fake.close()
 
+# E. An empty mailbox is not searched for leftovers, even on a first cycle.
+fake = FakeMail(USERS, tempfile.mkdtemp(prefix="me2e-fake."))
+fake.mailbox.add("Subject: read and deleted long ago\r\n\r\nx\r\n")
+fake.mailbox.msgs = []      # UIDNEXT 2, nothing in it: as a used mailbox is
+run = cycles(fake, {"timeout": "5s"}, 1)
+if run:
+    T.eq(run[0][0].get("result"), "success", "E: the probe is found")
+    T.eq([v for v, _ in run[0][2] if v == "SEARCH"], [], "E: 0 EXISTS at SELECT: no SEARCH for leftovers")
+fake.close()
 T.done()
