@@ -50,6 +50,7 @@ $(BUILDDIR)/%.o: plugin/%.c $(HDRS) Makefile
 
 # --- unit tests: table-driven, each links only the modules it tests -------
 UNIT_test_values      = plugin/parse.c
+UNIT_test_budget      = plugin/budget.c
 UNIT_test_output      = plugin/output.c plugin/output_mx.c plugin/result.c plugin/output_rep.c plugin/spam_flag.c
 UNIT_test_cfg         = plugin/config.c plugin/config_line.c plugin/config_route.c plugin/config_loader.c plugin/config_print.c plugin/config_keys.c plugin/headers.c plugin/mail_header.c plugin/result.c plugin/parse.c plugin/log.c plugin/probe_id.c plugin/sha256.c plugin/secret_file.c plugin/imap_utf7.c plugin/config_mx.c plugin/dns_rr.c plugin/config_mx_route.c plugin/config_rep.c plugin/spam.c plugin/spam_flag.c plugin/dnsbl.c
 UNIT_test_imap_parse  = plugin/imap_parse.c plugin/imap_fetch.c plugin/imap_utf7.c

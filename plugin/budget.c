@@ -78,25 +78,38 @@ static int64_t clamp(int64_t v, int64_t lo, int64_t hi)
 	return v < lo ? lo : v > hi ? hi : v;
 }
 
-void budget_learn_window(const int64_t *samples, unsigned n, struct watch_window *out)
+/* The i-th smallest of n values (n <= 32), without changing them. */
+static int64_t nth_smallest(const int64_t *v, unsigned n, unsigned i)
 {
-	int64_t sorted[32], lo, hi, margin;
-	unsigned k = n < 32 ? n : 32;
+	int64_t sorted[32];
+
+	memcpy(sorted, v, n * sizeof(*sorted));
+	for (unsigned a = 1; a < n; a++)   /* a handful: insertion sort */
+		for (unsigned b = a; b > 0 && sorted[b - 1] > sorted[b]; b--) {
+			int64_t t = sorted[b];
+			sorted[b] = sorted[b - 1];
+			sorted[b - 1] = t;
+		}
+	return sorted[i];
+}
+
+void budget_learn_window(const int64_t *after, const int64_t *by, unsigned n, struct watch_window *out)
+{
+	unsigned k = n < 32 ? n : 32, skip = k >= 6 ? 1 : 0;
+	int64_t lo, hi;
 
 	memset(out, 0, sizeof(*out));
 	if (k < BUDGET_LEARN_MIN)
 		return;
-	memcpy(sorted, samples, k * sizeof(*sorted));
-	for (unsigned i = 1; i < k; i++)   /* a handful: insertion sort */
-		for (unsigned j = i; j > 0 && sorted[j - 1] > sorted[j]; j--) {
-			int64_t t = sorted[j];
-			sorted[j] = sorted[j - 1];
-			sorted[j - 1] = t;
-		}
-	lo = sorted[k >= 6 ? 1 : 0];
-	hi = sorted[k >= 6 ? k - 2 : k - 1];
-	margin = (hi - lo) / 2 > BUDGET_LEARN_MARGIN_NS ? (hi - lo) / 2 : BUDGET_LEARN_MARGIN_NS;
-	out->from = lo > margin ? lo - margin : 0;
-	out->until = hi + margin;
-	out->gap = clamp((hi - lo) / 4, BUDGET_LEARN_GAP_MIN_NS, BUDGET_LEARN_GAP_MAX_NS);
+	/* Where the intervals overlap (a steady delivery), there; else all of
+	 * them (a delivery that varies more than the looks were apart). */
+	lo = nth_smallest(after, k, k - 1 - skip);
+	hi = nth_smallest(by, k, skip);
+	if (hi <= lo) {
+		lo = nth_smallest(after, k, skip);
+		hi = nth_smallest(by, k, k - 1 - skip);
+	}
+	out->from = lo > BUDGET_LEARN_MARGIN_NS ? lo - BUDGET_LEARN_MARGIN_NS : 0;
+	out->until = hi + BUDGET_LEARN_MARGIN_NS;
+	out->gap = clamp((hi - lo) / 3, BUDGET_LEARN_GAP_MIN_NS, BUDGET_LEARN_GAP_MAX_NS);
 }

@@ -191,9 +191,10 @@ bool ledger_is_foreign(const struct probe_ledger *l, uint32_t uidvalidity, uint3
 	return false;
 }
 
-void ledger_note_delivery(struct probe_ledger *l, int64_t ns)
+void ledger_note_delivery(struct probe_ledger *l, int64_t after_ns, int64_t by_ns)
 {
-	l->delivered_ns[l->delivered_next] = ns;
+	l->delivered_after_ns[l->delivered_next] = after_ns < by_ns ? after_ns : by_ns;
+	l->delivered_ns[l->delivered_next] = by_ns;
 	l->delivered_next = (l->delivered_next + 1) % LEDGER_DELIVERIES;
 	if (l->n_delivered < LEDGER_DELIVERIES)
 		l->n_delivered++;

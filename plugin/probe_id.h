@@ -68,8 +68,11 @@ struct probe_ledger {
 		bool listed;
 		char junk[256], trash[256], allmail[256];
 	} names;
-	/* Recent delivery times (SMTP acceptance -> found in the inbox), for a
-	 * watch that looks densely when the probe is due (watch.c). */
+	/* Recent delivery times (ns from SMTP acceptance), for a watch that
+	 * looks densely when the probe is due (watch.c): each one as the
+	 * interval it is known to lie in, from the last look that did not see
+	 * the probe (delivered_after_ns) to the one that did (delivered_ns). */
+	int64_t delivered_after_ns[LEDGER_DELIVERIES];
 	int64_t delivered_ns[LEDGER_DELIVERIES];
 	unsigned delivered_next, n_delivered;
 	int late_pending;          /* late arrivals counted after their cycle's line was out */
@@ -93,7 +96,7 @@ void ledger_note_found(struct probe_ledger *l, const char *token);
 bool ledger_was_found(const struct probe_ledger *l, const char *token);
 void ledger_note_counted(struct probe_ledger *l, const char *token);
 bool ledger_was_counted(const struct probe_ledger *l, const char *token);
-void ledger_note_delivery(struct probe_ledger *l, int64_t ns);
+void ledger_note_delivery(struct probe_ledger *l, int64_t after_ns, int64_t by_ns);
 void ledger_note_foreign(struct probe_ledger *l, uint32_t uidvalidity, uint32_t uid);
 bool ledger_is_foreign(const struct probe_ledger *l, uint32_t uidvalidity, uint32_t uid);
 

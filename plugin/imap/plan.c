@@ -239,7 +239,8 @@ static void watch_found(void *ctx)
 	}
 	ledger_note_found(l->route->ledger, l->token);
 	if (l->role == IMAP_ROLE_INBOX)
-		ledger_note_delivery(l->route->ledger, l->watch.found_ns - l->watch.start_ns);
+		ledger_note_delivery(l->route->ledger, l->watch.quiet_ns - l->watch.start_ns,
+		                     l->watch.found_ns - l->watch.start_ns);
 	l->res.t_found_ns = l->watch.found_ns;
 	l->res.found_uid = l->watch.found_uids[0];
 	if (l->res.ev.read) {   /* the look that found it read its header block */
@@ -287,8 +288,8 @@ static void start_watch(struct imap_leg *l, int64_t now)
 	w->slow = l->role == IMAP_ROLE_BOUNCE;
 	memset(&w->window, 0, sizeof(w->window));
 	if (l->role == IMAP_ROLE_INBOX && !l->look_first)
-		budget_learn_window(l->route->ledger->delivered_ns, l->route->ledger->n_delivered,
-		                    &w->window);
+		budget_learn_window(l->route->ledger->delivered_after_ns, l->route->ledger->delivered_ns,
+		                    l->route->ledger->n_delivered, &w->window);
 	w->check = NULL;
 	if (l->role == IMAP_ROLE_BOUNCE) {
 		l->bounce_glue = (struct watch_check){ bounce_check_start, l };

@@ -6,10 +6,11 @@
  * for 500 ms (NOTIFY_DELAY_MSECS in its mailbox-watch.c).  So the wait has
  * two parts (the gaps are budget.h's):
  *
- *  - quick: right after the SMTP reply, NOOPs at growing gaps (at once,
- *    then 5, 10, 20, 40, 80 ms, then every 100 ms; never more than
- *    poll_interval) until 3 s have passed: a local delivery is seen within
- *    a few ms, a slower one within ~100 ms;
+ *  - quick: right after the SMTP reply, NOOPs 5 ms on, 45 ms later, then
+ *    every 95 ms (never more than poll_interval; at once only on known
+ *    news or for a slow or bounce watch) until 3 s have passed: a local
+ *    delivery is seen within a few ms, a slower one within ~95 ms.  Few looks early: a NOOP sent at once never saw a local
+ *    delivery here, and each look is a command on every probe (issue 22);
  *  - long: IDLE where the server offers it (idle = auto), left for a NOOP
  *    every 5 x poll_interval (5 s to 5 min), since some servers are slow to
  *    announce in IDLE; else a NOOP every poll_interval.
@@ -88,6 +89,7 @@ struct watch {
 	uint32_t found_uids[WATCH_FOUND_MAX];
 	size_t n_found;
 	int64_t found_ns;          /* the EXISTS that made the finding check, or its reply */
+	int64_t quiet_ns;          /* the last look sent that did not see it (the start at first) */
 	int tries;                 /* token checks sent */
 	bool used_idle;
 	uint32_t junk_seen;        /* the junk mailbox's UIDNEXT as last seen */
