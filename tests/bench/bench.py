@@ -144,13 +144,14 @@ def lag_bench(env, tmp, listener, held, binary=None):
                                  delete="false") + "check_junk = false\n",
                       f"lag-{listener}-{held}.conf")
     lags, cpus, rss, cmds = [], [], [], []
+    rng = delays(f"lag-{listener}")
     for i in range(PROBES):
         c = Child(["-c", conf, "--once", "--format", "json", "--trace"], binary)
         if held:
             t_end = time.monotonic() + 10
             while held_count(env) == 0 and time.monotonic() < t_end:
                 time.sleep(0.01)
-            time.sleep(random.uniform(0.2, 3.0))
+            time.sleep(rng.uniform(0.2, 3.0))
             subprocess.run([STACK, "release", env["MS_DIR"]], capture_output=True)
         out, err, wall, cpu, maxrss = c.finish()
         try:
@@ -173,7 +174,7 @@ def lag_bench(env, tmp, listener, held, binary=None):
 
 
 def lag_section(env, tmp):
-    say(f"## Detection lag ({PROBES} probes per row; held: released after a random 0.2-3 s)")
+    say(f"## Detection lag ({PROBES} probes per row; held: released after 0.2-3 s, a seeded random sequence per row, the same for every binary)")
     say()
     say("| binary | listener | delivery | lag p50 ms | lag p95 ms | lag max ms | CPU/probe ms (p50) "
         "| peak RSS MiB (max) | IMAP commands/probe p50 | p95 | max |")
@@ -414,14 +415,21 @@ def vm_hwm(pid):
     return 0
 
 
-def release_after(env, seconds, t_end=10):
+def delays(label):
+    """The hold times of one row: random 0.2-3 s, but the same sequence for
+    every binary in every run (seeded by the row), so the commands and lags
+    of two binaries are compared over the same deliveries."""
+    return random.Random(label)
+
+
+def release_after(env, seconds, t_end=10, rng=None):
     """Wait for a message in the hold queue, then release it `seconds` after
-    it was queued (or a random 0.2-3 s when seconds is None)."""
+    it was queued (or after the next of rng's 0.2-3 s when seconds is None)."""
     t0 = time.monotonic()
     while held_count(env) == 0 and time.monotonic() - t0 < t_end:
         time.sleep(0.01)
     queued = time.monotonic()
-    wait = random.uniform(0.2, 3.0) if seconds is None else seconds
+    wait = (rng or random).uniform(0.2, 3.0) if seconds is None else seconds
     time.sleep(max(0.0, queued + wait - time.monotonic()))
     subprocess.run([STACK, "release", env["MS_DIR"]], capture_output=True)
 
@@ -439,10 +447,11 @@ def once_held(env, tmp, binary, name, n):
     they find (the Maildir watched for the delivery moment)."""
     conf = write_conf(tmp, route(env, "peer", "held", poll="2s", timeout="15s"), f"peer-{name}.conf")
     lags, cpus, cmds, sessions = [], [], [], []
+    rng = delays("peers")
     for i in range(n):
         seen = MaildirWatch(env, "held")   # the probe deletes what it found, as in use
         c = Child(["-c", conf, "--once", "--format", "json", "--trace"], binary)
-        release_after(env, None)
+        release_after(env, None, rng=rng)
         out, err, wall, cpu, maxrss = c.finish()
         seen.stop()
         try:
@@ -503,6 +512,7 @@ def original_held(env, n):
     """The original script (BENCH_ORIGINAL), n probes to held@ (polling every
     2 s, as it does by default); its own found time against the Maildir."""
     lags, cpus = [], []
+    rng = delays("peers")
     envv = dict(os.environ, SSL_CERT_FILE=env["MS_CA"])
     for i in range(n):
         args = ["python3", ORIGINAL, "--email-from", f"alice@{env['MS_DOMAIN']}",
@@ -514,7 +524,7 @@ def original_held(env, n):
         t0 = time.monotonic()
         seen = MaildirWatch(env, "held")
         p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=envv)
-        release_after(env, None)
+        release_after(env, None, rng=rng)
         out, err = p.communicate(timeout=60)
         cpu = cpu_children_delta()
         seen.stop()
@@ -551,8 +561,10 @@ def cpu_children_delta():
 
 
 def peers_section(env, tmp):
-    n = max(PROBES // 3, 10)
-    say(f"## Peers: --once, held deliveries released after a random 0.2-3 s ({n} probes each; default junk watch)")
+    # Twice the rows' probes: with a steady NOOP gap g the lag is spread
+    # evenly over g, and the p50 of 30 moved by about g/11 (9 ms).
+    n = 2 * PROBES
+    say(f"## Peers: --once, held deliveries released after 0.2-3 s, the same seeded sequence for each ({n} probes each; default junk watch)")
     say()
     say("| probe | lag p50 ms | lag p95 ms | CPU/probe ms p50 | CPU vs original | IMAP sessions/probe p50 | IMAP commands/probe p50 | p95 | max |")
     say("|---|---|---|---|---|---|---|---|---|")
