@@ -652,28 +652,45 @@ def profile_section(env, tmp):
     if not shutil.which("valgrind") or not shutil.which("callgrind_annotate"):
         say("## Profile: valgrind not found")
         return
-    say("## Profile: instructions of one probe (valgrind --tool=callgrind, this build)")
+    say("## Profile: instructions of one probe (valgrind --tool=callgrind)")
     say()
     conf = write_conf(tmp, route(env, "prof", "carol", poll="2s", timeout="15s"), "prof.conf")
-    out = os.path.join(tmp, "callgrind.out")
-    subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", BIN, "-c", conf, "--once"],
+    rows = {}
+    for name, binary in binaries():
+        rows[name] = callgrind_parts(tmp, conf, binary, name)
+    names = list(rows)
+    say("One --once probe (local delivery, junk watch on): " +
+        ", ".join(f"{n} {rows[n][0] / 1e6:.1f} M instructions" for n in names) + ".")
+    say()
+    say("| part (inclusive) | " + " | ".join(f"{n}: M instructions | share" for n in names) + " |")
+    say("|---|" + "---|---|" * len(names))
+    for i, (label, _) in enumerate(PROFILE_PARTS):
+        cells = []
+        for n in names:
+            total, parts = rows[n]
+            cells.append(f"{parts[i] / 1e6:.1f} | {parts[i] * 100 / total:.0f}%" if total else "- | -")
+        say(f"| {label} | " + " | ".join(cells) + " |")
+    say()
+
+
+def callgrind_parts(tmp, conf, binary, name):
+    """(total instructions, [inclusive instructions per PROFILE_PARTS row])."""
+    out = os.path.join(tmp, f"callgrind-{name}.out")
+    subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", binary, "-c", conf, "--once"],
                    capture_output=True, timeout=300)
     ann = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=100", out],
                          capture_output=True, text=True).stdout
     total = re.search(r"([\d,]+) \(100\.0%\)\s+PROGRAM TOTALS", ann)
     total = int(total.group(1).replace(",", "")) if total else 0
-    say(f"One --once probe (local delivery, junk watch on): {total / 1e6:.1f} M instructions.")
-    say()
-    say("| part (inclusive) | M instructions | share |")
-    say("|---|---|---|")
-    for label, rx in PROFILE_PARTS:
+    parts = []
+    for _, rx in PROFILE_PARTS:
         best = 0
         for m in re.finditer(r"^\s*([\d,]+) \([ \d.]+%\)\s+(\S+)", ann, re.M):
             if re.search(rx, m.group(2)):
                 best = max(best, int(m.group(1).replace(",", "")))
-        if total:
-            say(f"| {label} | {best / 1e6:.1f} | {best * 100 / total:.0f}% |")
-    say()
+        parts.append(best)
+    return total, parts
+
 
 def main():
     if not os.access(BIN, os.X_OK):
