@@ -445,15 +445,30 @@ static void after_notify(struct imap_session *s, void *ctx, const struct imap_re
 	first_look(w, r->now);
 }
 
-static const struct session_handler notify_handler = { .on_done = after_notify };
+/* The junk mailbox's state as the NOTIFY SET took effect (its STATUS
+ * indicator): what came there before, the notifications never tell. */
+static void on_notify_event(struct imap_session *s, void *ctx, const struct imap_event *ev)
+{
+	struct watch *w = ctx;
 
+	(void)s;
+	if (w->active && ev->kind == IMAP_EV_STATUS && strcmp(ev->status.name, w->peek) == 0)
+		junk_status(w, ev);
+}
+
+static const struct session_handler notify_handler = { .on_event = on_notify_event, .on_done = after_notify };
+
+/* STATUS: the server answers with the junk mailbox's STATUS at once (RFC
+ * 5465 section 3.1), so a probe filed there between the UIDNEXT noted
+ * before the send and this command is seen too (it was missed on a loaded
+ * machine, and the route timed out). */
 static void send_notify(struct watch *w)
 {
 	char mbox[SESSION_MAILBOX_MAX * 2 + 4];
 
 	session_quote(w->peek, mbox, sizeof(mbox));
 	session_cmd(w->s, &notify_handler, w,
-	            "NOTIFY SET (selected (MessageNew MessageExpunge)) (mailboxes %s (MessageNew MessageExpunge))",
+	            "NOTIFY SET STATUS (selected (MessageNew MessageExpunge)) (mailboxes %s (MessageNew MessageExpunge))",
 	            mbox);
 }
 

@@ -38,8 +38,8 @@
  * poll_interval; with a window, from its end on; IDLE is left for it), so
  * a probe filed as junk is noticed without a second login.  Where the
  * server offers NOTIFY (RFC 5465) and no window is learnt, one NOTIFY SET
- * before the first look replaces the peeks: the junk mailbox's news comes
- * as an untagged STATUS with any answer.
+ * STATUS before the first look replaces the peeks: the junk mailbox's
+ * state comes at once, its news as an untagged STATUS with any answer.
  *
  * A check other than the token's (the bounce watch's) comes as a `struct
  * watch_check`; it reports back through watch_check_done().

@@ -46,10 +46,12 @@ Script lines (blank lines and '#' comments ignored):
                                        even when n did not change
     imap exists-before-continuation    IDLE waits for new mail, then sends its EXISTS before "+"
     deliver delay SECONDS | never | twice | twice-apart SECONDS | bounce | reply | junk
-                                       (bounce: a DSN quoting the message is delivered
+            | junk-first               (bounce: a DSN quoting the message is delivered
                                        instead; reply: a reply with the token in its
                                        Subject and the quoted headers in its body;
-                                       junk: into the Junk mailbox)
+                                       junk: into the Junk mailbox; junk-first: into
+                                       Junk before the 250 to the data goes out, as a
+                                       fast filter on a loaded machine does)
     deliver-header TEXT                a header line the delivery adds on top (several
                                        allowed, the first topmost; "\\r\\n" in TEXT folds it)
     deliver-header-times N TEXT        the same line N times
@@ -529,6 +531,10 @@ class FakeMail:
                     body.append(l[1:] if l.startswith("..") else l)
                 if self.act(c, self.rule_for("smtp", "BODY")):
                     continue
+                if self.script.deliver[0] == "junk-first":
+                    self.boxes["JUNK"].add(self._with_headers("\r\n".join(body)))
+                    c.send("250 2.0.0 queued")
+                    continue
                 c.send("250 2.0.0 queued")
                 self._deliver("\r\n".join(body))
             elif verb == "QUIT":
@@ -598,10 +604,14 @@ class FakeMail:
             m = re.fullmatch(r"n,a=([^,]+),\x01(?:host=[^\x01]*\x01port=\d+\x01)?auth=Bearer ([^\x01]+)\x01\x01", text)
         return bool(m) and m.group(1) in self.script.users and m.group(2) in self.script.tokens
 
-    def _deliver(self, text):
-        how, secs = self.script.deliver
+    def _with_headers(self, text):
         for h in reversed(self.script.add_headers):
             text = h.replace("\\r\\n", "\r\n") + "\r\n" + text
+        return text
+
+    def _deliver(self, text):
+        how, secs = self.script.deliver
+        text = self._with_headers(text)
         if how in ("bounce", "reply"):
             token = re.search(r"^X-Mail-E2E-Probe:\s*(\S+)", text, re.M | re.I)
             token = token.group(1) if token else "?"
@@ -757,7 +767,12 @@ class FakeMail:
             elif cmd == "NOTIFY" and self.script.notify:
                 # Only what the probe asks: the junk mailbox's news.
                 if "JUNK" in line.upper() and "MESSAGENEW" in line.upper():
-                    c.notify_junk = self.boxes["JUNK"].next_uid
+                    junk = self.boxes["JUNK"]
+                    c.notify_junk = junk.next_uid
+                    if args and args[0].upper() == "SET" and len(args) > 1 and args[1].upper() == "STATUS":
+                        # RFC 5465 3.1: the STATUS indicator asks for each
+                        # mailbox's state at once.
+                        c.send(f'* STATUS "Junk" (MESSAGES {junk.count()} UIDNEXT {junk.next_uid})')
                 c.send(f"{tag} OK notify set")
             elif cmd in ("MOVE", "COPY"):
                 seen = self._move(c, box, cmd, args, seen)
