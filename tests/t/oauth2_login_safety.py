@@ -369,6 +369,7 @@ url, loc = authorize(lg)
 T.eq(port_of(url) if url else None, fixed, "7: redirect_uri uses the given port")
 want = (f"I! oauth2-login [fixed]: browser on another machine? forward the port from there first: "
         f"ssh -L {fixed}:127.0.0.1:{fixed} {socket.gethostname()}")
+lg.wait_for(re.escape(want) + "\n", 5)   # written right after the URL: it may not be read yet
 T.ok(want + "\n" in lg.err, "7: the ssh -L line, exact", lg.err[-600:])
 if loc:
     get(loc)
