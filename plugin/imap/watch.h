@@ -9,8 +9,9 @@
  *  - quick: right after the SMTP reply, NOOPs 5 ms on, 45 ms later, then
  *    every 95 ms (never more than poll_interval; at once only on known
  *    news or for a slow or bounce watch) until 3 s have passed: a local
- *    delivery is seen within a few ms, a slower one within ~95 ms.  Few looks early: a NOOP sent at once never saw a local
- *    delivery here, and each look is a command on every probe (issue 22);
+ *    delivery is seen within a few ms, a slower one within ~95 ms.  Few
+ *    looks early: a NOOP sent at once never saw a local delivery here,
+ *    and each look is a command on every probe (issue 22);
  *  - long: IDLE where the server offers it (idle = auto), left for a NOOP
  *    every 5 x poll_interval (5 s to 5 min), since some servers are slow to
  *    announce in IDLE; else a NOOP every poll_interval.
