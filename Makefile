@@ -52,7 +52,7 @@ $(BUILDDIR)/%.o: plugin/%.c $(HDRS) Makefile
 UNIT_test_values      = plugin/parse.c
 UNIT_test_budget      = plugin/budget.c
 UNIT_test_output      = plugin/output.c plugin/output_mx.c plugin/result.c plugin/output_rep.c plugin/spam_flag.c
-UNIT_test_cfg         = plugin/config.c plugin/config_line.c plugin/config_route.c plugin/config_loader.c plugin/config_print.c plugin/config_keys.c plugin/headers.c plugin/mail_header.c plugin/result.c plugin/parse.c plugin/log.c plugin/probe_id.c plugin/sha256.c plugin/secret_file.c plugin/imap_utf7.c plugin/config_mx.c plugin/dns_rr.c plugin/config_mx_route.c plugin/config_rep.c plugin/spam.c plugin/spam_flag.c plugin/dnsbl.c
+UNIT_test_cfg         = plugin/config.c plugin/config_line.c plugin/config_route.c plugin/config_loader.c plugin/config_print.c plugin/config_keys.c plugin/config_value.c plugin/headers.c plugin/mail_header.c plugin/result.c plugin/parse.c plugin/log.c plugin/probe_id.c plugin/sha256.c plugin/secret_file.c plugin/imap_utf7.c plugin/config_mx.c plugin/dns_rr.c plugin/config_mx_route.c plugin/config_rep.c plugin/spam.c plugin/spam_flag.c plugin/dnsbl.c
 UNIT_test_imap_parse  = plugin/imap_parse.c plugin/imap_fetch.c plugin/imap_utf7.c
 UNIT_test_redact      = plugin/conn.c plugin/conn_fail.c plugin/conn_mismatch.c plugin/smtp_reply.c plugin/log.c plugin/clock.c
 UNIT_test_probe_id    = plugin/probe_id.c plugin/sha256.c
@@ -75,7 +75,7 @@ UNIT_test_dane        = plugin/dane.c plugin/pkix.c plugin/dns_rr.c
 UNIT_test_mx_order    = plugin/mx_order.c plugin/dns_rr.c
 UNIT_test_transitions = plugin/transitions.c plugin/result.c plugin/log.c
 UNIT_test_config_line = plugin/config_line.c
-UNIT_test_config_keys = plugin/config_keys.c plugin/headers.c plugin/mail_header.c plugin/imap_utf7.c plugin/log.c plugin/parse.c plugin/result.c plugin/secret_file.c plugin/config_mx.c plugin/dns_rr.c plugin/config_rep.c plugin/spam.c plugin/spam_flag.c plugin/dnsbl.c
+UNIT_test_config_keys = plugin/config_keys.c plugin/config_value.c plugin/headers.c plugin/mail_header.c plugin/imap_utf7.c plugin/log.c plugin/parse.c plugin/result.c plugin/secret_file.c plugin/config_mx.c plugin/dns_rr.c plugin/config_rep.c plugin/spam.c plugin/spam_flag.c plugin/dnsbl.c
 UNIT_TESTS = $(basename $(notdir $(wildcard tests/unit/test_*.c)))
 UNIT_BINS  = $(UNIT_TESTS:%=$(BUILDDIR)/unit/%)
 

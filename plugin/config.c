@@ -327,21 +327,12 @@ static int set_format(struct config *cfg, const char *key, const char *value, ch
 
 static int set_measurement(struct config *cfg, const char *key, const char *value, char *why, size_t cap)
 {
-	char *copy;
-
 	(void)key;
 	if (!*value || !config_printable_ascii(value)) {
 		snprintf(why, cap, "must be non-empty printable ASCII");
 		return -1;
 	}
-	copy = strdup(value);
-	if (!copy) {
-		snprintf(why, cap, "out of memory");
-		return -1;
-	}
-	free(cfg->measurement);
-	cfg->measurement = copy;
-	return 0;
+	return config_keep(&cfg->measurement, value, why, cap);
 }
 
 /* interval and shutdown_grace */

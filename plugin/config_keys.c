@@ -208,19 +208,6 @@ bool config_printable_ascii(const char *v)
 	return true;
 }
 
-const char *config_shown(const char *v, char *buf, size_t len)
-{
-	size_t i = 0;
-
-	for (; *v && i + 4 < len; v++)
-		buf[i++] = ((unsigned char)*v < 0x20 || *v == 0x7f) ? '?' : *v;
-	if (*v && len > 4) {
-		memcpy(buf + i, "...", 3);
-		i += 3;
-	}
-	buf[i] = '\0';
-	return buf;
-}
 
 
 /* "xoauth2" -> "XOAUTH2"; -1 if not a mechanism we can use. */
@@ -306,24 +293,7 @@ typedef int key_rule(struct route *r, const struct keydef *k, const char *value,
 
 static int store(struct route *r, const struct keydef *k, const char *value, char *why, size_t cap)
 {
-	char *copy = strdup(value);
-
-	if (!copy) {
-		snprintf(why, cap, "out of memory");
-		return -1;
-	}
-	config_drop_string(FIELD(r, k, char *));
-	*FIELD(r, k, char *) = copy;
-	return 0;
-}
-
-/* "what you wrote" quoted safely after text: 'expected ..., got "x"' */
-static int refuse(const char *text, const char *value, char *why, size_t cap)
-{
-	char b[80];
-
-	snprintf(why, cap, "%s \"%s\"", text, config_shown(value, b, sizeof(b)));
-	return -1;
+	return config_keep(FIELD(r, k, char *), value, why, cap);
 }
 
 static int rule_text(struct route *r, const struct keydef *k, const char *value, char *why, size_t cap)
@@ -343,21 +313,21 @@ static int rule_nonempty(struct route *r, const struct keydef *k, const char *va
 static int rule_address(struct route *r, const struct keydef *k, const char *value, char *why, size_t cap)
 {
 	if (!valid_address(value))
-		return refuse("not an e-mail address:", value, why, cap);
+		return config_refuse("not an e-mail address:", value, why, cap);
 	return store(r, k, value, why, cap);
 }
 
 static int rule_host(struct route *r, const struct keydef *k, const char *value, char *why, size_t cap)
 {
 	if (!valid_host(value))
-		return refuse("not a host name or IP address:", value, why, cap);
+		return config_refuse("not a host name or IP address:", value, why, cap);
 	return store(r, k, value, why, cap);
 }
 
 static int rule_port(struct route *r, const struct keydef *k, const char *value, char *why, size_t cap)
 {
 	if (parse_port(value, FIELD(r, k, int)) != 0)
-		return refuse("not a port (1-65535):", value, why, cap);
+		return config_refuse("not a port (1-65535):", value, why, cap);
 	return 0;
 }
 
@@ -370,7 +340,7 @@ static int rule_tls(struct route *r, const struct keydef *k, const char *value, 
 	else if (strcmp(value, "none") == 0)
 		*FIELD(r, k, enum tls_mode) = TLS_NONE;
 	else
-		return refuse("expected starttls, tls or none, got", value, why, cap);
+		return config_refuse("expected starttls, tls or none, got", value, why, cap);
 	return 0;
 }
 
@@ -381,14 +351,14 @@ static int rule_idle(struct route *r, const struct keydef *k, const char *value,
 	else if (strcmp(value, "off") == 0)
 		*FIELD(r, k, enum idle_mode) = IDLE_OFF;
 	else
-		return refuse("expected auto or off, got", value, why, cap);
+		return config_refuse("expected auto or off, got", value, why, cap);
 	return 0;
 }
 
 static int rule_bool(struct route *r, const struct keydef *k, const char *value, char *why, size_t cap)
 {
 	if (parse_bool(value, FIELD(r, k, bool)) != 0)
-		return refuse("expected true/false, yes/no, on/off or 1/0, got", value, why, cap);
+		return config_refuse("expected true/false, yes/no, on/off or 1/0, got", value, why, cap);
 	return 0;
 }
 
@@ -398,7 +368,7 @@ static int rule_duration(struct route *r, const struct keydef *k, const char *va
 	long ms;
 
 	if (parse_duration_ms(value, &ms) != 0)
-		return refuse("not a duration (250ms, 10s, 2m, 1h, 1m30s; at most 1 week):", value, why, cap);
+		return config_refuse("not a duration (250ms, 10s, 2m, 1h, 1m30s; at most 1 week):", value, why, cap);
 	if (k->off == R(sweep_after_ms) && ms == 0) {
 		/* 0 turns sweeping off */
 	} else if ((poll && ms < 100) || ms < 1) {
@@ -449,7 +419,7 @@ static int rule_auth(struct route *r, const struct keydef *k, const char *value,
 	char upper[80];
 
 	if (auth_mechanism(value, upper, sizeof(upper)) != 0)
-		return refuse("expected auto, PLAIN, LOGIN, CRAM-MD5, XOAUTH2 or OAUTHBEARER, got", value, why, cap);
+		return config_refuse("expected auto, PLAIN, LOGIN, CRAM-MD5, XOAUTH2 or OAUTHBEARER, got", value, why, cap);
 	return store(r, k, upper, why, cap);
 }
 
@@ -473,7 +443,7 @@ static int rule_url(struct route *r, const struct keydef *k, const char *value, 
 {
 	if (strncasecmp(value, "https://", 8) != 0 || !value[8] || strchr(value, ' ') ||
 	    !config_printable_ascii(value))
-		return refuse("not an https:// URL:", value, why, cap);
+		return config_refuse("not an https:// URL:", value, why, cap);
 	return store(r, k, value, why, cap);
 }
 
@@ -498,7 +468,7 @@ static int rule_expect(struct route *r, const struct keydef *k, const char *valu
 	enum result_class rc;
 
 	if (!result_from_name(value, &rc))
-		return refuse("not a result name (success, smtp_rejected, smtp_auth_failed, timeout, ...):",
+		return config_refuse("not a result name (success, smtp_rejected, smtp_auth_failed, timeout, ...):",
 		              value, why, cap);
 	*FIELD(r, k, int) = (int)rc;
 	return 0;
@@ -530,15 +500,6 @@ int config_key_apply(struct route *r, const struct keydef *k, const char *value,
 		return -1;
 	}
 	return rules[k->type](r, k, value, why, cap);
-}
-
-void config_drop_string(char **field)
-{
-	if (*field) {
-		explicit_bzero(*field, strlen(*field));
-		free(*field);
-		*field = NULL;
-	}
 }
 
 bool config_key_is_string(enum ktype t)

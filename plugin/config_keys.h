@@ -18,6 +18,7 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "config_value.h"
 
 enum ktype {
 	K_TEXT, K_ADDRESS, K_HOST, K_PORT, K_TLS, K_BOOL, K_DURATION, K_USER,
@@ -48,15 +49,13 @@ bool config_is_process_key(const char *name);
  * with name, if only one does (at least 4 characters).  NULL: none near. */
 const char *config_key_nearest(const char *name);
 bool config_key_is_string(enum ktype t);
-void config_drop_string(char **field);   /* wiped, freed, NULL */
 int config_key_apply(struct route *r, const struct keydef *k, const char *value,
                      char *why, size_t cap);
 
 /* Shared checks: a control character anywhere; only printable ASCII; an
- * OAuth2 mechanism name; v shown safely (control bytes as '?', cut). */
+ * OAuth2 mechanism name (config_shown() is config_value.h's). */
 bool config_has_control(const char *v);
 bool config_printable_ascii(const char *v);
 bool config_is_oauth(const char *mech);
-const char *config_shown(const char *v, char *buf, size_t len);
 
 #endif

@@ -13,45 +13,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "config_value.h"
 #include "dns_rr.h"
-
-/* v shown safely: control bytes as '?', cut at 60 bytes (config_keys.c
- * has the same; a copy keeps the arrows pointing one way). */
-static const char *shown(const char *v, char *buf, size_t len)
-{
-	size_t i = 0;
-
-	for (; *v && i + 4 < len && i < 60; v++)
-		buf[i++] = ((unsigned char)*v < 0x20 || *v == 0x7f) ? '?' : *v;
-	if (*v && len > 4) {
-		memcpy(buf + i, "...", 3);
-		i += 3;
-	}
-	buf[i] = '\0';
-	return buf;
-}
-
-/* 'expected ..., got "x"' with x shown safely. */
-static int refuse(const char *text, const char *value, char *why, size_t cap)
-{
-	char b[80];
-
-	snprintf(why, cap, "%s \"%s\"", text, shown(value, b, sizeof(b)));
-	return -1;
-}
-
-static int keep(char **field, const char *value, char *why, size_t cap)
-{
-	char *copy = strdup(value);
-
-	if (!copy) {
-		snprintf(why, cap, "out of memory");
-		return -1;
-	}
-	free(*field);
-	*field = copy;
-	return 0;
-}
 
 int config_rule_smtp_via(struct route *r, const struct keydef *k, const char *value, char *why, size_t cap)
 {
@@ -61,7 +24,7 @@ int config_rule_smtp_via(struct route *r, const struct keydef *k, const char *va
 	else if (strcmp(value, "mx") == 0)
 		r->smtp_via = SMTP_VIA_MX;
 	else
-		return refuse("expected submission or mx, got", value, why, cap);
+		return config_refuse("expected submission or mx, got", value, why, cap);
 	return 0;
 }
 
@@ -88,7 +51,7 @@ int config_rule_tls_policy(struct route *r, const struct keydef *k, const char *
 		word[n] = '\0';
 		bit = strcmp(word, "mta-sts") == 0 ? TLS_POLICY_MTA_STS : strcmp(word, "dane") == 0 ? TLS_POLICY_DANE : 0;
 		if (!bit)
-			return refuse("expected a list of mta-sts, dane; got", word, why, cap);
+			return config_refuse("expected a list of mta-sts, dane; got", word, why, cap);
 		if (bits & bit) {
 			snprintf(why, cap, "%s named twice", word);
 			return -1;
@@ -108,8 +71,8 @@ int config_mx_set_resolver(struct config *cfg, const char *key, const char *valu
 
 	(void)key;
 	if (!dns_parse_server(value, ip, sizeof(ip), &port))
-		return refuse("expected an IP address, IP:port or [IPv6]:port, got", value, why, cap);
-	return keep(&cfg->resolver, value, why, cap);
+		return config_refuse("expected an IP address, IP:port or [IPv6]:port, got", value, why, cap);
+	return config_keep(&cfg->resolver, value, why, cap);
 }
 
 /* A line of a zone file that holds a DS or DNSKEY record (its type as a
@@ -135,7 +98,7 @@ int config_mx_set_trust_anchor(struct config *cfg, const char *key, const char *
 	(void)key;
 	f = fopen(value, "r");
 	if (!f) {
-		snprintf(why, cap, "cannot read %s: %s", shown(value, b, sizeof(b)), strerror(errno));
+		snprintf(why, cap, "cannot read %s: %s", config_shown(value, b, sizeof(b)), strerror(errno));
 		return -1;
 	}
 	while (!found && fgets(line, sizeof(line), f))
@@ -143,10 +106,10 @@ int config_mx_set_trust_anchor(struct config *cfg, const char *key, const char *
 	fclose(f);
 	if (!found) {
 		snprintf(why, cap, "%s holds no DS or DNSKEY record (zone-file syntax: \". IN DS 20326 8 2 E06D...\")",
-		         shown(value, b, sizeof(b)));
+		         config_shown(value, b, sizeof(b)));
 		return -1;
 	}
-	return keep(&cfg->dnssec_trust_anchor, value, why, cap);
+	return config_keep(&cfg->dnssec_trust_anchor, value, why, cap);
 }
 
 /* A name, or an address literal "[192.0.2.1]" / "[IPv6:2001:db8::1]". */
@@ -173,8 +136,8 @@ int config_mx_set_helo_name(struct config *cfg, const char *key, const char *val
 {
 	(void)key;
 	if (!helo_valid(value))
-		return refuse("not a host name or address literal ([192.0.2.1]):", value, why, cap);
-	return keep(&cfg->helo_name, value, why, cap);
+		return config_refuse("not a host name or address literal ([192.0.2.1]):", value, why, cap);
+	return config_keep(&cfg->helo_name, value, why, cap);
 }
 
 /* --- --check-config ------------------------------------------------------------ */

@@ -6,37 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config_value.h"
 #include "dnsbl.h"
 #include "parse.h"
 #include "spam.h"
-
-/* A copy of value into *field (the old one freed); -1 when out of memory. */
-static int keep(char **field, const char *value, char *why, size_t cap)
-{
-	char *copy = strdup(value);
-
-	if (!copy) {
-		snprintf(why, cap, "out of memory");
-		return -1;
-	}
-	free(*field);
-	*field = copy;
-	return 0;
-}
-
-/* value shown safely (control bytes as '?', cut at 60 bytes), after
- * text.  Its own copy of config_shown(): config_keys.c calls this file. */
-static int refuse(const char *text, const char *value, char *why, size_t cap)
-{
-	char b[64];
-	size_t i = 0;
-
-	for (; value[i] && i + 1 < sizeof(b) - 3; i++)
-		b[i] = ((unsigned char)value[i] < 0x20 || value[i] == 0x7f) ? '?' : value[i];
-	snprintf(b + i, sizeof(b) - i, "%s", value[i] ? "..." : "");
-	snprintf(why, cap, "%s, got \"%s\"", text, b);
-	return -1;
-}
 
 int config_rule_spam_score(struct route *r, const struct keydef *k, const char *value, char *why, size_t cap)
 {
@@ -44,7 +17,7 @@ int config_rule_spam_score(struct route *r, const struct keydef *k, const char *
 
 	(void)k;
 	if (!spam_score_parse(value, &d))
-		return refuse("expected a number such as 5 or 4.5 (at most 9 digits before the point)",
+		return config_refuse("expected a number such as 5 or 4.5 (at most 9 digits before the point), got",
 		              value, why, cap);
 	r->has_max_spam_score = true;
 	r->max_spam_score = d;
@@ -57,7 +30,7 @@ int config_rule_spam_filter(struct route *r, const struct keydef *k, const char 
 
 	(void)k;
 	if (!*value || !spam_filter_parse(value, &f))
-		return refuse("expected spamassassin, rspamd, microsoft or any", value, why, cap);
+		return config_refuse("expected spamassassin, rspamd, microsoft or any, got", value, why, cap);
 	r->spam_filter_from = (int)f;
 	return 0;
 }
@@ -83,7 +56,7 @@ int config_rule_dnsbl(struct route *r, const struct keydef *k, const char *value
 		snprintf(why, cap, "%zu zones: at most %d", dnsbl_zone_count(value), CONFIG_DNSBL_ZONES_MAX);
 		return -1;
 	}
-	return keep(&r->dnsbl, value, why, cap);
+	return config_keep(&r->dnsbl, value, why, cap);
 }
 
 int config_rule_dnsbl_hop(struct route *r, const struct keydef *k, const char *value, char *why, size_t cap)
@@ -93,9 +66,9 @@ int config_rule_dnsbl_hop(struct route *r, const struct keydef *k, const char *v
 	(void)k;
 	if (parse_count(value, 1, CONFIG_DNSBL_HOP_MAX, &hop) != 0) {
 		char text[80];
-		snprintf(text, sizeof(text), "expected a Received header's place from the top, 1 to %d",
+		snprintf(text, sizeof(text), "expected a Received header's place from the top, 1 to %d, got",
 		         CONFIG_DNSBL_HOP_MAX);
-		return refuse(text, value, why, cap);
+		return config_refuse(text, value, why, cap);
 	}
 	r->dnsbl_hop = (int)hop;
 	return 0;
