@@ -20,7 +20,7 @@ INIH="$(pkg-config --cflags --libs inih)"
 # target name -> sources
 declare -A SOURCES=(
 	[imap]="tests/fuzz/fuzz_imap.c plugin/imap_parse.c plugin/imap_fetch.c plugin/imap_utf7.c"
-	[config]="tests/fuzz/fuzz_config.c plugin/config.c plugin/config_line.c plugin/config_route.c plugin/config_loader.c plugin/config_print.c plugin/config_keys.c plugin/headers.c plugin/mail_header.c plugin/result.c plugin/parse.c plugin/log.c plugin/probe_id.c plugin/sha256.c plugin/secret_file.c plugin/imap_utf7.c plugin/config_mx.c plugin/config_mx_route.c plugin/dns_rr.c plugin/config_rep.c plugin/spam.c plugin/spam_flag.c plugin/dnsbl.c"
+	[config]="tests/fuzz/fuzz_config.c plugin/config.c plugin/config_line.c plugin/config_route.c plugin/config_loader.c plugin/config_print.c plugin/config_keys.c plugin/config_value.c plugin/headers.c plugin/mail_header.c plugin/result.c plugin/parse.c plugin/log.c plugin/probe_id.c plugin/sha256.c plugin/secret_file.c plugin/imap_utf7.c plugin/config_mx.c plugin/config_mx_route.c plugin/dns_rr.c plugin/config_rep.c plugin/spam.c plugin/spam_flag.c plugin/dnsbl.c"
 	[smtp_trace]="tests/fuzz/fuzz_smtp.c plugin/conn.c plugin/conn_fail.c plugin/conn_mismatch.c plugin/smtp_reply.c plugin/log.c plugin/clock.c"
 	[headers]="tests/fuzz/fuzz_headers.c plugin/headers.c plugin/mail_header.c"
 	[dsn]="tests/fuzz/fuzz_dsn.c plugin/dsn.c plugin/mail_header.c"
